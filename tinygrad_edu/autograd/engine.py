@@ -1,0 +1,194 @@
+"""The backward engine: `backward()` and `autograd.grad()` walk the graph here, and only here.
+
+Why a topological order? Take `b = a + a; c = b + b`. The gradient reaching `b` comes from two
+edges of `c`'s node; only after both have arrived may `b`'s node run and pass the sum on to
+`a`. Running each node once, after every node that feeds it, is exactly a reverse topological
+order of the graph. We find it with an iterative depth-first search (no Python recursion, so
+a chain 100,000 ops deep works) and run the nodes in that order, summing gradients that meet.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import grad_mode
+from .function import AccumulateGrad, Node, accumulate_grad, grad_accumulator
+
+
+def _edge(t) -> tuple[Node, int]:
+    return (t.grad_fn, t._output_nr) if t.grad_fn is not None else (grad_accumulator(t), 0)
+
+
+def _roots(outputs, grad_outputs, implicit_ok: bool = True):
+    """Check outputs and their starting gradients; the implicit gradient is 1 for scalars."""
+    from ..tensor import Tensor
+    outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = (grad_outputs,) * len(outputs) if grad_outputs is None else (grad_outputs,)
+    grad_outputs = tuple(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"grad can be implicitly created only for scalar outputs: got {len(grad_outputs)} "
+                           f"gradients for {len(outputs)} outputs")
+    edges, grads = [], []
+    for i, (t, g) in enumerate(zip(outputs, grad_outputs)):
+        if not t.requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+        if g is None:
+            if t.numel() != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            g = Tensor._make(np.ones(t._data.shape, t._data.dtype))
+        elif not isinstance(g, Tensor):
+            g = Tensor._make(np.asarray(g, dtype=t._data.dtype))
+        if g.shape != t.shape:
+            raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{i}] "
+                               f"has a shape of {t.shape}.")
+        edges.append(_edge(t))
+        grads.append(g)
+    return edges, grads
+
+
+def _topological_order(roots: list[Node]) -> list[Node]:
+    """Every node before the nodes it sends gradients to (reverse post-order of a DFS)."""
+    post, seen = [], set(roots)
+    for root in dict.fromkeys(roots):
+        stack = [(root, iter(root.next_functions))]
+        while stack:
+            node, children = stack[-1]
+            for child, _ in children:
+                if child is not None and child not in seen:
+                    seen.add(child)
+                    stack.append((child, iter(child.next_functions)))
+                    break
+            else:
+                stack.pop()
+                post.append(node)
+    return post[::-1]
+
+
+def _check_grad(node: Node, i: int, g, shape: tuple, dtype: np.dtype):
+    """PyTorch's validate_outputs: sum a broadcast gradient back, cast the dtype, else raise."""
+    from ..tensor import Tensor
+    if not isinstance(g, Tensor):
+        raise TypeError(f"Function {node.name()} returned a gradient of type {type(g).__name__} at index {i}; "
+                        "expected a Tensor or None")
+    if g._data.shape != shape:
+        try:
+            np.broadcast_shapes(g._data.shape, shape)
+            expandable = np.broadcast_shapes(g._data.shape, shape) == g._data.shape
+        except ValueError:
+            expandable = False
+        if not expandable:
+            raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index {i} - got "
+                               f"{list(g._data.shape)} but expected shape compatible with {list(shape)}")
+        g = g.sum_to_size(shape)
+    if g._data.dtype != dtype:
+        g = g.to(dtype)
+    return g
+
+
+def run_backward(edges, grads, retain_graph: bool, create_graph: bool, capture=None):
+    """Send `grads` into the graph at `edges`. With `capture` (edge -> slot), collect the gradients
+    arriving at those edges instead of accumulating into leaves' `.grad`; returns them."""
+    roots = [node for node, _ in edges]
+    order = _topological_order(roots)
+    captured = {}
+    needed = None
+    if capture is not None:  # skip the nodes that lead to none of the requested inputs
+        targets = {node for node, _ in capture}
+        needed = set()
+        for node in reversed(order):
+            if node in targets or any(c in needed for c, _ in node.next_functions if c is not None):
+                needed.add(node)
+    buffers: dict[Node, list] = {}
+    for (node, nr), g in zip(edges, grads):
+        _add_to(buffers, node, nr, g)
+    with grad_mode.set_grad_enabled(create_graph):
+        for node in order:
+            node_grads = buffers.pop(node, None)
+            if node_grads is None or (needed is not None and node not in needed):
+                continue
+            if capture is not None:
+                for nr, g in enumerate(node_grads):
+                    if (node, nr) in capture and g is not None:
+                        captured[(node, nr)] = g
+                if isinstance(node, AccumulateGrad):
+                    continue
+            elif node._retained:
+                for nr, ref in node._retained.items():
+                    t = ref()
+                    if t is not None and node_grads[nr] is not None:
+                        accumulate_grad(t, node_grads[nr])
+            if isinstance(node, AccumulateGrad):
+                node.apply(node_grads[0])
+                continue
+            _run_node(node, node_grads, buffers)
+            if not retain_graph:
+                node._free()
+    return captured
+
+
+def _run_node(node, node_grads: list, buffers: dict) -> None:
+    from ..tensor import Tensor
+    if node.materialize_grads:
+        for nr, (shape, dtype) in enumerate(node._output_meta):
+            if node_grads[nr] is None:
+                node_grads[nr] = Tensor._make(np.zeros(shape, dtype))
+    input_grads = node.apply(*node_grads)
+    if not isinstance(input_grads, tuple):
+        input_grads = (input_grads,)
+    positions = [k for k, is_tensor in enumerate(node._arg_is_tensor) if is_tensor]
+    if len(input_grads) < len(node._arg_is_tensor) and not node._short_backward_ok:
+        raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
+                           f"(expected {len(node._arg_is_tensor)}, got {len(input_grads)})")
+    for j, ((child, nr), k) in enumerate(zip(node.next_functions, positions)):
+        g = input_grads[k] if k < len(input_grads) else None
+        if child is None or g is None:
+            continue
+        shape, dtype = node._input_meta[j]
+        _add_to(buffers, child, nr, _check_grad(node, k, g, shape, dtype))
+
+
+def _add_to(buffers: dict, node: Node, nr: int, g) -> None:
+    slots = buffers.get(node)
+    if slots is None:
+        slots = buffers[node] = [None] * getattr(node, "_num_outputs", 1)
+    slots[nr] = g if slots[nr] is None else slots[nr] + g
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+    """`torch.autograd.backward`: accumulate d(tensors)/d(leaf) into each leaf's `.grad`."""
+    edges, grads = _roots(tensors, grad_tensors)
+    retain = create_graph if retain_graph is None else retain_graph
+    if inputs is None:
+        run_backward(edges, grads, retain, create_graph)
+        return
+    from ..tensor import Tensor
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    slots = {_edge(t): t for t in inputs}
+    for edge, g in run_backward(edges, grads, retain, create_graph, capture=slots).items():
+        accumulate_grad(slots[edge], g)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
+         materialize_grads=False):
+    """`torch.autograd.grad`: return d(outputs)/d(inputs) without touching any `.grad`."""
+    from ..tensor import Tensor
+    single = isinstance(inputs, Tensor)
+    inputs = (inputs,) if single else tuple(inputs)
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"One of the differentiated Tensors (input {i}) does not require grad")
+    edges, grads = _roots(outputs, grad_outputs)
+    retain = create_graph if retain_graph is None else retain_graph
+    slots = {_edge(t): i for i, t in enumerate(inputs)}
+    captured = run_backward(edges, grads, retain, create_graph, capture=slots)
+    result = []
+    for i, t in enumerate(inputs):
+        g = captured.get(_edge(t))
+        if g is None:
+            if materialize_grads:
+                g = Tensor._make(np.zeros(t._data.shape, t._data.dtype))
+            elif not (allow_unused or materialize_grads):
+                raise RuntimeError("One of the differentiated Tensors appears to not have been used in the graph. "
+                                   "Set allow_unused=True if this is the desired behavior.")
+        result.append(g)
+    return tuple(result)
