@@ -409,6 +409,8 @@ class Tensor:
             return NotImplemented
         if floating and dt.kind != "f":
             dt = get_default_dtype().np
+        if isinstance(other, Tensor) and other._data.shape != self._data.shape:
+            _check_broadcast(a.shape, b.shape)
         return op.apply(_operand(a, dt), _operand(b, dt), *kwargs.values())
 
     def __add__(self, other):
@@ -943,6 +945,9 @@ class Tensor:
             value = value if value._data.dtype == self._data.dtype else value.to(self.dtype)
         else:
             value = Tensor._make(np.asarray(value, dtype=self._data.dtype))
+        target_ndim = np.empty(self._data.shape, np.bool_)[key].ndim
+        while value.ndim > target_ndim and value.shape[0] == 1:  # as PyTorch, leading 1s of the value drop
+            value = value.squeeze(0)
         try:
             if not (grad_mode._enabled and (self._requires_grad or value._requires_grad)):
                 self._data[key] = value._data  # the common case: no graph to record
@@ -1039,6 +1044,16 @@ def _copy_into(dst: Tensor, src: Tensor) -> None:
         raise RuntimeError(f"result type {src.dtype} can't be cast to the desired output type {dst.dtype}")
     np.copyto(dst._data, src._data, casting="same_kind")
     dst._version[0] += 1
+
+
+def _check_broadcast(a: tuple, b: tuple) -> None:
+    """PyTorch's message for shapes that do not broadcast (aligned from the last dim)."""
+    n = max(len(a), len(b))
+    for i in range(n - 1, -1, -1):
+        sa, sb = (s[i - n + len(s)] if i - n + len(s) >= 0 else 1 for s in (a, b))
+        if sa != sb and sa != 1 and sb != 1:
+            raise RuntimeError(f"The size of tensor a ({sa}) must match the size of tensor b ({sb}) at "
+                               f"non-singleton dimension {i}")
 
 
 def _check_mm(a: Tensor, b: Tensor) -> None:
