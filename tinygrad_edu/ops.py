@@ -8,9 +8,15 @@ place (`engine._check_grad`, as PyTorch's validate_outputs).
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from . import backend
+
+# NOTE: inf and nan are values here, as in PyTorch (log(0) = -inf), not warnings. Filtering by
+# module costs nothing per op, unlike an np.errstate block around each forward.
+warnings.filterwarnings("ignore", category=RuntimeWarning, module=__name__)
 from .autograd.function import Op
 
 

@@ -13,7 +13,7 @@ from collections import namedtuple
 import numpy as np
 
 from . import dtypes, ops
-from .autograd import grad_mode
+from .autograd import function as _function, grad_mode
 from .dtypes import canonical_dim, get_default_dtype, result_type, to_dtype
 
 _max_result = namedtuple("max", ["values", "indices"])
@@ -1031,6 +1031,9 @@ class Tensor:
     def bernoulli_(self, p=0.5, generator=None):
         from .random import _generator
         return self._fill_random(lambda shape: _generator(generator).random(shape) < p)
+
+
+_function.Tensor = Tensor  # autograd.function wraps arrays with it
 
 
 def _copy_into(dst: Tensor, src: Tensor) -> None:

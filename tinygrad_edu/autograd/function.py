@@ -19,6 +19,8 @@ import numpy as np
 
 from . import grad_mode
 
+Tensor = None  # set by tensor.py once it is defined (it imports this module, so we cannot import it)
+
 _FREED = ("Trying to backward through the graph a second time (or directly access saved tensors after they "
           "have already been freed). Saved intermediate values of the graph are freed when you call .backward() "
           "or autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time "
@@ -55,7 +57,6 @@ class AccumulateGrad(Node):
 
 def accumulate_grad(t, grad) -> None:
     """`t.grad += grad`, in place unless the graph of the gradient itself is being recorded."""
-    from ..tensor import Tensor
     if t._grad is None:
         # NOTE: a copy, because a backward may hand the same gradient to several inputs (Add does).
         t._grad = grad if grad.requires_grad else Tensor._make(grad._data.copy())
@@ -100,7 +101,6 @@ class SavedTensor:
                 f"{self.output_nr} of {op_name}, is at version {t._version[0]}; expected version "
                 f"{self.version} instead.")
         if self.is_output and self.node() is not None:
-            from ..tensor import Tensor
             out = Tensor._make(t._data, requires_grad=True)
             out._version, out.grad_fn, out._output_nr = t._version, self.node(), self.output_nr
             return out
@@ -166,7 +166,6 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
-        from ..tensor import Tensor
         ctx = cls._Backward()
         inputs = [a for a in args if isinstance(a, Tensor)]
         record = grad_mode._enabled and any(t._requires_grad for t in inputs)
@@ -195,38 +194,35 @@ class Op(Function):
 
     @classmethod
     def apply(cls, *args):
-        from ..tensor import Tensor
         ctx = cls._Backward()
-        inputs = [a for a in args if isinstance(a, Tensor)]
-        record = grad_mode._enabled and any(t._requires_grad for t in inputs)
-        if record:
+        inputs, arrays, record = [], [], False
+        for a in args:
+            if isinstance(a, Tensor):
+                inputs.append(a)
+                arrays.append(a._data)
+                record = record or a._requires_grad
+            else:
+                arrays.append(a)
+        result = cls.forward(ctx, *arrays)
+        multiple = type(result) is tuple
+        outputs = [Tensor._make(r) for r in result] if multiple else [Tensor._make(result)]
+        if cls.is_view:
+            base = inputs[0] if inputs[0]._base is None else inputs[0]._base
+            for o in outputs:
+                o._version, o._base = inputs[0]._version, base
+        if record and grad_mode._enabled:
             ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
             ctx._arg_is_tensor = tuple(isinstance(a, Tensor) for a in args)
-        with np.errstate(all="ignore"):  # inf and nan are values here, as in PyTorch, not warnings
-            result = cls.forward(ctx, *[a._data if isinstance(a, Tensor) else a for a in args])
-        if isinstance(result, tuple):
-            outputs = tuple(Tensor._make(r) for r in result)
-        else:
-            outputs = Tensor._make(result)
-        if cls.is_view:
-            base = inputs[0]
-            for o in (outputs if isinstance(outputs, tuple) else (outputs,)):
-                o._version, o._base = base._version, base._base if base._base is not None else base
-        if not record:
-            return outputs
-        arrays = {id(t._data): t for t in inputs}
-        to_save = getattr(ctx, "_to_save", None)
-        out_list = list(outputs) if isinstance(outputs, tuple) else [outputs]
-        if to_save is not None:  # map saved arrays back to the tensors they came from
-            by_id = {**arrays, **{id(o._data): o for o in out_list}}
-            ctx._to_save = tuple(by_id.get(id(x), x) if isinstance(x, np.ndarray) else x for x in to_save)
-        _connect(ctx, inputs, out_list, ())
-        return outputs
+            to_save = getattr(ctx, "_to_save", None)
+            if to_save:  # map the saved arrays back to the tensors they came from
+                by_id = {id(t._data): t for t in (*inputs, *outputs)}
+                ctx._to_save = tuple(by_id.get(id(x), x) for x in to_save)
+            _connect(ctx, inputs, outputs, ())
+        return tuple(outputs) if multiple else outputs[0]
 
 
 def _connect(ctx: BackwardNode, inputs: list, outputs: list, non_differentiable) -> None:
     """Wire the node into the graph: edges to the inputs' nodes, grad_fn of the outputs."""
-    from ..tensor import Tensor
     edges = []
     for t in inputs:
         if t.grad_fn is not None:
@@ -238,7 +234,8 @@ def _connect(ctx: BackwardNode, inputs: list, outputs: list, non_differentiable)
     ctx.next_functions = tuple(edges)
     ctx._input_meta = tuple((t._data.shape, t._data.dtype) for t in inputs)
     ctx._num_outputs = len(outputs)
-    ctx._output_meta = tuple((o._data.shape, o._data.dtype) for o in outputs)
+    if len(outputs) > 1:  # to fill in zeros for outputs that get no gradient
+        ctx._output_meta = tuple((o._data.shape, o._data.dtype) for o in outputs)
     for i, o in enumerate(outputs):
         if o._data.dtype.kind == "f" and id(o) not in non_differentiable:
             o.grad_fn, o._requires_grad, o._output_nr = ctx, True, i
