@@ -12,19 +12,25 @@ class Generator:
     """`torch.Generator`: a random stream of its own (for DataLoader shuffling, random_split)."""
 
     def __init__(self, device: str = "cpu"):
-        self._seed = int(np.random.SeedSequence().entropy % (2**63))
-        self.rng = np.random.default_rng(self._seed)
+        self._seed: int | None = None  # drawn from the OS on first use
+        self._rng: np.random.Generator | None = None
+
+    @property
+    def rng(self) -> np.random.Generator:
+        if self._rng is None:  # NOTE: lazily, because importing numpy.random costs ~20 ms
+            self.seed()
+        return self._rng
 
     def manual_seed(self, seed: int) -> Generator:
         self._seed = int(seed)
-        self.rng = np.random.default_rng(self._seed)
+        self._rng = np.random.default_rng(self._seed)
         return self
 
     def seed(self) -> int:
         return self.manual_seed(int(np.random.SeedSequence().entropy % (2**63)))._seed
 
     def initial_seed(self) -> int:
-        return self._seed
+        return self.rng and self._seed
 
     def get_state(self) -> dict:
         return self.rng.bit_generator.state

@@ -1,0 +1,123 @@
+"""Kernel backends: compiled C (``"c"``) or the NumPy twin (``"numpy"``).
+
+Both provide the same functions with the same signatures (``matmul(a, b)``, ...), on
+plain ``np.ndarray``s. The active one is the module-level global ``kernels``::
+
+    from tinygrad_edu import backend
+    backend.kernels.matmul(a, b)        # read backend.kernels at call time
+
+``use()`` rebinds ``kernels``, so callers must look it up on every call. Binding it
+once (``from tinygrad_edu.backend import kernels``) keeps the old backend forever.
+
+Choosing the backend:
+
+* at import, from the environment variable ``TINYGRAD_EDU_BACKEND`` (``c`` or
+  ``numpy``); unset means ``c`` when the extension imports, else ``numpy``;
+* at run time, with ``use("numpy")`` / ``use("c")``; ``current()`` says which is
+  active and ``available()`` which can be used.
+
+Importing never fails because of the C extension: if it is missing (no compiler at
+install time) or broken, we fall back to NumPy and emit one ``RuntimeWarning`` with
+the reason -- unless NumPy was asked for explicitly. PyTorch has no equivalent
+switch (its CPU kernels are always compiled in); this is the role of tinygrad's
+``DEVICE`` environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from types import ModuleType
+
+from . import numpy_kernels
+
+__all__ = ["available", "current", "kernels", "use", "ENV_VAR", "KNOWN"]
+
+ENV_VAR = "TINYGRAD_EDU_BACKEND"
+KNOWN = ("c", "numpy")
+
+# The active kernel module. Rebound by use(): read it as backend.kernels at call time.
+kernels: ModuleType = numpy_kernels
+_current = "numpy"
+
+# The C module once imported, and why it could not be, if it could not.
+_c_module: ModuleType | None = None
+_c_error: str | None = None
+
+
+def _load_c() -> ModuleType | None:
+    """Import the C kernels once; remember the module or the reason it failed."""
+    global _c_module, _c_error
+    if _c_module is None and _c_error is None:
+        try:
+            from . import c_kernels
+        # ImportError: extension not built, or built for another Python.
+        # AttributeError: a stale build that lacks a function the header now declares.
+        except (ImportError, AttributeError) as e:
+            _c_error = f"{type(e).__name__}: {e}"
+        else:
+            _c_module = c_kernels
+    return _c_module
+
+
+def _check_name(name: str) -> str:
+    key = name.strip().lower() if isinstance(name, str) else name
+    if key not in KNOWN:
+        known = ", ".join(repr(k) for k in KNOWN)
+        raise ValueError(f"unknown backend {name!r}; known backends: {known}")
+    return key
+
+
+def available() -> list[str]:
+    """Names of the backends that can be used here: always ``"numpy"``, ``"c"`` if built."""
+    return [name for name in KNOWN if name != "c" or _load_c() is not None]
+
+
+def current() -> str:
+    """Name of the active backend, ``"c"`` or ``"numpy"``."""
+    return _current
+
+
+def use(name: str) -> None:
+    """Make ``name`` (``"c"`` or ``"numpy"``) the active backend for all later calls.
+
+    Raises ``ValueError`` (listing the known names) for an unknown name and
+    ``RuntimeError`` (with the import error) for ``"c"`` when it is not built.
+    """
+    global kernels, _current
+    key = _check_name(name)
+    if key == "c":
+        module = _load_c()
+        if module is None:
+            raise RuntimeError(f"the C backend is unavailable ({_c_error}); build it with `pip install -e .`")
+    else:
+        module = numpy_kernels
+    kernels, _current = module, key
+
+
+def _select_at_import() -> None:
+    """Pick the backend from ``TINYGRAD_EDU_BACKEND``; never raise, warn at most once."""
+    requested = os.environ.get(ENV_VAR, "").strip().lower()
+    if requested and requested not in KNOWN:
+        known = ", ".join(KNOWN)
+        warnings.warn(
+            f"tinygrad_edu: unknown backend {requested!r} in ${ENV_VAR} (known: {known}); using the default",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        requested = ""
+    if requested == "numpy":
+        use("numpy")  # asked for explicitly: do not even try to load C, and do not warn
+    elif _load_c() is not None:
+        use("c")
+    else:
+        warnings.warn(
+            f"tinygrad_edu: the C kernels are unavailable ({_c_error}); using the NumPy backend. "
+            "Reinstall with a C compiler present (pip install -e .) to build them.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        use("numpy")
+
+
+_select_at_import()
