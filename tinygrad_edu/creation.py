@@ -69,7 +69,8 @@ def rand(*size, generator: Generator | None = None, dtype=None, device=None, req
     """Uniform on [0, 1)."""
     dt = _np_dtype(dtype)
     data = _generator(generator).random(_shape_arg(size), dtype=dt if dt.itemsize >= 4 else np.float32)
-    return _new(data.astype(dt, copy=False), requires_grad, device)
+    data = np.minimum(data.astype(dt, copy=False), np.nextafter(dt.type(1), dt.type(0)))  # float16 rounds up to 1
+    return _new(data, requires_grad, device)
 
 
 def randn(*size, generator: Generator | None = None, dtype=None, device=None, requires_grad=False) -> Tensor:

@@ -48,6 +48,8 @@ _BY_NAME = {**{d.name: d for d in ALL}, **ALIASES}
 _BY_PYTYPE = {builtins.float: float64, builtins.int: int64, builtins.bool: bool_}  # torch: dtype=float is double
 
 _default_float = float32
+_LEGACY = {f"torch.{k}Tensor": v for k, v in (("Float", float32), ("Double", float64), ("Half", float16),
+           ("Long", int64), ("Int", int32), ("Short", int16), ("Char", int8), ("Byte", uint8), ("Bool", bool_))}
 
 
 def get_default_dtype() -> dtype:
@@ -70,6 +72,8 @@ def to_dtype(d) -> dtype:
         return _BY_PYTYPE[d]
     if isinstance(d, str) and d.removeprefix("torch.").removeprefix("tinygrad_edu.") in _BY_NAME:
         return _BY_NAME[d.removeprefix("torch.").removeprefix("tinygrad_edu.")]
+    if isinstance(d, str) and d in _LEGACY:
+        return _LEGACY[d]
     legacy = getattr(d, "dtype", None)  # tinygrad_edu.FloatTensor and friends
     if isinstance(legacy, dtype):
         return legacy

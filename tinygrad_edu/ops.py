@@ -135,7 +135,7 @@ class PowTensor(Op):
     @staticmethod
     def backward(ctx, grad):
         a, b, out = ctx.saved_tensors
-        da = grad * b * a ** (b - 1) if ctx.needs_input_grad[0] else None
+        da = (grad * b * a ** (b - 1)).masked_fill(b == 0, 0) if ctx.needs_input_grad[0] else None
         # PyTorch's convention: where a == 0 and b >= 0, d/db is 0 (not 0 * -inf = nan)
         db = (grad * out * a.log()).masked_fill((a == 0) & (b >= 0), 0) if ctx.needs_input_grad[1] else None
         return da, db
@@ -398,6 +398,22 @@ class Clamp(Op):
         return grad * inside
 
 
+class ClampTensor(Op):
+    """clamp with tensor bounds: the gradient goes to whichever of x, low, high was picked."""
+    node_name = "ClampBackward0"
+
+    @staticmethod
+    def forward(ctx, x, low, high):
+        below, above = x < low, x > high
+        ctx.save_for_backward(below, above, ~(below | above))
+        return np.minimum(np.maximum(x, low), high)
+
+    @staticmethod
+    def backward(ctx, grad):
+        below, above, inside = ctx.saved_tensors
+        return grad * inside, grad * (below & ~above), grad * above
+
+
 # ---------------------------------------------------------------- matrix products
 
 def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -542,7 +558,8 @@ class Var(Op):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         centred = x - x.mean(ctx.dims, keepdim=True)
-        return _expand_back(grad, x.shape, ctx.dims, ctx.keepdim) * centred * (2 / ctx.denominator)
+        scale = 2 / ctx.denominator if ctx.denominator else float("nan")
+        return _expand_back(grad, x.shape, ctx.dims, ctx.keepdim) * centred * scale
 
 
 class Std(Op):
@@ -561,8 +578,9 @@ class Std(Op):
     def backward(ctx, grad):
         x, out = ctx.saved_tensors
         centred = x - x.mean(ctx.dims, keepdim=True)
-        scale = _expand_back(grad / (out * ctx.denominator), x.shape, ctx.dims, ctx.keepdim)
-        return scale * centred
+        denominator = ctx.denominator if ctx.denominator else float("nan")
+        per_row = (grad / (out * denominator)).masked_fill(out == 0, 0)  # PyTorch: 0 where std is 0
+        return _expand_back(per_row, x.shape, ctx.dims, ctx.keepdim) * centred
 
 
 class Amax(Op):
@@ -637,15 +655,16 @@ class LogSumExp(Op):
         m = np.max(x, axis=dims, keepdims=True) if x.size else np.zeros(_reduced_shape(x.shape, dims), x.dtype)
         m = np.where(np.isfinite(m), m, 0)
         out = np.log(np.sum(np.exp(x - m), axis=dims, keepdims=True)) + m
+        out = out if keepdim else np.squeeze(out, dims)
         ctx.save_for_backward(x, out)
         ctx.dims, ctx.keepdim = dims, keepdim
-        return out if keepdim else np.squeeze(out, dims)
+        return out
 
     @staticmethod
     def backward(ctx, grad, *_):
         x, out = ctx.saved_tensors
-        g = grad if ctx.keepdim else grad.reshape(_reduced_shape(x.shape, ctx.dims))
-        return g * (x - out).exp()
+        shape = _reduced_shape(x.shape, ctx.dims)
+        return grad.reshape(shape) * (x - out.reshape(shape)).exp()
 
 
 class Softmax(Op):
@@ -658,7 +677,7 @@ class Softmax(Op):
     @staticmethod
     def forward(ctx, x, dim):
         e = np.exp(x - np.max(x, axis=dim, keepdims=True)) if x.size else x.copy()
-        out = e / np.sum(e, axis=dim, keepdims=True)
+        out = np.asarray(e / np.sum(e, axis=dim, keepdims=True))
         ctx.dim = dim
         ctx.save_for_backward(out)
         return out
@@ -676,7 +695,7 @@ class LogSoftmax(Op):
     @staticmethod
     def forward(ctx, x, dim):
         shifted = x - np.max(x, axis=dim, keepdims=True) if x.size else x.copy()
-        out = shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
+        out = np.asarray(shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True)))
         ctx.dim = dim
         ctx.save_for_backward(out)
         return out
@@ -754,6 +773,10 @@ class Squeeze(Op):
 
 class SqueezeDim(Squeeze):
     node_name = "SqueezeBackward1"
+
+
+class SqueezeDims(Squeeze):
+    node_name = "SqueezeBackward2"
 
 
 class Permute(Op):
@@ -902,6 +925,11 @@ class IndexPut(Op):
         return grad * kept, grad[ctx.key]
 
 
+class IndexPutAdvanced(IndexPut):
+    """x[int or bool tensor] = values (PyTorch's index_put_)."""
+    node_name = "IndexPutBackward0"
+
+
 class MaskedFill(Op):
     node_name = "MaskedFillBackward0"
 
@@ -921,12 +949,16 @@ class Cat(Op):
 
     @staticmethod
     def forward(ctx, dim, *xs):
-        ctx.dim, ctx.sizes = dim, [x.shape[dim] for x in xs]
-        return np.concatenate(xs, axis=dim)
+        ndim = max(x.ndim for x in xs)
+        ctx.legacy = [x.ndim == 1 and x.size == 0 and ndim > 1 for x in xs]  # PyTorch skips these
+        kept = [x for x, skip in zip(xs, ctx.legacy) if not skip]
+        ctx.dim, ctx.sizes = dim, [x.shape[dim] for x in kept]
+        return np.concatenate(kept, axis=dim)
 
     @staticmethod
     def backward(ctx, grad):
-        return (None, *grad.split(ctx.sizes, ctx.dim))
+        parts = iter(grad.split(ctx.sizes, ctx.dim))
+        return (None, *(grad.new_zeros(0) if skip else next(parts) for skip in ctx.legacy))
 
 
 class Stack(Op):
@@ -956,6 +988,10 @@ class Split(Op):
     def backward(ctx, *grads):
         from .tensor import cat
         return cat(grads, ctx.dim)
+
+
+class SplitWithSizes(Split):
+    node_name = "SplitWithSizesBackward0"
 
 
 class Unbind(Op):

@@ -60,8 +60,10 @@ def _dims(dim, ndim: int) -> tuple | None:
     if dim is None:
         return None
     if isinstance(dim, (builtins.int, np.integer)):
-        return (canonical_dim(dim, ndim),)
+        dim = (dim,)
     dims = tuple(sorted(canonical_dim(d, ndim) for d in dim))
+    if ndim == 0:
+        return ()  # a 0-d tensor accepts dim 0 or -1 and reduces nothing
     if len(set(dims)) != len(dims):
         raise RuntimeError(f"dim {dims} appears multiple times in the list of dims")
     return dims
@@ -420,6 +422,7 @@ class Tensor:
         return self._binary(other, ops.Add, reverse=True)
 
     def __sub__(self, other):
+        _check_not_bool_sub(self, other)
         return self._binary(other, ops.Sub)
 
     def __rsub__(self, other):
@@ -456,8 +459,7 @@ class Tensor:
 
     def __rpow__(self, base):
         if isinstance(base, (builtins.int, builtins.float)):
-            x = self if self.is_floating_point() else self.float()
-            return ops.RPow.apply(x, base)
+            return ops.RPow.apply(_operand(self, result_type(self, base).np), base)
         return self._binary(base, ops.PowTensor, reverse=True)
 
     def __matmul__(self, other):
@@ -594,7 +596,10 @@ class Tensor:
     def clamp(self, min=None, max=None):
         if min is None and max is None:
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-        min, max = (m.item() if isinstance(m, Tensor) else m for m in (min, max))
+        if isinstance(min, Tensor) or isinstance(max, Tensor):  # elementwise bounds
+            low = min if isinstance(min, Tensor) else full_like_self(self, -np.inf if min is None else min)
+            high = max if isinstance(max, Tensor) else full_like_self(self, np.inf if max is None else max)
+            return ops.ClampTensor.apply(self, low.to(self.dtype), high.to(self.dtype))
         return ops.Clamp.apply(self, min, max)
 
     clip = clamp
@@ -641,6 +646,10 @@ class Tensor:
         if a.shape[-1] != b.shape[-2 if b.ndim > 1 else -1]:
             raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                                f"[{list(a.shape)}] but got: [{list(b.shape)}].")
+        if b.ndim == 1:
+            return ops.Bmm.apply(a, b.unsqueeze(-1)).squeeze(-1)
+        if a.ndim == 1:
+            return ops.Bmm.apply(a.unsqueeze(0), b).squeeze(-2)
         return ops.Bmm.apply(a, b)
 
     def mm(self, other: Tensor) -> Tensor:
@@ -717,7 +726,8 @@ class Tensor:
                 raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
                                    "Specify the reduction dim with the 'dim' argument.")
             return all_op.apply(self, None, False)
-        values, indices = dim_op.apply(self, canonical_dim(dim, self.ndim), keepdim)
+        x = self if self.ndim else self.reshape(1)  # a 0-d tensor is its own max along dim 0
+        values, indices = dim_op.apply(x, canonical_dim(dim, self.ndim), keepdim and self.ndim > 0)
         return result(values, indices)
 
     def max(self, dim=None, keepdim=False, other=None):
@@ -740,6 +750,8 @@ class Tensor:
         return self._arg(np.argmin, dim, keepdim)
 
     def _arg(self, fn, dim, keepdim):
+        if (self._data.size == 0 if dim is None else self.ndim and self.shape[canonical_dim(dim, self.ndim)] == 0):
+            raise IndexError(f"{fn.__name__}(): Expected reduction dim to be specified for input.numel() == 0.")
         if dim is None:
             out = np.asarray(fn(self._data))
             return Tensor._make(out.reshape((1,) * self.ndim) if keepdim else out.astype(np.int64))
@@ -818,7 +830,8 @@ class Tensor:
     def squeeze(self, dim=None) -> Tensor:
         if dim is None:
             return ops.Squeeze.apply(self, None)
-        return ops.SqueezeDim.apply(self, _dims(dim, self.ndim))
+        op = ops.SqueezeDims if isinstance(dim, (tuple, list)) else ops.SqueezeDim
+        return op.apply(self, _dims(dim, self.ndim))
 
     def permute(self, *dims) -> Tensor:
         dims = _shape_arg(dims)
@@ -870,7 +883,10 @@ class Tensor:
 
     def select(self, dim: int, index: int) -> Tensor:
         d = canonical_dim(dim, self.ndim)
-        return self[(slice(None),) * d + (index,)]
+        try:
+            return ops.Select.apply(self, (slice(None),) * d + (index,))
+        except IndexError as e:
+            raise IndexError(str(e).replace("axis", "dimension")) from None
 
     def split(self, split_size_or_sections, dim: int = 0) -> tuple:
         d = canonical_dim(dim, self.ndim)
@@ -885,7 +901,8 @@ class Tensor:
             if builtins.sum(sizes) != n:
                 raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size "
                                    f"at dimension {d}), but got split_sizes={sizes}")
-        return ops.Split.apply(self, sizes, d)
+        op = ops.Split if isinstance(split_size_or_sections, (builtins.int, np.integer)) else ops.SplitWithSizes
+        return op.apply(self, sizes, d)
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple:
         if chunks <= 0:
@@ -940,7 +957,7 @@ class Tensor:
         return self
 
     def __setitem__(self, key, value) -> None:
-        key, _ = _index_key(key)
+        key, advanced = _index_key(key)
         if isinstance(value, Tensor):
             value = value if value._data.dtype == self._data.dtype else value.to(self.dtype)
         else:
@@ -953,7 +970,8 @@ class Tensor:
                 self._data[key] = value._data  # the common case: no graph to record
                 self._version[0] += 1
                 return
-            self._inplace(lambda x, v: ops.IndexPut.apply(x, v, key), value)
+            op = ops.IndexPutAdvanced if advanced else ops.IndexPut
+            self._inplace(lambda x, v: op.apply(x, v, key), value)
         except IndexError as e:
             raise IndexError(str(e).replace("axis", "dimension")) from None
         except ValueError as e:
@@ -1047,6 +1065,17 @@ def _copy_into(dst: Tensor, src: Tensor) -> None:
         raise RuntimeError(f"result type {src.dtype} can't be cast to the desired output type {dst.dtype}")
     np.copyto(dst._data, src._data, casting="same_kind")
     dst._version[0] += 1
+
+
+def full_like_self(x: Tensor, value) -> Tensor:
+    return Tensor._make(np.full((), value, x._data.dtype))
+
+
+def _check_not_bool_sub(a, b) -> None:
+    if all(isinstance(x, (builtins.bool, np.bool_)) or isinstance(x, Tensor) and x._data.dtype == np.bool_
+           for x in (a, b)):
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                           "Use the `^` or `logical_xor()` operator instead.")
 
 
 def _check_broadcast(a: tuple, b: tuple) -> None:
@@ -1144,7 +1173,8 @@ def cat(tensors, dim: int = 0) -> Tensor:
     parts = []
     for i, t in enumerate(tensors):
         if t.ndim == 1 and t.numel() == 0 and ref.ndim != 1:
-            continue  # PyTorch skips legacy empty 1-D tensors
+            parts.append(_operand(t, dt))  # a legacy empty 1-D tensor: Cat skips it, as PyTorch
+            continue
         if t.ndim != ref.ndim or builtins.any(s != r for j, (s, r) in enumerate(zip(t.shape, ref.shape)) if j != d):
             raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected size "
                                f"{list(ref.shape)} but got size {list(t.shape)} for tensor number {i} in the list.")
