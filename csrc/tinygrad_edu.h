@@ -58,4 +58,19 @@ int tg_matmul_f64(const double *a, const double *b, double *c, int64_t m, int64_
 int tg_matmul_naive_f32(const float *a, const float *b, float *c, int64_t m, int64_t k, int64_t n);
 int tg_matmul_naive_f64(const double *a, const double *b, double *c, int64_t m, int64_t k, int64_t n);
 
+/* ----------------------------------------------------------- activations (activations.c) */
+
+
+/* ----------------------------------------------------------- softmax (softmax.c) */
+
+
+/* ----------------------------------------------------------- loss (loss.c) */
+
+
+/* ----------------------------------------------------------- optim (optim.c) */
+
+
+/* ----------------------------------------------------------- conv (conv.c) */
+
+
 #endif /* TINYGRAD_EDU_H */

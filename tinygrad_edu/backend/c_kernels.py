@@ -30,7 +30,20 @@ from .numpy_kernels import check_matmul
 
 # The kernel vocabulary: exactly the names of numpy_kernels.__all__ (a test checks it).
 # matmul_naive is an extra for tests and benchmarks, deliberately not listed.
-__all__ = ["matmul"]
+__all__ = [
+    "matmul",  # matmul.c
+
+    # activations.c
+
+    # softmax.c
+
+    # loss.c
+
+    # optim.c
+
+    # conv.c
+
+]
 
 # enum tg_status from the header: code -> name, for error messages.
 _STATUS: dict[int, str] = dict(ffi.typeof("enum tg_status").elements)

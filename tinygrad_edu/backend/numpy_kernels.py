@@ -15,7 +15,20 @@ from __future__ import annotations
 import numpy as np
 
 # The kernel vocabulary, identical in c_kernels (a test checks it).
-__all__ = ["matmul"]
+__all__ = [
+    "matmul",  # matmul.c
+
+    # activations.c
+
+    # softmax.c
+
+    # loss.c
+
+    # optim.c
+
+    # conv.c
+
+]
 
 # dtypes the kernels accept; the C library has one function per entry.
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
