@@ -13,6 +13,8 @@ import warnings
 import numpy as np
 
 from . import backend
+from .autograd import grad_mode
+from .backend.numpy_kernels import cross_entropy_coefficients
 
 # NOTE: inf and nan are values here, as in PyTorch (log(0) = -inf), not warnings. Filtering by
 # module costs nothing per op, unlike an np.errstate block around each forward.
@@ -1148,3 +1150,61 @@ class Unbind(Op):
     def backward(ctx, *grads):
         from .tensor import stack
         return stack(grads, ctx.dim)
+
+
+# ---------------------------------------------------------------- losses
+
+class CrossEntropyLoss(Op):
+    """F.cross_entropy for logits [N, C] and int64 class targets [N], fused into one node.
+
+    loss_i = (1 - eps) w[t_i] (-logp[i, t_i]) + eps / C sum_c w[c] (-logp[i, c]), logp =
+    log_softmax(logits), 0 where t_i == ignore_index; 'mean' divides the sum by the sum of
+    w[t_i] over the rows not ignored (PyTorch's formulas; csrc/loss.c derives the gradient
+    A softmax - a, "softmax minus the smoothed, weighted one-hot").
+
+    PyTorch records two nodes, NllLossBackward0 <- LogSoftmaxBackward0, and materialises
+    log_softmax in between. We fuse them: one kernel reads the logits once and writes the
+    loss and d(logits) together, which the backward only scales by the incoming gradient.
+    Hence an honest node name of our own, CrossEntropyLossBackward0, not PyTorch's pair.
+    Under create_graph the backward is instead written with Tensor ops (softmax minus the
+    one-hot), so double backward works. `weight` and `target` get no gradient (PyTorch
+    gives one to a weight that requires grad; ours are constants).
+    """
+    node_name = "CrossEntropyLossBackward0"
+
+    @classmethod
+    def apply(cls, logits, target, weight=None, ignore_index: int = -100, reduction: str = "mean",
+              label_smoothing: float = 0.0):
+        """logits: Tensor [N, C]; target: np.ndarray int64 [N]; weight: np.ndarray [C] or None."""
+        target = getattr(target, "_data", target)  # a Tensor's array is accepted too
+        weight = getattr(weight, "_data", weight)
+        need_grad = logits.requires_grad and grad_mode.is_grad_enabled()
+        return super().apply(logits, target, weight, int(ignore_index), reduction, float(label_smoothing),
+                             need_grad)
+
+    @staticmethod
+    def forward(ctx, logits, target, weight, ignore_index, reduction, label_smoothing, need_grad):
+        dtype = logits.dtype
+        work = dtype if dtype in _KERNEL_DTYPES else np.dtype(np.float32)  # float16 is computed in float32
+        if weight is not None:
+            weight = weight.astype(work, copy=False)
+        loss, dlogits = backend.kernels.cross_entropy(logits.astype(work, copy=False), target, weight,
+                                                      ignore_index, reduction, label_smoothing, need_grad)
+        ctx.args = (target, weight, ignore_index, reduction, label_smoothing)
+        ctx.save_for_backward(logits, None if dlogits is None else dlogits.astype(dtype, copy=False))
+        return loss.astype(dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        logits, dlogits = ctx.saved_tensors
+        target, weight, ignore_index, reduction, label_smoothing = ctx.args
+        grad = grad.unsqueeze(1) if reduction == "none" else grad
+        if not grad_mode.is_grad_enabled():  # the usual backward: the kernel's gradient, scaled
+            return grad * dlogits
+        # create_graph: the same gradient as a differentiable expression of the logits
+        from .tensor import Tensor
+        a, denom = cross_entropy_coefficients(target, weight, ignore_index, label_smoothing, logits.shape[1],
+                                              logits._data.dtype)
+        scale = 1 / denom if reduction == "mean" else 1.0
+        row_sums = Tensor._make(a.sum(axis=1, keepdims=True) * scale)
+        return grad * (logits.softmax(1) * row_sums - Tensor._make(a * scale))

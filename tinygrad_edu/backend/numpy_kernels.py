@@ -252,6 +252,25 @@ def target_out_of_bounds(target: np.ndarray, position: int, classes: int) -> Ind
                       f"(target[{position}], with {classes} classes)")
 
 
+def cross_entropy_coefficients(target: np.ndarray, weight: np.ndarray | None, ignore_index: int,
+                               label_smoothing: float, classes: int, dtype: np.dtype) -> tuple[np.ndarray, float]:
+    """``(a, D)``: ``loss_i = -sum_c a[i, c] logp[i, c]`` and the 'mean' denominator D.
+
+    ``a[i] = (1 - eps) w[t_i] onehot(t_i) + eps / K w`` (zero rows where ignored), D the sum
+    of ``w[t_i]`` over the rows not ignored. Targets must already be checked.
+    """
+    n, k = target.shape[0], classes
+    w = np.ones(k, dtype) if weight is None else weight
+    keep = target != ignore_index
+    t = np.where(keep, target, 0)
+    a = np.zeros((n, k), dtype)
+    a[np.arange(n), t] = (1 - label_smoothing) * w[t]
+    if k:
+        a += (label_smoothing / k) * w
+    a[~keep] = 0
+    return a, float(np.sum(w[t] * keep, dtype=np.float64))
+
+
 def cross_entropy(logits: np.ndarray, target: np.ndarray, weight: np.ndarray | None = None,
                   ignore_index: int = -100, reduction: str = "mean", label_smoothing: float = 0.0,
                   need_grad: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
@@ -271,15 +290,9 @@ def cross_entropy(logits: np.ndarray, target: np.ndarray, weight: np.ndarray | N
     bad = np.flatnonzero(keep & ((target < 0) | (target >= k)))
     if bad.size:
         raise target_out_of_bounds(target, int(bad[0]), k)
-    w = np.ones(k, logits.dtype) if weight is None else weight
+    a, denom = cross_entropy_coefficients(target, weight, ignore_index, label_smoothing, k, logits.dtype)
     logp = log_softmax(logits) if n else logits.copy()
-    t = np.where(keep, target, 0)
-    a = np.zeros_like(logits)  # a[i, c]: the coefficient of -logp[i, c] in loss_i
-    a[np.arange(n), t] = (1 - label_smoothing) * w[t]
-    a += label_smoothing / k * w if k else 0
-    a[~keep] = 0
     rows = -np.sum(a * logp, axis=1)
-    denom = np.sum(w[t] * keep, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):  # all ignored under 'mean': NaN, as PyTorch
         scale = 1 / denom if code == 1 else 1.0
         loss = rows if code == 0 else np.asarray(np.sum(rows, dtype=np.float64) * scale, logits.dtype)
