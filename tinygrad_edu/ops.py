@@ -412,6 +412,11 @@ class Relu(Op):
         return ThresholdBackward.apply(grad, out)
 
 
+def _zeros_like(t):
+    """A zero gradient, as PyTorch gives (`zeros_like(grad)`) for the input of a piecewise-linear backward."""
+    return type(t)._make(np.zeros_like(t._data))
+
+
 class ThresholdBackward(Op):
     """dx = grad where y > 0 else 0: PyTorch's threshold_backward(grad, relu's output, 0).
 
@@ -429,7 +434,7 @@ class ThresholdBackward(Op):
     @staticmethod
     def backward(ctx, gg):
         (out,) = ctx.saved_tensors
-        return ThresholdBackward.apply(gg, out), None
+        return ThresholdBackward.apply(gg, out), _zeros_like(out)
 
 
 class LeakyRelu(Op):
@@ -465,7 +470,7 @@ class LeakyReluBackward(Op):
     @staticmethod
     def backward(ctx, gg):
         (x,) = ctx.saved_tensors
-        return LeakyReluBackward.apply(gg, x, ctx.negative_slope), None
+        return LeakyReluBackward.apply(gg, x, ctx.negative_slope), _zeros_like(x)
 
 
 class Clamp(Op):

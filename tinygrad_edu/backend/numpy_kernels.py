@@ -253,7 +253,7 @@ def target_out_of_bounds(target: np.ndarray, position: int, classes: int) -> Ind
 
 
 def cross_entropy_coefficients(target: np.ndarray, weight: np.ndarray | None, ignore_index: int,
-                               label_smoothing: float, classes: int, dtype: np.dtype) -> tuple[np.ndarray, float]:
+                               label_smoothing: float, classes: int, dtype: np.dtype) -> tuple[np.ndarray, np.float64]:
     """``(a, D)``: ``loss_i = -sum_c a[i, c] logp[i, c]`` and the 'mean' denominator D.
 
     ``a[i] = (1 - eps) w[t_i] onehot(t_i) + eps / K w`` (zero rows where ignored), D the sum
@@ -268,7 +268,7 @@ def cross_entropy_coefficients(target: np.ndarray, weight: np.ndarray | None, ig
     if k:
         a += (label_smoothing / k) * w
     a[~keep] = 0
-    return a, float(np.sum(w[t] * keep, dtype=np.float64))
+    return a, np.sum(w[t] * keep, dtype=np.float64)  # np.float64: 1 / 0 is inf, not an exception
 
 
 def cross_entropy(logits: np.ndarray, target: np.ndarray, weight: np.ndarray | None = None,
@@ -299,4 +299,5 @@ def cross_entropy(logits: np.ndarray, target: np.ndarray, weight: np.ndarray | N
         dlogits = None
         if need_grad:
             dlogits = ((np.exp(logp) * np.sum(a, axis=1, keepdims=True) - a) * logits.dtype.type(scale))
+            dlogits[target == ignore_index] = 0  # not 0 * scale: 'mean' with all ignored has scale inf
     return loss.astype(logits.dtype, copy=False), dlogits
