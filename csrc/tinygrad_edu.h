@@ -26,7 +26,9 @@ enum tg_status {
     TG_OK = 0,
     TG_ERR_SIZE = 1,     /* a size argument is negative */
     TG_ERR_NULL = 2,     /* a NULL pointer where the size says data is needed */
-    TG_ERR_NOMEM = 3     /* malloc of a scratch buffer failed */
+    TG_ERR_NOMEM = 3,    /* malloc of a scratch buffer failed */
+    TG_ERR_INDEX = 4,    /* an index argument (a class target) is out of range */
+    TG_ERR_VALUE = 5     /* a scalar argument is out of its domain (reduction, label_smoothing) */
 };
 
 /* ---------------------------------------------------------------- matmul */
@@ -60,11 +62,104 @@ int tg_matmul_naive_f64(const double *a, const double *b, double *c, int64_t m, 
 
 /* ----------------------------------------------------------- activations (activations.c) */
 
+/*
+ * Elementwise, over n contiguous elements (any shape, flattened by the wrapper).
+ * x, grad, out : const [n]    inputs
+ * y, dx        : [n]          outputs, overwritten; must not alias an input
+ *
+ * tg_relu:               y = x < 0 ? 0 : x              (NaN passes through)
+ * tg_relu_backward:      dx = out > 0 ? grad : 0        (out = relu's output, as PyTorch saves)
+ * tg_leaky_relu:         y = x > 0 ? x : x * negative_slope
+ * tg_leaky_relu_backward dx = x > 0 ? grad : grad * negative_slope   (x = the input)
+ * tg_sigmoid:            y = 1 / (1 + e^-x)
+ * tg_sigmoid_backward:   dx = grad * (1 - out) * out    (out = sigmoid's output)
+ * tg_tanh:               y = tanh(x)
+ * tg_tanh_backward:      dx = grad * (1 - out^2)        (out = tanh's output)
+ */
+int tg_relu_f32(const float *x, float *y, int64_t n);
+int tg_relu_f64(const double *x, double *y, int64_t n);
+int tg_relu_backward_f32(const float *grad, const float *out, float *dx, int64_t n);
+int tg_relu_backward_f64(const double *grad, const double *out, double *dx, int64_t n);
+int tg_leaky_relu_f32(const float *x, float *y, int64_t n, double negative_slope);
+int tg_leaky_relu_f64(const double *x, double *y, int64_t n, double negative_slope);
+int tg_leaky_relu_backward_f32(const float *grad, const float *x, float *dx, int64_t n, double negative_slope);
+int tg_leaky_relu_backward_f64(const double *grad, const double *x, double *dx, int64_t n, double negative_slope);
+int tg_sigmoid_f32(const float *x, float *y, int64_t n);
+int tg_sigmoid_f64(const double *x, double *y, int64_t n);
+int tg_sigmoid_backward_f32(const float *grad, const float *out, float *dx, int64_t n);
+int tg_sigmoid_backward_f64(const double *grad, const double *out, double *dx, int64_t n);
+int tg_tanh_f32(const float *x, float *y, int64_t n);
+int tg_tanh_f64(const double *x, double *y, int64_t n);
+int tg_tanh_backward_f32(const float *grad, const float *out, float *dx, int64_t n);
+int tg_tanh_backward_f64(const double *grad, const double *out, double *dx, int64_t n);
+
+/*
+ * tg_bias_relu: y = relu(x + b), b broadcast over the rows (Linear's bias + ReLU, fused).
+ *
+ *   x : const [rows, cols]
+ *   b : const [cols]
+ *   y : [rows, cols]   output, overwritten
+ */
+int tg_bias_relu_f32(const float *x, const float *b, float *y, int64_t rows, int64_t cols);
+int tg_bias_relu_f64(const double *x, const double *b, double *y, int64_t rows, int64_t cols);
+
 
 /* ----------------------------------------------------------- softmax (softmax.c) */
 
+/*
+ * Over the last dimension of a row-major [rows, cols] array, max-subtracted (stable).
+ *
+ * tg_softmax:      x : const [rows, cols]  ->  y : [rows, cols]
+ * tg_log_softmax:  x : const [rows, cols]  ->  y : [rows, cols]
+ * tg_softmax_backward:      dx = out * (grad - sum_j grad * out)
+ * tg_log_softmax_backward:  dx = grad - exp(out) * sum_j grad
+ *   grad : const [rows, cols]   gradient of the output
+ *   out  : const [rows, cols]   the forward's output (softmax / log_softmax)
+ *   dx   : [rows, cols]         output, overwritten
+ */
+int tg_softmax_f32(const float *x, float *y, int64_t rows, int64_t cols);
+int tg_softmax_f64(const double *x, double *y, int64_t rows, int64_t cols);
+int tg_log_softmax_f32(const float *x, float *y, int64_t rows, int64_t cols);
+int tg_log_softmax_f64(const double *x, double *y, int64_t rows, int64_t cols);
+int tg_softmax_backward_f32(const float *grad, const float *out, float *dx, int64_t rows, int64_t cols);
+int tg_softmax_backward_f64(const double *grad, const double *out, double *dx, int64_t rows, int64_t cols);
+int tg_log_softmax_backward_f32(const float *grad, const float *out, float *dx, int64_t rows, int64_t cols);
+int tg_log_softmax_backward_f64(const double *grad, const double *out, double *dx, int64_t rows, int64_t cols);
+
 
 /* ----------------------------------------------------------- loss (loss.c) */
+
+/* The `reduction` argument of the losses, as PyTorch's at::Reduction. */
+enum tg_reduction {
+    TG_REDUCTION_NONE = 0,
+    TG_REDUCTION_MEAN = 1,
+    TG_REDUCTION_SUM = 2
+};
+
+/*
+ * tg_cross_entropy: fused log_softmax + nll_loss, the loss and its gradient in one call,
+ * with PyTorch's formulas for weight, ignore_index and label_smoothing (see loss.c).
+ *
+ *   logits    : const [n, k]   scores, row-major
+ *   target    : const [n]      class indices in [0, k), or ignore_index
+ *   weight    : const [k]      class weights, or NULL for all ones
+ *   loss      : [n] when reduction is TG_REDUCTION_NONE, else [1]     output
+ *   dlogits   : [n, k]         d(sum of loss) / d(logits), or NULL to skip it   output
+ *   bad_index : [1]            output: -1, or the position of the first target
+ *                              out of range (the call then returns TG_ERR_INDEX
+ *                              and writes nothing else)
+ *   n, k      : sizes >= 0
+ *   ignore_index    : rows with this target count for nothing (loss 0, gradient 0)
+ *   reduction       : enum tg_reduction; 'mean' divides by the summed weights of the
+ *                     non-ignored targets (NaN when there are none, as PyTorch)
+ *   label_smoothing : in [0, 1], else TG_ERR_VALUE
+ */
+int tg_cross_entropy_f32(const float *logits, const int64_t *target, const float *weight, float *loss,
+                         float *dlogits, int64_t *bad_index, int64_t n, int64_t k, int64_t ignore_index,
+                         int reduction, double label_smoothing);
+int tg_cross_entropy_f64(const double *logits, const int64_t *target, const double *weight, double *loss,
+                         double *dlogits, int64_t *bad_index, int64_t n, int64_t k, int64_t ignore_index,
+                         int reduction, double label_smoothing);
 
 
 /* ----------------------------------------------------------- optim (optim.c) */

@@ -13,6 +13,8 @@ import warnings
 import numpy as np
 
 from . import backend
+from .autograd import grad_mode
+from .backend.numpy_kernels import cross_entropy_coefficients
 
 # NOTE: inf and nan are values here, as in PyTorch (log(0) = -inf), not warnings. Filtering by
 # module costs nothing per op, unlike an np.errstate block around each forward.
@@ -320,21 +322,46 @@ class Reciprocal(Op):
         return -grad * out * out
 
 
+# The kernels take float32/float64; other dtypes (float16, ints for relu) use NumPy directly.
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 class Sigmoid(Op):
     """s = 1 / (1 + exp(-x)); ds/dx = s (1 - s). Computed without overflow for large |x|."""
     node_name = "SigmoidBackward0"
 
     @staticmethod
     def forward(ctx, x):
-        e = np.exp(-np.abs(x))  # NOTE: exp of a non-positive number never overflows
-        out = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        if x.dtype in _KERNEL_DTYPES:
+            out = backend.kernels.sigmoid(x)
+        else:
+            e = np.exp(-np.abs(x))  # NOTE: exp of a non-positive number never overflows
+            out = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        return grad * out * (1 - out)
+        return SigmoidBackward.apply(grad, out)
+
+
+class SigmoidBackward(Op):
+    """dx = grad * (1 - y) * y as an op of its own (PyTorch's sigmoid_backward), so the plain
+    backward runs one kernel and create_graph can still differentiate it."""
+    node_name = "SigmoidBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, grad, out):
+        ctx.save_for_backward(grad, out)
+        if out.dtype in _KERNEL_DTYPES and grad.dtype == out.dtype:
+            return backend.kernels.sigmoid_backward(grad, out)
+        return grad * (1 - out) * out
+
+    @staticmethod
+    def backward(ctx, gg):
+        grad, out = ctx.saved_tensors
+        return SigmoidBackward.apply(gg, out), gg * grad * (1 - 2 * out)
 
 
 class Tanh(Op):
@@ -342,14 +369,31 @@ class Tanh(Op):
 
     @staticmethod
     def forward(ctx, x):
-        out = np.tanh(x)
+        out = backend.kernels.tanh(x) if x.dtype in _KERNEL_DTYPES else np.tanh(x)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
+        return TanhBackward.apply(grad, out)
+
+
+class TanhBackward(Op):
+    """dx = grad * (1 - y^2), PyTorch's tanh_backward as an op (see SigmoidBackward)."""
+    node_name = "TanhBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, grad, out):
+        ctx.save_for_backward(grad, out)
+        if out.dtype in _KERNEL_DTYPES and grad.dtype == out.dtype:
+            return backend.kernels.tanh_backward(grad, out)
         return grad * (1 - out * out)
+
+    @staticmethod
+    def backward(ctx, gg):
+        grad, out = ctx.saved_tensors
+        return TanhBackward.apply(gg, out), -2 * gg * grad * out
 
 
 class Relu(Op):
@@ -358,29 +402,75 @@ class Relu(Op):
 
     @staticmethod
     def forward(ctx, x):
-        out = np.maximum(x, 0)
+        out = backend.kernels.relu(x) if x.dtype in _KERNEL_DTYPES else np.maximum(x, 0)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        return grad * (out > 0)
+        return ThresholdBackward.apply(grad, out)
+
+
+def _zeros_like(t):
+    """A zero gradient, as PyTorch gives (`zeros_like(grad)`) for the input of a piecewise-linear backward."""
+    return type(t)._make(np.zeros_like(t._data))
+
+
+class ThresholdBackward(Op):
+    """dx = grad where y > 0 else 0: PyTorch's threshold_backward(grad, relu's output, 0).
+
+    An op of its own, as in PyTorch, so relu's backward is one C kernel and is still
+    differentiable: d/dgrad is the same mask again; y gets no gradient (zero almost everywhere)."""
+    node_name = "ThresholdBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, grad, out):
+        ctx.save_for_backward(out)
+        if out.dtype in _KERNEL_DTYPES and grad.dtype == out.dtype:
+            return backend.kernels.relu_backward(grad, out)
+        return np.where(out > 0, grad, 0).astype(grad.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, gg):
+        (out,) = ctx.saved_tensors
+        return ThresholdBackward.apply(gg, out), _zeros_like(out)
 
 
 class LeakyRelu(Op):
+    """x if x > 0 else negative_slope * x; the gradient follows the sign of the input."""
     node_name = "LeakyReluBackward0"
 
     @staticmethod
     def forward(ctx, x, negative_slope=0.01):
-        slope = np.where(x > 0, 1, negative_slope).astype(x.dtype)
-        ctx.save_for_backward(slope)
-        return x * slope
+        ctx.save_for_backward(x)
+        ctx.negative_slope = negative_slope
+        if x.dtype in _KERNEL_DTYPES:
+            return backend.kernels.leaky_relu(x, negative_slope)
+        return np.where(x > 0, x, x * negative_slope).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
-        (slope,) = ctx.saved_tensors
-        return grad * slope
+        (x,) = ctx.saved_tensors
+        return LeakyReluBackward.apply(grad, x, ctx.negative_slope)
+
+
+class LeakyReluBackward(Op):
+    """dx = grad if x > 0 else negative_slope * grad (PyTorch's leaky_relu_backward), as an op."""
+    node_name = "LeakyReluBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, grad, x, negative_slope):
+        ctx.save_for_backward(x)
+        ctx.negative_slope = negative_slope
+        if x.dtype in _KERNEL_DTYPES and grad.dtype == x.dtype:
+            return backend.kernels.leaky_relu_backward(grad, x, negative_slope)
+        return np.where(x > 0, grad, grad * negative_slope).astype(grad.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, gg):
+        (x,) = ctx.saved_tensors
+        return LeakyReluBackward.apply(gg, x, ctx.negative_slope), _zeros_like(x)
 
 
 class Clamp(Op):
@@ -667,6 +757,26 @@ class LogSumExp(Op):
         return grad.reshape(shape) * (x - out.reshape(shape)).exp()
 
 
+def _over_last_dim(kernel, dim: int, *arrays: np.ndarray) -> np.ndarray:
+    """Apply a kernel over the last dimension to `dim`: move it last, run, move it back.
+
+    The C wrapper copies the moved (non-contiguous) arrays; 0-d arrays are seen as [1]."""
+    if arrays[0].ndim == 0:
+        return kernel(*(a.reshape(1) for a in arrays)).reshape(())
+    last = arrays[0].ndim - 1
+    if dim == last:
+        return kernel(*arrays)
+    return np.moveaxis(kernel(*(np.moveaxis(a, dim, last) for a in arrays)), last, dim)
+
+
+def _softmax_kernel(name: str, dim: int, *arrays: np.ndarray) -> np.ndarray:
+    """`backend.kernels.<name>` over `dim`; float16 goes through float32 (the kernels take float32/64)."""
+    dtype = arrays[0].dtype
+    if dtype not in _KERNEL_DTYPES:
+        return _softmax_kernel(name, dim, *(a.astype(np.float32) for a in arrays)).astype(dtype)
+    return _over_last_dim(getattr(backend.kernels, name), dim, *arrays)
+
+
 class Softmax(Op):
     """y = exp(x - max) / sum(exp(x - max)); dx = y * (dy - sum(dy * y)).
 
@@ -676,8 +786,7 @@ class Softmax(Op):
 
     @staticmethod
     def forward(ctx, x, dim):
-        e = np.exp(x - np.max(x, axis=dim, keepdims=True)) if x.size else x.copy()
-        out = np.asarray(e / np.sum(e, axis=dim, keepdims=True))
+        out = _softmax_kernel("softmax", dim, x)
         ctx.dim = dim
         ctx.save_for_backward(out)
         return out
@@ -685,17 +794,36 @@ class Softmax(Op):
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
-        return y * (grad - (grad * y).sum(ctx.dim, keepdim=True))
+        return SoftmaxBackwardData.apply(grad, y, ctx.dim)
+
+
+class SoftmaxBackwardData(Op):
+    """dx = y * (g - sum(g * y)), PyTorch's _softmax_backward_data as an op (one kernel call).
+
+    Its own gradients: d/dg = the same map applied to gg; d/dy = gg * (g - sum(g y)) - g * sum(gg y)."""
+    node_name = "SoftmaxBackwardDataBackward0"
+
+    @staticmethod
+    def forward(ctx, grad, y, dim):
+        ctx.dim = dim
+        ctx.save_for_backward(grad, y)
+        return _softmax_kernel("softmax_backward", dim, grad, y)
+
+    @staticmethod
+    def backward(ctx, gg):
+        grad, y = ctx.saved_tensors
+        d = ctx.dim
+        dy = gg * (grad - (grad * y).sum(d, keepdim=True)) - grad * (gg * y).sum(d, keepdim=True)
+        return SoftmaxBackwardData.apply(gg, y, d), dy
 
 
 class LogSoftmax(Op):
-    """y = x - max - log(sum(exp(x - max))); dx = dy - exp(y) * sum(dy)."""
+    """y = x - max - log(sum(exp(x - max))); dx = dy - exp(y) * sum(dy). Stable as Softmax."""
     node_name = "LogSoftmaxBackward0"
 
     @staticmethod
     def forward(ctx, x, dim):
-        shifted = x - np.max(x, axis=dim, keepdims=True) if x.size else x.copy()
-        out = np.asarray(shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True)))
+        out = _softmax_kernel("log_softmax", dim, x)
         ctx.dim = dim
         ctx.save_for_backward(out)
         return out
@@ -703,7 +831,26 @@ class LogSoftmax(Op):
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
-        return grad - y.exp() * grad.sum(ctx.dim, keepdim=True)
+        return LogSoftmaxBackwardData.apply(grad, y, ctx.dim)
+
+
+class LogSoftmaxBackwardData(Op):
+    """dx = g - exp(y) * sum(g), PyTorch's _log_softmax_backward_data as an op.
+
+    Its own gradients: d/dg = gg - sum(gg * exp(y)); d/dy = -gg * exp(y) * sum(g)."""
+    node_name = "LogSoftmaxBackwardDataBackward0"
+
+    @staticmethod
+    def forward(ctx, grad, y, dim):
+        ctx.dim = dim
+        ctx.save_for_backward(grad, y)
+        return _softmax_kernel("log_softmax_backward", dim, grad, y)
+
+    @staticmethod
+    def backward(ctx, gg):
+        grad, y = ctx.saved_tensors
+        d, p = ctx.dim, y.exp()
+        return gg - (gg * p).sum(d, keepdim=True), -gg * p * grad.sum(d, keepdim=True)
 
 
 # ---------------------------------------------------------------- shapes and views
@@ -1008,3 +1155,61 @@ class Unbind(Op):
     def backward(ctx, *grads):
         from .tensor import stack
         return stack(grads, ctx.dim)
+
+
+# ---------------------------------------------------------------- losses
+
+class CrossEntropyLoss(Op):
+    """F.cross_entropy for logits [N, C] and int64 class targets [N], fused into one node.
+
+    loss_i = (1 - eps) w[t_i] (-logp[i, t_i]) + eps / C sum_c w[c] (-logp[i, c]), logp =
+    log_softmax(logits), 0 where t_i == ignore_index; 'mean' divides the sum by the sum of
+    w[t_i] over the rows not ignored (PyTorch's formulas; csrc/loss.c derives the gradient
+    A softmax - a, "softmax minus the smoothed, weighted one-hot").
+
+    PyTorch records two nodes, NllLossBackward0 <- LogSoftmaxBackward0, and materialises
+    log_softmax in between. We fuse them: one kernel reads the logits once and writes the
+    loss and d(logits) together, which the backward only scales by the incoming gradient.
+    Hence an honest node name of our own, CrossEntropyLossBackward0, not PyTorch's pair.
+    Under create_graph the backward is instead written with Tensor ops (softmax minus the
+    one-hot), so double backward works. `weight` and `target` get no gradient (PyTorch
+    gives one to a weight that requires grad; ours are constants).
+    """
+    node_name = "CrossEntropyLossBackward0"
+
+    @classmethod
+    def apply(cls, logits, target, weight=None, ignore_index: int = -100, reduction: str = "mean",
+              label_smoothing: float = 0.0):
+        """logits: Tensor [N, C]; target: np.ndarray int64 [N]; weight: np.ndarray [C] or None."""
+        target = getattr(target, "_data", target)  # a Tensor's array is accepted too
+        weight = getattr(weight, "_data", weight)
+        need_grad = logits.requires_grad and grad_mode.is_grad_enabled()
+        return super().apply(logits, target, weight, int(ignore_index), reduction, float(label_smoothing),
+                             need_grad)
+
+    @staticmethod
+    def forward(ctx, logits, target, weight, ignore_index, reduction, label_smoothing, need_grad):
+        dtype = logits.dtype
+        work = dtype if dtype in _KERNEL_DTYPES else np.dtype(np.float32)  # float16 is computed in float32
+        if weight is not None:
+            weight = weight.astype(work, copy=False)
+        loss, dlogits = backend.kernels.cross_entropy(logits.astype(work, copy=False), target, weight,
+                                                      ignore_index, reduction, label_smoothing, need_grad)
+        ctx.args = (target, weight, ignore_index, reduction, label_smoothing)
+        ctx.save_for_backward(logits, None if dlogits is None else dlogits.astype(dtype, copy=False))
+        return loss.astype(dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        logits, dlogits = ctx.saved_tensors
+        target, weight, ignore_index, reduction, label_smoothing = ctx.args
+        grad = grad.unsqueeze(1) if reduction == "none" else grad
+        if not grad_mode.is_grad_enabled():  # the usual backward: the kernel's gradient, scaled
+            return grad * dlogits
+        # create_graph: the same gradient as a differentiable expression of the logits
+        from .tensor import Tensor
+        a, denom = cross_entropy_coefficients(target, weight, ignore_index, label_smoothing, logits.shape[1],
+                                              logits._data.dtype)
+        scale = 1 / denom if reduction == "mean" else 1.0
+        row_sums = Tensor._make(a.sum(axis=1, keepdims=True) * scale)
+        return grad * (logits.softmax(1) * row_sums - Tensor._make(a * scale))

@@ -26,7 +26,13 @@ from typing import NoReturn
 import numpy as np
 
 from .._C import ffi, lib
-from .numpy_kernels import check_matmul
+from .numpy_kernels import (
+    check_bias_relu,
+    check_cross_entropy,
+    check_matmul,
+    check_same,
+    target_out_of_bounds,
+)
 
 # The kernel vocabulary: exactly the names of numpy_kernels.__all__ (a test checks it).
 # matmul_naive is an extra for tests and benchmarks, deliberately not listed.
@@ -34,10 +40,12 @@ __all__ = [
     "matmul",  # matmul.c
 
     # activations.c
-
+    "relu", "relu_backward", "bias_relu", "leaky_relu", "leaky_relu_backward",
+    "sigmoid", "sigmoid_backward", "tanh", "tanh_backward",
     # softmax.c
-
+    "softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
     # loss.c
+    "cross_entropy",
 
     # optim.c
 
@@ -101,3 +109,164 @@ def matmul_naive(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     benchmark, as the reference the blocked kernel is checked and timed against.
     """
     return _matmul_with(_MATMUL_NAIVE, a, b)
+
+
+# ---------------------------------------------------------------- activations.c, softmax.c
+
+# cffi array types of the two float dtypes, to view an ndarray's buffer as a C pointer.
+_CTYPE = {np.dtype(np.float32): ffi.typeof("float[]"), np.dtype(np.float64): ffi.typeof("double[]")}
+
+
+def _table(name: str) -> dict:
+    """dtype -> C function ``tg_<name>_f32`` / ``tg_<name>_f64``."""
+    return {np.dtype(np.float32): getattr(lib, f"tg_{name}_f32"), np.dtype(np.float64): getattr(lib, f"tg_{name}_f64")}
+
+
+def _dense(a: np.ndarray) -> np.ndarray:
+    """``a`` itself if C-contiguous, else a C-contiguous copy: the kernels read dense rows."""
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
+def _call(table: dict, dtype: np.dtype, inputs: tuple, shape: tuple, sizes: tuple, extra: tuple = ()) -> np.ndarray:
+    """Run ``table[dtype](*inputs, out, *sizes, *extra)`` on dense inputs into a new ``out`` of ``shape``."""
+    fn, ctype = table[dtype], _CTYPE[dtype]
+    out = np.empty(shape, dtype)
+    rc = fn(*(ffi.from_buffer(ctype, _dense(a)) for a in inputs), ffi.from_buffer(ctype, out), *sizes, *extra)
+    if rc != 0:
+        _raise_on_error(rc, fn)
+    return out
+
+
+def _elementwise(name: str):
+    """The wrapper of an elementwise kernel ``tg_<name>``: checks, any shape, n = size."""
+    table = _table(name)
+
+    def kernel(*arrays: np.ndarray) -> np.ndarray:
+        dtype = check_same(name, *arrays)
+        return _call(table, dtype, arrays, arrays[0].shape, (arrays[0].size,))
+
+    return kernel
+
+
+def _rowwise(name: str):
+    """The wrapper of a kernel over the last dimension: ``[..., cols]`` seen as ``[rows, cols]``."""
+    table = _table(name)
+
+    def kernel(*arrays: np.ndarray) -> np.ndarray:
+        dtype = check_same(name, *arrays, min_ndim=1)
+        shape = arrays[0].shape
+        cols = shape[-1]
+        return _call(table, dtype, arrays, shape, (arrays[0].size // cols if cols else 0, cols))
+
+    return kernel
+
+
+_relu, _relu_backward = _elementwise("relu"), _elementwise("relu_backward")
+_sigmoid, _sigmoid_backward = _elementwise("sigmoid"), _elementwise("sigmoid_backward")
+_tanh, _tanh_backward = _elementwise("tanh"), _elementwise("tanh_backward")
+_softmax, _softmax_backward = _rowwise("softmax"), _rowwise("softmax_backward")
+_log_softmax, _log_softmax_backward = _rowwise("log_softmax"), _rowwise("log_softmax_backward")
+_LEAKY, _LEAKY_BACKWARD, _BIAS_RELU = _table("leaky_relu"), _table("leaky_relu_backward"), _table("bias_relu")
+
+
+def relu(x: np.ndarray) -> np.ndarray:
+    """``max(x, 0)`` elementwise, any shape; NaN stays NaN (as ``torch.relu``)."""
+    return _relu(x)
+
+
+def relu_backward(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``grad`` where ``out > 0``, else 0; ``out`` is relu's output (PyTorch's threshold_backward)."""
+    return _relu_backward(grad, out)
+
+
+def bias_relu(x: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``relu(x + b)`` for x ``[rows, cols]``, b ``[cols]`` broadcast over the rows, in one pass."""
+    rows, cols = check_bias_relu(x, b)
+    return _call(_BIAS_RELU, x.dtype, (x, b), (rows, cols), (rows, cols))
+
+
+def leaky_relu(x: np.ndarray, negative_slope: float) -> np.ndarray:
+    """``x`` where ``x > 0``, else ``x * negative_slope``."""
+    dtype = check_same("leaky_relu", x)
+    return _call(_LEAKY, dtype, (x,), x.shape, (x.size,), (float(negative_slope),))
+
+
+def leaky_relu_backward(grad: np.ndarray, x: np.ndarray, negative_slope: float) -> np.ndarray:
+    """``grad`` where the INPUT ``x > 0``, else ``grad * negative_slope``."""
+    dtype = check_same("leaky_relu_backward", grad, x)
+    return _call(_LEAKY_BACKWARD, dtype, (grad, x), x.shape, (x.size,), (float(negative_slope),))
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """``1 / (1 + exp(-x))`` elementwise (an inlined, vectorised exp: see csrc/tg_vmath.h)."""
+    return _sigmoid(x)
+
+
+def sigmoid_backward(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``grad * (1 - out) * out``, ``out`` the sigmoid's output."""
+    return _sigmoid_backward(grad, out)
+
+
+def tanh(x: np.ndarray) -> np.ndarray:
+    """``tanh(x)`` elementwise (Cephes' polynomial near 0, ``1 - 2 / (e^2x + 1)`` beyond)."""
+    return _tanh(x)
+
+
+def tanh_backward(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``grad * (1 - out**2)``, ``out`` the tanh's output."""
+    return _tanh_backward(grad, out)
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    """Softmax over the last dimension (>= 1-D), max-subtracted: see csrc/softmax.c's NOTE."""
+    return _softmax(x)
+
+
+def log_softmax(x: np.ndarray) -> np.ndarray:
+    """log_softmax over the last dimension: ``x - max - log(sum(exp(x - max)))``."""
+    return _log_softmax(x)
+
+
+def softmax_backward(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out * (grad - sum(grad * out))`` over the last dimension, ``out`` the softmax."""
+    return _softmax_backward(grad, out)
+
+
+def log_softmax_backward(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``grad - exp(out) * sum(grad)`` over the last dimension, ``out`` the log_softmax."""
+    return _log_softmax_backward(grad, out)
+
+
+# ---------------------------------------------------------------- loss.c
+
+_CROSS_ENTROPY = _table("cross_entropy")
+_INT64 = ffi.typeof("int64_t[]")
+
+
+def cross_entropy(logits: np.ndarray, target: np.ndarray, weight: np.ndarray | None = None,
+                  ignore_index: int = -100, reduction: str = "mean", label_smoothing: float = 0.0,
+                  need_grad: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """Fused log_softmax + nll_loss in one C call: ``(loss, dlogits)``; see ``numpy_kernels.cross_entropy``.
+
+    The C kernel validates every target before writing anything; a bad one comes back
+    as ``TG_ERR_INDEX`` with its position, raised here as PyTorch's ``IndexError``.
+    """
+    code = check_cross_entropy(logits, target, weight, ignore_index, reduction, label_smoothing)
+    n, k = logits.shape
+    if not -2**63 <= ignore_index < 2**63:
+        raise OverflowError(f"cross_entropy: ignore_index {ignore_index} does not fit in int64")
+    dtype = logits.dtype
+    fn, ctype = _CROSS_ENTROPY[dtype], _CTYPE[dtype]
+    target = _dense(target)
+    loss = np.empty(n if code == 0 else (), dtype)
+    dlogits = np.empty((n, k), dtype) if need_grad else None
+    bad = np.empty(1, np.int64)
+    rc = fn(ffi.from_buffer(ctype, _dense(logits)), ffi.from_buffer(_INT64, target),
+            ffi.NULL if weight is None else ffi.from_buffer(ctype, _dense(weight)),
+            ffi.from_buffer(ctype, loss), ffi.NULL if dlogits is None else ffi.from_buffer(ctype, dlogits),
+            ffi.from_buffer(_INT64, bad), n, k, int(ignore_index), code, float(label_smoothing))
+    if rc == lib.TG_ERR_INDEX:
+        raise target_out_of_bounds(target, int(bad[0]), k)
+    if rc != 0:
+        _raise_on_error(rc, fn)
+    return loss, dlogits

@@ -1,0 +1,168 @@
+/*
+ * activations.c -- elementwise activations and their backward, float32 and float64.
+ *
+ *   relu, relu_backward            y = max(x, 0);  dx = out > 0 ? grad : 0
+ *   bias_relu                      y = relu(x + b), b broadcast over the rows (a fused
+ *                                  Linear + ReLU epilogue: one pass instead of two)
+ *   leaky_relu, leaky_relu_backward
+ *   sigmoid, sigmoid_backward      y = 1 / (1 + e^-x);  dx = grad * y * (1 - y)
+ *   tanh, tanh_backward            dx = grad * (1 - y^2)
+ *
+ * Every loop is a plain for over contiguous memory with restrict pointers and no
+ * calls (exp is tg_vmath.h's inline one), so -O3 vectorises it. The backward
+ * kernels take what PyTorch saves: relu/sigmoid/tanh the output, leaky_relu the
+ * input (its gradient is defined by the sign of x).
+ *
+ * Like matmul.c, the file includes itself once per element type.
+ */
+#ifndef TG_ACT_BODY /* ===== first pass: instantiate for float and double ===== */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tinygrad_edu.h"
+
+#define TG_ACT_BODY
+#define T float
+#define SFX(name) name##_f32
+#include "activations.c"
+#undef T
+#undef SFX
+
+#define T double
+#define SFX(name) name##_f64
+#include "activations.c"
+#undef T
+#undef SFX
+
+#else /* ===== second pass: the body for one element type T ===== */
+
+#include "tg_vmath.h"
+
+int SFX(tg_relu)(const T *restrict x, T *restrict y, int64_t n)
+{
+    TG_CHECK_SIZE(n);
+    TG_CHECK_PTR(x, n);
+    TG_CHECK_PTR(y, n);
+    /* x < 0 rather than x > 0: NaN is passed through, as torch.relu does */
+    for (int64_t i = 0; i < n; ++i) y[i] = x[i] < 0 ? (T)0 : x[i];
+    return TG_OK;
+}
+
+int SFX(tg_relu_backward)(const T *restrict grad, const T *restrict out, T *restrict dx, int64_t n)
+{
+    TG_CHECK_SIZE(n);
+    TG_CHECK_PTR(grad, n);
+    TG_CHECK_PTR(out, n);
+    TG_CHECK_PTR(dx, n);
+    /* a select, not grad * mask: PyTorch's threshold_backward gives 0 even where grad is inf/NaN */
+    for (int64_t i = 0; i < n; ++i) dx[i] = out[i] > 0 ? grad[i] : (T)0;
+    return TG_OK;
+}
+
+int SFX(tg_bias_relu)(const T *restrict x, const T *restrict b, T *restrict y, int64_t rows, int64_t cols)
+{
+    TG_CHECK_SIZE(rows);
+    TG_CHECK_SIZE(cols);
+    if (cols != 0 && rows > INT64_MAX / cols) return TG_ERR_SIZE;
+    TG_CHECK_PTR(x, rows * cols);
+    TG_CHECK_PTR(b, rows == 0 ? 0 : cols);
+    TG_CHECK_PTR(y, rows * cols);
+    for (int64_t r = 0; r < rows; ++r) {
+        const T *restrict xr = x + r * cols;
+        T *restrict yr = y + r * cols;
+        for (int64_t j = 0; j < cols; ++j) {
+            T v = xr[j] + b[j];
+            yr[j] = v < 0 ? (T)0 : v;
+        }
+    }
+    return TG_OK;
+}
+
+int SFX(tg_leaky_relu)(const T *restrict x, T *restrict y, int64_t n, double negative_slope)
+{
+    TG_CHECK_SIZE(n);
+    TG_CHECK_PTR(x, n);
+    TG_CHECK_PTR(y, n);
+    const T s = (T)negative_slope;
+    for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0 ? x[i] : x[i] * s;
+    return TG_OK;
+}
+
+int SFX(tg_leaky_relu_backward)(const T *restrict grad, const T *restrict x, T *restrict dx, int64_t n,
+                                double negative_slope)
+{
+    TG_CHECK_SIZE(n);
+    TG_CHECK_PTR(grad, n);
+    TG_CHECK_PTR(x, n);
+    TG_CHECK_PTR(dx, n);
+    const T s = (T)negative_slope;
+    for (int64_t i = 0; i < n; ++i) dx[i] = x[i] > 0 ? grad[i] : grad[i] * s;
+    return TG_OK;
+}
+
+int SFX(tg_sigmoid)(const T *restrict x, T *restrict y, int64_t n)
+{
+    TG_CHECK_SIZE(n);
+    TG_CHECK_PTR(x, n);
+    TG_CHECK_PTR(y, n);
+    /* e^-x overflows to inf for x < -88 (float), and 1 / inf = 0 is the right limit */
+    for (int64_t i = 0; i < n; ++i) y[i] = (T)1 / ((T)1 + TG_EXP(-x[i]));
+    return TG_OK;
+}
+
+int SFX(tg_sigmoid_backward)(const T *restrict grad, const T *restrict out, T *restrict dx, int64_t n)
+{
+    TG_CHECK_SIZE(n);
+    TG_CHECK_PTR(grad, n);
+    TG_CHECK_PTR(out, n);
+    TG_CHECK_PTR(dx, n);
+    for (int64_t i = 0; i < n; ++i) dx[i] = grad[i] * ((T)1 - out[i]) * out[i];
+    return TG_OK;
+}
+
+/* tanh without a libm call (Cephes tanhf / tanh): for |x| < 0.625 the odd series
+ * x + x z P(z), z = x^2 (1 - 2 / (e^2x + 1) would cancel catastrophically there),
+ * beyond it 1 - 2 / (e^2|x| + 1) with the sign put back. Both are computed and one is
+ * selected, so the loop stays branch-free. */
+static inline T SFX(tg_tanh1)(T x)
+{
+    T a = x < 0 ? -x : x;
+    T z = x * x;
+    T small;
+    if (sizeof(T) == 4) {
+        small = ((((-5.70498872745E-3f * z + 2.06390887954E-2f) * z - 5.37397155531E-2f) * z +
+                  1.33314422036E-1f) * z - 3.33332819422E-1f) * z * x + x;
+    } else {
+        T p = (-9.64399179425052238628E-1 * z - 9.92877231001918586564E1) * z - 1.61468768441708447952E3;
+        T q = ((z + 1.12811678491632931402E2) * z + 2.23548839060100448583E3) * z + 4.84406305325125486048E3;
+        small = x + x * z * (p / q);
+    }
+    T large = (T)1 - (T)2 / (TG_EXP(a + a) + (T)1); /* e^2a = inf gives exactly 1 */
+    large = x < 0 ? -large : large;
+    return a < (T)0.625 ? small : large; /* NaN: a < 0.625 is false, large is NaN */
+}
+
+int SFX(tg_tanh)(const T *restrict x, T *restrict y, int64_t n)
+{
+    TG_CHECK_SIZE(n);
+    TG_CHECK_PTR(x, n);
+    TG_CHECK_PTR(y, n);
+    for (int64_t i = 0; i < n; ++i) y[i] = SFX(tg_tanh1)(x[i]);
+    return TG_OK;
+}
+
+int SFX(tg_tanh_backward)(const T *restrict grad, const T *restrict out, T *restrict dx, int64_t n)
+{
+    TG_CHECK_SIZE(n);
+    TG_CHECK_PTR(grad, n);
+    TG_CHECK_PTR(out, n);
+    TG_CHECK_PTR(dx, n);
+    for (int64_t i = 0; i < n; ++i) dx[i] = grad[i] * ((T)1 - out[i] * out[i]);
+    return TG_OK;
+}
+
+#undef TG_EXP
+#undef TG_NLANES
+
+#endif /* TG_ACT_BODY */

@@ -1,0 +1,182 @@
+/*
+ * tg_vmath.h -- private helpers of activations.c, softmax.c and loss.c (not part
+ * of the public API, never read by cffi): a vectorisable exp, and row reductions
+ * written so that GCC/Clang turn them into SIMD code at -O3.
+ *
+ * Why our own exp: glibc's expf/exp is a function call, which stops the
+ * auto-vectoriser (its SIMD variants are only declared under -ffast-math), so a
+ * softmax loop calling it runs one element at a time while NumPy's exp uses
+ * AVX-512. The versions below are branch-free straight-line code (Cephes'
+ * range reduction and polynomials, ~1 ulp): inlined into a loop they become
+ * vector code. Float sums need several independent accumulators for the same
+ * reason: without -ffast-math the compiler may not reorder a single running sum.
+ *
+ * Include once per element type after defining T and SFX (as the kernels do).
+ */
+
+#ifndef TG_VMATH_COMMON
+#define TG_VMATH_COMMON
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include "tinygrad_edu.h"
+
+/* Independent accumulators per reduction: 16 floats / 8 doubles = one AVX-512 register. */
+#define TG_LANES 16
+
+/* The argument checks shared by every kernel: sizes >= 0, and a pointer may be
+ * NULL only when its array is empty. */
+#define TG_CHECK_SIZE(n) do { if ((n) < 0) return TG_ERR_SIZE; } while (0)
+#define TG_CHECK_PTR(p, count) do { if ((p) == NULL && (count) != 0) return TG_ERR_NULL; } while (0)
+
+/* exp for float: e^x = 2^n e^r with n = round(x / ln 2), |r| <= ln2 / 2. */
+static inline float tg_exp_f32(float x)
+{
+    const float hi = 88.72283f, lo = -87.33654f; /* e^hi = FLT_MAX, e^lo = FLT_MIN */
+    float xc = x > hi ? hi : (x < lo ? lo : x);   /* NaN falls through both tests */
+    /* round(x / ln2) with the 1.5 * 2^23 trick: n ends up in the low mantissa bits */
+    const float magic = 12582912.0f;
+    float nf = xc * 1.44269504088896341f + magic;
+    uint32_t nbits;
+    memcpy(&nbits, &nf, 4);
+    nf -= magic;
+    float r = xc - nf * 0.693359375f - nf * -2.12194440e-4f; /* ln2 split in two: exact n*ln2_hi */
+    float p = 1.9875691500E-4f;
+    p = p * r + 1.3981999507E-3f;
+    p = p * r + 8.3334519073E-3f;
+    p = p * r + 4.1665795894E-2f;
+    p = p * r + 1.6666665459E-1f;
+    p = p * r + 5.0000001201E-1f;
+    p = p * r * r + r + 1.0f;
+    /* 2^n: n + 127 into the exponent field (n in [-126, 128] after the clamp) */
+    uint32_t sbits = (nbits - 0x4B400000u + 127u) << 23;
+    float scale;
+    memcpy(&scale, &sbits, 4);
+    float y = (r == r) ? p * scale : x; /* keep NaN */
+    y = x > hi ? INFINITY : y;
+    return x < lo ? 0.0f : y;
+}
+
+/* exp for double: Cephes' Pade form e^r = 1 + 2 r P(r^2) / (Q(r^2) - r P(r^2)). */
+static inline double tg_exp_f64(double x)
+{
+    const double hi = 709.782712893384, lo = -708.3964185322641; /* e^lo = DBL_MIN */
+    double xc = x > hi ? hi : (x < lo ? lo : x);
+    const double magic = 6755399441055744.0; /* 1.5 * 2^52 */
+    double nf = xc * 1.4426950408889634073599 + magic;
+    uint64_t nbits;
+    memcpy(&nbits, &nf, 8);
+    nf -= magic;
+    double r = xc - nf * 6.93145751953125E-1 - nf * 1.42860682030941723212E-6;
+    double rr = r * r;
+    double px = r * ((1.26177193074810590878E-4 * rr + 3.02994407707441961300E-2) * rr +
+                     9.99999999999999999910E-1);
+    double qx = ((3.00198505138664455042E-6 * rr + 2.52448340349684104192E-3) * rr +
+                 2.27265548208155028766E-1) * rr + 2.00000000000000000009E0;
+    double p = 1.0 + 2.0 * (px / (qx - px));
+    /* n in [-1022, 1024]: 2^1024 is not a double, so scale in two halves */
+    int64_t n = (int64_t)(nbits - 0x4338000000000000ull);
+    int64_t n1 = n / 2, n2 = n - n1;
+    uint64_t b1 = (uint64_t)(n1 + 1023) << 52, b2 = (uint64_t)(n2 + 1023) << 52;
+    double s1, s2;
+    memcpy(&s1, &b1, 8);
+    memcpy(&s2, &b2, 8);
+    double y = (r == r) ? p * s1 * s2 : x;
+    y = x > hi ? (double)INFINITY : y;
+    return x < lo ? 0.0 : y;
+}
+
+#endif /* TG_VMATH_COMMON */
+
+/* ---- per-type part: T, SFX defined by the includer ---- */
+
+#define TG_EXP SFX(tg_exp)
+#define TG_NLANES (TG_LANES * 4 / (int)sizeof(T))
+
+/* max of x[0..n), n >= 1; a NaN anywhere makes the softmax NaN through exp anyway. */
+static inline T SFX(tg_row_max)(const T *restrict x, int64_t n)
+{
+    T acc[TG_NLANES];
+    for (int l = 0; l < TG_NLANES; ++l) acc[l] = x[0];
+    int64_t i = 0;
+    for (; i + TG_NLANES <= n; i += TG_NLANES)
+        for (int l = 0; l < TG_NLANES; ++l) acc[l] = x[i + l] > acc[l] ? x[i + l] : acc[l];
+    T m = acc[0];
+    for (int l = 1; l < TG_NLANES; ++l) m = acc[l] > m ? acc[l] : m;
+    for (; i < n; ++i) m = x[i] > m ? x[i] : m;
+    return m;
+}
+
+/* sum of x[0..n) in TG_NLANES independent partial sums. */
+static inline T SFX(tg_row_sum)(const T *restrict x, int64_t n)
+{
+    T acc[TG_NLANES] = {0};
+    int64_t i = 0;
+    for (; i + TG_NLANES <= n; i += TG_NLANES)
+        for (int l = 0; l < TG_NLANES; ++l) acc[l] += x[i + l];
+    T s = 0;
+    for (int l = 0; l < TG_NLANES; ++l) s += acc[l];
+    for (; i < n; ++i) s += x[i];
+    return s;
+}
+
+/* sum of x[i] * y[i]. */
+static inline T SFX(tg_row_dot)(const T *restrict x, const T *restrict y, int64_t n)
+{
+    T acc[TG_NLANES] = {0};
+    int64_t i = 0;
+    for (; i + TG_NLANES <= n; i += TG_NLANES)
+        for (int l = 0; l < TG_NLANES; ++l) acc[l] += x[i + l] * y[i + l];
+    T s = 0;
+    for (int l = 0; l < TG_NLANES; ++l) s += acc[l];
+    for (; i < n; ++i) s += x[i] * y[i];
+    return s;
+}
+
+/* e[i] = exp(x[i] - m) for i < n, returning their sum (one pass: the exps are reused). */
+static inline T SFX(tg_row_exp_sum)(const T *restrict x, T m, T *restrict e, int64_t n)
+{
+    T acc[TG_NLANES] = {0};
+    int64_t i = 0;
+    for (; i + TG_NLANES <= n; i += TG_NLANES)
+        for (int l = 0; l < TG_NLANES; ++l) {
+            T v = TG_EXP(x[i + l] - m);
+            e[i + l] = v;
+            acc[l] += v;
+        }
+    T s = 0;
+    for (int l = 0; l < TG_NLANES; ++l) s += acc[l];
+    for (; i < n; ++i) {
+        e[i] = TG_EXP(x[i] - m);
+        s += e[i];
+    }
+    return s;
+}
+
+/* sum of exp(x[i] - m) without storing the exps (the loss when no gradient is wanted). */
+static inline T SFX(tg_row_sum_exp)(const T *restrict x, T m, int64_t n)
+{
+    T acc[TG_NLANES] = {0};
+    int64_t i = 0;
+    for (; i + TG_NLANES <= n; i += TG_NLANES)
+        for (int l = 0; l < TG_NLANES; ++l) acc[l] += TG_EXP(x[i + l] - m);
+    T s = 0;
+    for (int l = 0; l < TG_NLANES; ++l) s += acc[l];
+    for (; i < n; ++i) s += TG_EXP(x[i] - m);
+    return s;
+}
+
+/* sum of w[i] * (m - x[i]), or of (m - x[i]) when w is NULL: the smoothing term of
+ * cross-entropy, shifted by the row max so that huge logits do not cancel. */
+static inline T SFX(tg_row_wsum_shift)(const T *restrict w, const T *restrict x, T m, int64_t n)
+{
+    T acc[TG_NLANES] = {0};
+    int64_t i = 0;
+    for (; i + TG_NLANES <= n; i += TG_NLANES)
+        for (int l = 0; l < TG_NLANES; ++l) acc[l] += (w ? w[i + l] : (T)1) * (m - x[i + l]);
+    T s = 0;
+    for (int l = 0; l < TG_NLANES; ++l) s += acc[l];
+    for (; i < n; ++i) s += (w ? w[i] : (T)1) * (m - x[i]);
+    return s;
+}
