@@ -244,11 +244,13 @@ static void SFX(pack_b)(int64_t kc, int64_t nc, const T *b, int64_t rs, int64_t 
 /* C[mr, nr] = (or +=, if accumulate) A[MR, kc] @ B panel [kc, NR] (+ bias[nr]),
  * for the top-left mr x nr corner of the full MR x NR register tile.
  * Row i of A is read at a[oi + p * a_cs]: a packed panel passes oi = i and
- * a_cs = MR (constants, once inlined), an in-place A its own strides. */
+ * a_cs = MR (constants, once inlined), an in-place A its own strides.
+ * nv (a constant at each call) is the number of B vectors used: 1 when the
+ * tile is at most one vector wide (n = 10 logits), halving the FMAs. */
 static inline __attribute__((always_inline)) void SFX(micro_kernel)(
     int64_t kc, const T *restrict a, int64_t o0, int64_t o1, int64_t o2, int64_t o3, int64_t o4,
     int64_t o5, int64_t a_cs, const T *restrict bp, T *restrict c, int64_t ldc, int64_t mr,
-    int64_t nr, int accumulate, const T *restrict bias)
+    int64_t nr, int accumulate, const T *restrict bias, const int nv)
 {
     typedef SFX(vec) vec;
     typedef SFX(uvec) uvec;
@@ -260,16 +262,16 @@ static inline __attribute__((always_inline)) void SFX(micro_kernel)(
     for (int64_t p = 0; p < kc; p++) {
         /* bp is TG_ALIGN-aligned and advances by whole vectors. */
         const vec b0 = ((const vec *)bp)[0];
-        const vec b1 = ((const vec *)bp)[1];
+        const vec b1 = nv == 2 ? ((const vec *)bp)[1] : (vec){0};
         /* scalar * vector broadcasts the scalar (a GCC/Clang extension);
          * with -ffp-contract=fast each line is one FMA. */
         const T a0 = a[o0], a1 = a[o1], a2 = a[o2], a3 = a[o3], a4 = a[o4], a5 = a[o5];
-        c0_0 += a0 * b0;  c0_1 += a0 * b1;
-        c1_0 += a1 * b0;  c1_1 += a1 * b1;
-        c2_0 += a2 * b0;  c2_1 += a2 * b1;
-        c3_0 += a3 * b0;  c3_1 += a3 * b1;
-        c4_0 += a4 * b0;  c4_1 += a4 * b1;
-        c5_0 += a5 * b0;  c5_1 += a5 * b1;
+        c0_0 += a0 * b0;  c1_0 += a1 * b0;  c2_0 += a2 * b0;
+        c3_0 += a3 * b0;  c4_0 += a4 * b0;  c5_0 += a5 * b0;
+        if (nv == 2) {
+            c0_1 += a0 * b1;  c1_1 += a1 * b1;  c2_1 += a2 * b1;
+            c3_1 += a3 * b1;  c4_1 += a4 * b1;  c5_1 += a5 * b1;
+        }
         a += a_cs;
         bp += NR;
     }
@@ -356,17 +358,23 @@ static int SFX(gemm_block)(const T *a, int64_t a_rs, int64_t a_cs, const T *b, i
                     for (int64_t ir = 0; ir < mc; ir += TG_MR) {
                         const int64_t mr = TG_MIN(TG_MR, mc - ir);
                         T *c_tile = c + (ic + ir) * n + jc + jr;
+                        const T *b_pan = bp + jr * kc;
                         if (pack_a) {
-                            SFX(micro_kernel)(kc, ap + ir * kc, 0, 1, 2, 3, 4, 5, TG_MR,
-                                              bp + jr * kc, c_tile, n, mr, nr, pc > 0, bias_r);
-                        } else {
-                            /* Rows past mr re-read the last real row: in bounds, never stored. */
-                            const int64_t rs = a_rs, last = mr - 1;
-                            SFX(micro_kernel)(kc, a_blk + ir * a_rs, 0, TG_MIN(1, last) * rs,
-                                              TG_MIN(2, last) * rs, TG_MIN(3, last) * rs,
-                                              TG_MIN(4, last) * rs, TG_MIN(5, last) * rs, a_cs,
-                                              bp + jr * kc, c_tile, n, mr, nr, pc > 0, bias_r);
+                            SFX(micro_kernel)(kc, ap + ir * kc, 0, 1, 2, 3, 4, 5, TG_MR, b_pan,
+                                              c_tile, n, mr, nr, pc > 0, bias_r, 2);
+                            continue;
                         }
+                        /* Rows past mr re-read the last real row: in bounds, never stored. */
+                        const int64_t rs = a_rs, last = mr - 1;
+                        const int64_t o1 = TG_MIN(1, last) * rs, o2 = TG_MIN(2, last) * rs;
+                        const int64_t o3 = TG_MIN(3, last) * rs, o4 = TG_MIN(4, last) * rs;
+                        const int64_t o5 = TG_MIN(5, last) * rs;
+                        if (nr > VLEN)
+                            SFX(micro_kernel)(kc, a_blk + ir * rs, 0, o1, o2, o3, o4, o5, a_cs,
+                                              b_pan, c_tile, n, mr, nr, pc > 0, bias_r, 2);
+                        else
+                            SFX(micro_kernel)(kc, a_blk + ir * rs, 0, o1, o2, o3, o4, o5, a_cs,
+                                              b_pan, c_tile, n, mr, nr, pc > 0, bias_r, 1);
                     }
                 }
             }
@@ -405,6 +413,12 @@ int SFX(tg_gemm)(const T *a, const T *b, const T *bias, T *c, int64_t batch, int
                  int64_t k, int64_t n, int64_t a_bs, int64_t a_rs, int64_t a_cs, int64_t b_bs,
                  int64_t b_rs, int64_t b_cs)
 {
+    /* The stride of a dimension of size <= 1 is never used to step: forget it,
+     * whatever value (NumPy leaves arbitrary ones there) the caller passed. */
+    if (batch <= 1) a_bs = b_bs = 0;
+    if (m <= 1) a_rs = 0;
+    if (k <= 1) a_cs = b_rs = 0;
+    if (n <= 1) b_cs = 0;
     int rc = tg_check_gemm_args(a, b, c, batch, m, k, n, a_bs, a_rs, a_cs, b_bs, b_rs, b_cs,
                                 (int64_t)sizeof(T));
     if (rc != TG_OK) return rc;

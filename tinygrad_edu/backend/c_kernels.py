@@ -71,41 +71,48 @@ def _raise_on_error(rc: int, fn: object) -> NoReturn:
 
 
 def _strided(x: np.ndarray, ctype, ptype) -> tuple:
-    """``(pointer, *strides in elements)`` through which the gemm kernel reads ``x`` in place.
+    """``(pointer, element strides)`` through which the gemm kernel reads ``x`` in place.
 
-    Any view with non-negative strides that are whole elements is read where it lies (a
-    dimension of size <= 1 gets stride 0: its stride is never used, and NumPy leaves
-    arbitrary values there); anything else (a reversed view, a packed record field) is
-    copied first. ``ffi.from_buffer`` (~0.2 us) only takes C-contiguous arrays, so a
-    transposed matrix is handed over as its C-contiguous transpose; other views pay ~1 us
-    for their address from ``__array_interface__``. The view stays referenced by the
-    caller for the whole call, so its memory cannot go away under the kernel.
+    Any view whose strides are non-negative whole elements is read where it lies
+    (transposed, sliced, broadcast); anything else (a reversed view, a packed record
+    field: NumPy's ``aligned`` flag is off when a stride is not a multiple of the
+    itemsize) is copied first. The C side ignores the stride of a dimension of size
+    <= 1. ``ffi.from_buffer`` (~0.2 us) only takes C-contiguous arrays, so a transposed
+    matrix is handed over as its C-contiguous transpose; other views pay ~1 us for their
+    address from ``__array_interface__``. The caller keeps the view referenced for the
+    whole call, so its memory cannot go away under the kernel.
     """
-    item = x.itemsize
-    strides = [s // item if n > 1 else 0 for s, n in zip(x.strides, x.shape)]
-    if any(s < 0 for s in strides) or any(s % item for s, n in zip(x.strides, x.shape) if n > 1):
+    flags = x.flags
+    if flags.c_contiguous:
+        ptr = ffi.from_buffer(ctype, x)
+    elif not flags.aligned or min(x.strides) < 0:
         x = np.ascontiguousarray(x)
-        return (ffi.from_buffer(ctype, x), *[s // item if n > 1 else 0 for s, n in zip(x.strides, x.shape)])
-    if x.flags.c_contiguous:
-        return (ffi.from_buffer(ctype, x), *strides)
-    if x.flags.f_contiguous:
-        return (ffi.from_buffer(ctype, x.T), *strides)
-    return (ffi.cast(ptype, x.__array_interface__["data"][0]), *strides)
+        ptr = ffi.from_buffer(ctype, x)
+    elif flags.f_contiguous:
+        ptr = ffi.from_buffer(ctype, x.T)
+    else:
+        ptr = ffi.cast(ptype, x.__array_interface__["data"][0])
+    item = x.itemsize
+    return ptr, [s // item for s in x.strides]
 
 
 def _gemm(a: np.ndarray, b: np.ndarray, bias: np.ndarray | None, batch: int, m: int, k: int, n: int) -> np.ndarray:
     """``C[q] = A[q] @ B[q] (+ bias)`` through ``tg_gemm_*``; ``a``, ``b`` are 2-D or 3-D (then batched)."""
     dtype = a.dtype
     fn, ctype, ptype = _GEMM[dtype]
-    out = np.empty((batch, m, n) if a.ndim == 3 else (m, n), dtype)
-    pa, pb = _strided(a, ctype, ptype), _strided(b, ctype, ptype)
-    if a.ndim == 2:  # no batch stride
-        pa, pb = (pa[0], 0, *pa[1:]), (pb[0], 0, *pb[1:])
+    pa, sa = _strided(a, ctype, ptype)
+    pb, sb = _strided(b, ctype, ptype)
+    if len(sa) == 2:  # a plain product: batch stride 0
+        sa.insert(0, 0)
+        sb.insert(0, 0)
+        out = np.empty((m, n), dtype)
+    else:
+        out = np.empty((batch, m, n), dtype)
     if bias is None:
         pbias = ffi.NULL
     else:
         pbias = ffi.from_buffer(ctype, bias if bias.flags.c_contiguous else np.ascontiguousarray(bias))
-    rc = fn(pa[0], pb[0], pbias, ffi.from_buffer(ctype, out), batch, m, k, n, *pa[1:], *pb[1:])
+    rc = fn(pa, pb, pbias, ffi.from_buffer(ctype, out), batch, m, k, n, *sa, *sb)
     if rc != 0:
         _raise_on_error(rc, fn)
     return out
