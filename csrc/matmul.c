@@ -216,27 +216,27 @@ static void SFX(pack_a)(int64_t mc, int64_t kc, const T *a, int64_t rs, int64_t 
 }
 
 /* Copy the [kc, nc] block of B (element (p, j) at b[p * rs + j * cs]) into
- * NR-column panels: NR consecutive values per p, i.e. two whole vectors.
- * Columns past nc are zero padding. Row-major B (cs == 1) is copied row
- * segment by row segment; otherwise (e.g. B = W^T, rs == 1) column by column,
- * so that the reads, not the writes into the small L1-resident panel, are the
- * ones running along memory. */
+ * column panels of NR values per p (two whole vectors), columns past nc zero.
+ * A last panel at most one vector wide is packed VLEN values per p instead:
+ * the one-vector micro-kernel reads no more (n = 10 logits would otherwise
+ * pack 22 columns of zeros). Row-major B (cs == 1) is copied row segment by
+ * row segment; otherwise (e.g. B = W^T, rs == 1) column by column, so that the
+ * reads, not the writes into the small L1-resident panel, run along memory. */
 static void SFX(pack_b)(int64_t kc, int64_t nc, const T *b, int64_t rs, int64_t cs, T *restrict bp)
 {
     for (int64_t j0 = 0; j0 < nc; j0 += NR, bp += kc * NR) {
-        const int64_t nr = TG_MIN(NR, nc - j0);
+        const int64_t nr = TG_MIN(NR, nc - j0), width = nr > VLEN ? NR : VLEN;
         const T *src = b + j0 * cs;
         if (cs == 1) {
             for (int64_t p = 0; p < kc; p++) {
-                T *dst = bp + p * NR;
+                T *dst = bp + p * width;
                 for (int64_t j = 0; j < nr; j++) dst[j] = src[p * rs + j];
-                for (int64_t j = nr; j < NR; j++) dst[j] = 0;
+                for (int64_t j = nr; j < width; j++) dst[j] = 0;
             }
         } else {
+            if (nr < width) memset(bp, 0, (size_t)(kc * width) * sizeof(T));
             for (int64_t j = 0; j < nr; j++)
-                for (int64_t p = 0; p < kc; p++) bp[p * NR + j] = src[j * cs + p * rs];
-            for (int64_t j = nr; j < NR; j++)
-                for (int64_t p = 0; p < kc; p++) bp[p * NR + j] = 0;
+                for (int64_t p = 0; p < kc; p++) bp[p * width + j] = src[j * cs + p * rs];
         }
     }
 }
@@ -273,7 +273,7 @@ static inline __attribute__((always_inline)) void SFX(micro_kernel)(
             c3_1 += a3 * b1;  c4_1 += a4 * b1;  c5_1 += a5 * b1;
         }
         a += a_cs;
-        bp += NR;
+        bp += nv * VLEN; /* the panel's width, see pack_b */
     }
 
     if (mr == TG_MR && nr == NR) {
@@ -359,9 +359,14 @@ static int SFX(gemm_block)(const T *a, int64_t a_rs, int64_t a_cs, const T *b, i
                         const int64_t mr = TG_MIN(TG_MR, mc - ir);
                         T *c_tile = c + (ic + ir) * n + jc + jr;
                         const T *b_pan = bp + jr * kc;
-                        if (pack_a) {
+                        if (pack_a && nr > VLEN) {
                             SFX(micro_kernel)(kc, ap + ir * kc, 0, 1, 2, 3, 4, 5, TG_MR, b_pan,
                                               c_tile, n, mr, nr, pc > 0, bias_r, 2);
+                            continue;
+                        }
+                        if (pack_a) {
+                            SFX(micro_kernel)(kc, ap + ir * kc, 0, 1, 2, 3, 4, 5, TG_MR, b_pan,
+                                              c_tile, n, mr, nr, pc > 0, bias_r, 1);
                             continue;
                         }
                         /* Rows past mr re-read the last real row: in bounds, never stored. */
