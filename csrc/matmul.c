@@ -1,15 +1,15 @@
 /*
- * matmul.c -- C[m, n] = A[m, k] @ B[k, n], row-major, float32 and float64.
+ * matmul.c -- C[b] = A[b] @ B[b] (+ bias), strided, batched, float32 and float64.
  *
- * Two versions of each, side by side so the benchmark teaches something:
+ * Two versions, side by side so the benchmark teaches something:
  *
  *   tg_matmul_naive_*  the textbook triple loop. Every C[i, j] is a dot product
  *                      that walks down a column of B, one cache line per
  *                      multiply-add, so it runs at memory speed, not FPU speed.
  *
- *   tg_matmul_*        the Goto / BLIS algorithm (Goto & van de Geijn, "Anatomy
- *                      of high-performance matrix multiplication", 2008):
- *
+ *   tg_gemm_*          the Goto / BLIS algorithm (Goto & van de Geijn, "Anatomy
+ *   (tg_matmul_*: its  of high-performance matrix multiplication", 2008):
+ *   dense special case)
  *     for jc in n, step NC:                  B block  [KC x NC] lives in L3
  *       for pc in k, step KC:
  *         pack B[pc:pc+KC, jc:jc+NC]         into NR-column panels
@@ -22,26 +22,43 @@
  *   The micro-kernel keeps an MR x NR tile of C in registers (MR = 6 rows,
  *   NR = two SIMD vectors) and, for each p, does one broadcast of A[i, p]
  *   per row and 2 * MR fused multiply-adds against two vectors of B[p, :].
- *   Packing makes both operands unit-stride and pads ragged edges to a whole
- *   tile, so the kernel itself never branches on sizes; only the final store
- *   looks at the real tile size (padded rows/columns of the tile are computed
- *   and thrown away). Any m, k, n >= 0 works, including 0, 1 and primes.
+ *   Packing makes B unit-stride and pads ragged edges to a whole tile, so the
+ *   kernel itself never branches on sizes; only the final store looks at the
+ *   real tile size. Any m, k, n >= 0 works, including 0, 1 and primes.
+ *
+ *   Strides: packing reads A and B through (row, column) element strides, so a
+ *   transposed or sliced NumPy view is read in place, never copied first
+ *   (W.t() in a Linear layer is just B with row stride 1). Each pack loop runs
+ *   along whichever stride is unit, so both layouts read memory in order.
+ *
+ *   Fusions: the Linear bias is added to the tile in registers as the first
+ *   k-block is stored (no extra pass over C); when B is narrow (few column
+ *   panels to reuse it), A is read in place rather than packed, because the
+ *   packing pass would cost as much as the multiply.
+ *
+ *   Threads: C is cut into tasks (whole batch items, or row / column strips
+ *   of one product) run by the pool in threadpool.c. Each task runs the
+ *   sequential algorithm above with its own packing buffers, so threads never
+ *   wait on each other mid-product. Below TG_PAR_MIN_WORK multiply-adds a call
+ *   stays on the calling thread: waking a worker costs more than it saves.
  *
  *   Vectors are GCC/Clang vector extensions, not intrinsics, so the same
- *   code compiles to SSE2, AVX2 or AVX-512 depending on -march. The vector
- *   width is picked below from the target macros.
+ *   code compiles to SSE2, AVX2 or AVX-512 depending on -march (build_ffi.py
+ *   passes -march=native when the compiler accepts it; without it the build
+ *   is portable SSE2). The vector width is picked below from the target macros.
  *
  * The typed code is written once, in the second half of this file, in terms
  * of T (element type) and SFX(name) (name with a _f32 / _f64 suffix). This
- * file then includes itself once per type -- C's stand-in for a template --
- * so a fix or a new loop (threads, transposes, strides) is written once.
+ * file then includes itself once per type -- C's stand-in for a template.
  */
 #ifndef TG_MATMUL_BODY /* ===== first pass: shared parts, then instantiate ===== */
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "threadpool.h"
 #include "tinygrad_edu.h"
 
 /* Bytes in one SIMD register of the target we are compiled for. */
@@ -62,36 +79,81 @@
 #define TG_MC 120 /* multiple of TG_MR */
 #define TG_NC 4096 /* multiple of every NR */
 
-/* Problems with at most this many multiply-adds skip packing: the naive loop
- * is done before the blocked one would have finished allocating. */
-#define TG_SMALL_FLOPS (8 * 8 * 8)
+/* Products with at most this many multiply-adds skip packing: the naive loop
+ * is done before the blocked one would have finished setting up. */
+#define TG_SMALL_WORK (8 * 8 * 8)
+
+/* A is packed only when B has more than this many NR-wide column panels to
+ * reuse the packed copy for; below, the micro-kernel reads A in place. */
+#define TG_PACK_A_MIN_PANELS 2
+
+/* Multiply-adds (batch * m * n * k) from which a call uses more than one
+ * thread. Measured on a 2-core AMD EPYC (AVX-512): waking a sleeping worker
+ * and joining it costs ~20-40 us, i.e. ~4M multiply-adds at ~200 GFLOP/s, and
+ * a second thread only wins clearly above ~3x that (see the report in the
+ * commit log; bench/ measures it). */
+#define TG_PAR_MIN_WORK (12 * 1000 * 1000)
+
+/* Tasks per thread for a parallel call: more than one, so a thread that the OS
+ * deschedules leaves work the others can take, but few, as each task packs its
+ * own copy of the operand it does not split. */
+#define TG_TASKS_PER_THREAD 2
 
 #define TG_MIN(x, y) ((x) < (y) ? (x) : (y))
+#define TG_MAX(x, y) ((x) > (y) ? (x) : (y))
 
-/* Shared argument check for every matmul entry point. Sizes are element
- * counts; a pointer may be NULL only if its array is empty. The products
- * m*k, k*n, m*n must fit in int64 with room for the byte size. */
-static int tg_check_matmul_args(const void *a, const void *b, const void *c, int64_t m,
-                                int64_t k, int64_t n, int64_t elem_size)
+static int64_t tg_ceil_div(int64_t x, int64_t d) { return (x + d - 1) / d; }
+static int64_t tg_round_up(int64_t x, int64_t to) { return tg_ceil_div(x, to) * to; }
+
+/* x * y > limit, for x, y >= 0, without overflowing. */
+static int tg_mul_exceeds(int64_t x, int64_t y, int64_t limit) { return x != 0 && y > limit / x; }
+
+/* Shared argument check of every entry point. Sizes are element counts and
+ * strides element steps, all >= 0; a pointer may be NULL only if its array is
+ * empty; the byte sizes of the (dense) output and of each operand's extent must
+ * fit in int64. Whether the strides stay inside the caller's buffers cannot be
+ * known here: the Python wrapper checks that. */
+static int tg_check_gemm_args(const void *a, const void *b, const void *c, int64_t batch,
+                              int64_t m, int64_t k, int64_t n, int64_t a_bs, int64_t a_rs,
+                              int64_t a_cs, int64_t b_bs, int64_t b_rs, int64_t b_cs,
+                              int64_t elem_size)
 {
-    const int64_t limit = INT64_MAX / elem_size;
-    if (m < 0 || k < 0 || n < 0) return TG_ERR_SIZE;
-    if ((m != 0 && k > limit / m) || (k != 0 && n > limit / k) || (m != 0 && n > limit / m))
+    const int64_t limit = INT64_MAX / elem_size / 4;
+    if (batch < 0 || m < 0 || k < 0 || n < 0) return TG_ERR_SIZE;
+    if (a_bs < 0 || a_rs < 0 || a_cs < 0 || b_bs < 0 || b_rs < 0 || b_cs < 0) return TG_ERR_SIZE;
+    if (tg_mul_exceeds(m, n, limit) || tg_mul_exceeds(batch, m * n, limit) ||
+        tg_mul_exceeds(m, a_rs, limit) || tg_mul_exceeds(k, a_cs, limit) ||
+        tg_mul_exceeds(batch, a_bs, limit) || tg_mul_exceeds(k, b_rs, limit) ||
+        tg_mul_exceeds(n, b_cs, limit) || tg_mul_exceeds(batch, b_bs, limit) ||
+        tg_mul_exceeds(m, k, limit) || tg_mul_exceeds(k, n, limit))
         return TG_ERR_SIZE;
-    if ((a == NULL && m != 0 && k != 0) || (b == NULL && k != 0 && n != 0) ||
-        (c == NULL && m != 0 && n != 0))
-        return TG_ERR_NULL;
+    const int empty = batch == 0 || m == 0 || n == 0;
+    if (c == NULL && !empty) return TG_ERR_NULL;
+    if ((a == NULL || b == NULL) && !empty && k != 0) return TG_ERR_NULL;
     return TG_OK;
 }
 
-/* Round x up to a multiple of `to`. */
-static int64_t tg_round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
-
 /* Scratch buffers are aligned to a whole SIMD register (at least a cache
- * line) so the micro-kernel can use aligned vector loads. aligned_alloc wants
- * the size to be a multiple of the alignment. */
+ * line) so the micro-kernel can use aligned vector loads of packed B. Each
+ * thread keeps its own two buffers between calls (grown, never shrunk): a
+ * fresh multi-megabyte malloc per call would page-fault its way through
+ * memory the previous call had already warmed. */
 #define TG_ALIGN (TG_VEC_BYTES > 64 ? TG_VEC_BYTES : 64)
-static void *tg_scratch(int64_t bytes) { return aligned_alloc(TG_ALIGN, (size_t)tg_round_up(bytes, TG_ALIGN)); }
+static _Thread_local void *tg_tls_buf[2];
+static _Thread_local size_t tg_tls_cap[2];
+
+static void *tg_scratch(int which, int64_t bytes)
+{
+    const size_t want = (size_t)tg_round_up(bytes > 0 ? bytes : 1, TG_ALIGN);
+    if (tg_tls_cap[which] < want) {
+        void *p = aligned_alloc(TG_ALIGN, want);
+        if (p == NULL) return NULL;
+        free(tg_tls_buf[which]);
+        tg_tls_buf[which] = p;
+        tg_tls_cap[which] = want;
+    }
+    return tg_tls_buf[which];
+}
 
 #define TG_MATMUL_BODY
 #define T float
@@ -112,62 +174,86 @@ static void *tg_scratch(int64_t bytes) { return aligned_alloc(TG_ALIGN, (size_t)
 #define NR (2 * VLEN)                            /* micro-tile width */
 
 typedef T SFX(vec) __attribute__((vector_size(TG_VEC_BYTES)));
+/* The same vector, but only element-aligned: rows of C and the bias. */
+typedef T SFX(uvec) __attribute__((vector_size(TG_VEC_BYTES), aligned(sizeof(T))));
 
-int SFX(tg_matmul_naive)(const T *a, const T *b, T *c, int64_t m, int64_t k, int64_t n)
+/* C[i, j] = bias[j] + sum_p A[i, p] * B[p, j], strided A and B, C rows ldc apart. */
+static void SFX(naive_block)(const T *a, int64_t a_rs, int64_t a_cs, const T *b, int64_t b_rs,
+                             int64_t b_cs, const T *bias, T *c, int64_t ldc, int64_t m,
+                             int64_t k, int64_t n)
 {
-    int rc = tg_check_matmul_args(a, b, c, m, k, n, (int64_t)sizeof(T));
-    if (rc != TG_OK) return rc;
     for (int64_t i = 0; i < m; i++) {
         for (int64_t j = 0; j < n; j++) {
             T acc = 0;
-            for (int64_t p = 0; p < k; p++) acc += a[i * k + p] * b[p * n + j];
-            c[i * n + j] = acc;
+            for (int64_t p = 0; p < k; p++) acc += a[i * a_rs + p * a_cs] * b[p * b_rs + j * b_cs];
+            c[i * ldc + j] = bias ? acc + bias[j] : acc;
         }
     }
+}
+
+int SFX(tg_matmul_naive)(const T *a, const T *b, T *c, int64_t m, int64_t k, int64_t n)
+{
+    int rc = tg_check_gemm_args(a, b, c, 1, m, k, n, 0, k, 1, 0, n, 1, (int64_t)sizeof(T));
+    if (rc != TG_OK) return rc;
+    SFX(naive_block)(a, k, 1, b, n, 1, NULL, c, n, m, k, n);
     return TG_OK;
 }
 
-/* Copy the [mc, kc] block at `a` (row stride lda) into MR-row panels. Panel r
- * holds rows r*MR .. r*MR+MR-1 column by column -- MR consecutive values per
- * p -- which is the order the micro-kernel reads them. Rows past mc are
- * padding: they only feed tile rows that are never stored, but we write zeros
- * rather than feed uninitialised memory (maybe NaN, maybe slow denormals) to
- * the FMAs. */
-static void SFX(pack_a)(int64_t mc, int64_t kc, const T *a, int64_t lda, T *restrict ap)
+/* Copy the [mc, kc] block of A (element (i, p) at a[i * rs + p * cs]) into
+ * MR-row panels. Panel r holds rows r*MR .. r*MR+MR-1 column by column -- MR
+ * consecutive values per p -- which is the order the micro-kernel reads them.
+ * Rows past mc are zeros, not garbage (maybe NaN, maybe slow denormals) fed to
+ * the FMAs of tile rows that are never stored. */
+static void SFX(pack_a)(int64_t mc, int64_t kc, const T *a, int64_t rs, int64_t cs, T *restrict ap)
 {
-    for (int64_t i0 = 0; i0 < mc; i0 += TG_MR) {
+    for (int64_t i0 = 0; i0 < mc; i0 += TG_MR, a += TG_MR * rs) {
         const int64_t mr = TG_MIN(TG_MR, mc - i0);
-        for (int64_t p = 0; p < kc; p++) {
-            for (int64_t i = 0; i < mr; i++) ap[i] = a[(i0 + i) * lda + p];
+        for (int64_t p = 0; p < kc; p++, ap += TG_MR) {
+            for (int64_t i = 0; i < mr; i++) ap[i] = a[i * rs + p * cs];
             for (int64_t i = mr; i < TG_MR; i++) ap[i] = 0;
-            ap += TG_MR;
         }
     }
 }
 
-/* Copy the [kc, nc] block at `b` (row stride ldb) into NR-column panels. Panel
- * r holds columns r*NR .. r*NR+NR-1 row by row -- NR consecutive values per p,
- * i.e. two whole vectors. Columns past nc are zero padding, as in pack_a. */
-static void SFX(pack_b)(int64_t kc, int64_t nc, const T *b, int64_t ldb, T *restrict bp)
+/* Copy the [kc, nc] block of B (element (p, j) at b[p * rs + j * cs]) into
+ * column panels of NR values per p (two whole vectors), columns past nc zero.
+ * A last panel at most one vector wide is packed VLEN values per p instead:
+ * the one-vector micro-kernel reads no more (n = 10 logits would otherwise
+ * pack 22 columns of zeros). Row-major B (cs == 1) is copied row segment by
+ * row segment; otherwise (e.g. B = W^T, rs == 1) column by column, so that the
+ * reads, not the writes into the small L1-resident panel, run along memory. */
+static void SFX(pack_b)(int64_t kc, int64_t nc, const T *b, int64_t rs, int64_t cs, T *restrict bp)
 {
-    for (int64_t j0 = 0; j0 < nc; j0 += NR) {
-        const int64_t nr = TG_MIN(NR, nc - j0);
-        for (int64_t p = 0; p < kc; p++) {
-            const T *src = b + p * ldb + j0;
-            for (int64_t j = 0; j < nr; j++) bp[j] = src[j];
-            for (int64_t j = nr; j < NR; j++) bp[j] = 0;
-            bp += NR;
+    for (int64_t j0 = 0; j0 < nc; j0 += NR, bp += kc * NR) {
+        const int64_t nr = TG_MIN(NR, nc - j0), width = nr > VLEN ? NR : VLEN;
+        const T *src = b + j0 * cs;
+        if (cs == 1) {
+            for (int64_t p = 0; p < kc; p++) {
+                T *dst = bp + p * width;
+                for (int64_t j = 0; j < nr; j++) dst[j] = src[p * rs + j];
+                for (int64_t j = nr; j < width; j++) dst[j] = 0;
+            }
+        } else {
+            if (nr < width) memset(bp, 0, (size_t)(kc * width) * sizeof(T));
+            for (int64_t j = 0; j < nr; j++)
+                for (int64_t p = 0; p < kc; p++) bp[p * width + j] = src[j * cs + p * rs];
         }
     }
 }
 
-/* C[mr, nr] = (or +=, if accumulate) A panel [MR, kc] @ B panel [kc, NR],
- * for the top-left mr x nr corner of the full MR x NR register tile. */
-static void SFX(micro_kernel)(int64_t kc, const T *restrict ap, const T *restrict bp,
-                              T *restrict c, int64_t ldc, int64_t mr, int64_t nr,
-                              int accumulate)
+/* C[mr, nr] = (or +=, if accumulate) A[MR, kc] @ B panel [kc, NR] (+ bias[nr]),
+ * for the top-left mr x nr corner of the full MR x NR register tile.
+ * Row i of A is read at a[oi + p * a_cs]: a packed panel passes oi = i and
+ * a_cs = MR (constants, once inlined), an in-place A its own strides.
+ * nv (a constant at each call) is the number of B vectors used: 1 when the
+ * tile is at most one vector wide (n = 10 logits), halving the FMAs. */
+static inline __attribute__((always_inline)) void SFX(micro_kernel)(
+    int64_t kc, const T *restrict a, int64_t o0, int64_t o1, int64_t o2, int64_t o3, int64_t o4,
+    int64_t o5, int64_t a_cs, const T *restrict bp, T *restrict c, int64_t ldc, int64_t mr,
+    int64_t nr, int accumulate, const T *restrict bias, const int nv)
 {
     typedef SFX(vec) vec;
+    typedef SFX(uvec) uvec;
     /* Twelve named accumulators rather than an array: GCC reliably keeps
      * these in registers. Row i of the tile is (ci_0, ci_1). */
     vec c0_0 = {0}, c0_1 = {0}, c1_0 = {0}, c1_1 = {0}, c2_0 = {0}, c2_1 = {0};
@@ -176,29 +262,32 @@ static void SFX(micro_kernel)(int64_t kc, const T *restrict ap, const T *restric
     for (int64_t p = 0; p < kc; p++) {
         /* bp is TG_ALIGN-aligned and advances by whole vectors. */
         const vec b0 = ((const vec *)bp)[0];
-        const vec b1 = ((const vec *)bp)[1];
+        const vec b1 = nv == 2 ? ((const vec *)bp)[1] : (vec){0};
         /* scalar * vector broadcasts the scalar (a GCC/Clang extension);
          * with -ffp-contract=fast each line is one FMA. */
-        c0_0 += ap[0] * b0;  c0_1 += ap[0] * b1;
-        c1_0 += ap[1] * b0;  c1_1 += ap[1] * b1;
-        c2_0 += ap[2] * b0;  c2_1 += ap[2] * b1;
-        c3_0 += ap[3] * b0;  c3_1 += ap[3] * b1;
-        c4_0 += ap[4] * b0;  c4_1 += ap[4] * b1;
-        c5_0 += ap[5] * b0;  c5_1 += ap[5] * b1;
-        ap += TG_MR;
-        bp += NR;
+        const T a0 = a[o0], a1 = a[o1], a2 = a[o2], a3 = a[o3], a4 = a[o4], a5 = a[o5];
+        c0_0 += a0 * b0;  c1_0 += a1 * b0;  c2_0 += a2 * b0;
+        c3_0 += a3 * b0;  c4_0 += a4 * b0;  c5_0 += a5 * b0;
+        if (nv == 2) {
+            c0_1 += a0 * b1;  c1_1 += a1 * b1;  c2_1 += a2 * b1;
+            c3_1 += a3 * b1;  c4_1 += a4 * b1;  c5_1 += a5 * b1;
+        }
+        a += a_cs;
+        bp += nv * VLEN; /* the panel's width, see pack_b */
     }
 
     if (mr == TG_MR && nr == NR) {
-        /* Full tile (the common case): straight from registers to C. Rows of
-         * C are only element-aligned, hence the under-aligned vector type. */
-        typedef T uvec __attribute__((vector_size(TG_VEC_BYTES), aligned(sizeof(T))));
+        /* Full tile (the common case): straight from registers to C. */
         uvec *r0 = (uvec *)c, *r1 = (uvec *)(c + ldc), *r2 = (uvec *)(c + 2 * ldc);
         uvec *r3 = (uvec *)(c + 3 * ldc), *r4 = (uvec *)(c + 4 * ldc), *r5 = (uvec *)(c + 5 * ldc);
         if (accumulate) {
             c0_0 += r0[0];  c0_1 += r0[1];  c1_0 += r1[0];  c1_1 += r1[1];
             c2_0 += r2[0];  c2_1 += r2[1];  c3_0 += r3[0];  c3_1 += r3[1];
             c4_0 += r4[0];  c4_1 += r4[1];  c5_0 += r5[0];  c5_1 += r5[1];
+        } else if (bias) {
+            const vec v0 = ((const uvec *)bias)[0], v1 = ((const uvec *)bias)[1];
+            c0_0 += v0;  c0_1 += v1;  c1_0 += v0;  c1_1 += v1;  c2_0 += v0;  c2_1 += v1;
+            c3_0 += v0;  c3_1 += v1;  c4_0 += v0;  c4_1 += v1;  c5_0 += v0;  c5_1 += v1;
         }
         r0[0] = c0_0;  r0[1] = c0_1;  r1[0] = c1_0;  r1[1] = c1_1;
         r2[0] = c2_0;  r2[1] = c2_1;  r3[0] = c3_0;  r3[1] = c3_1;
@@ -215,60 +304,160 @@ static void SFX(micro_kernel)(int64_t kc, const T *restrict ap, const T *restric
         T *dst = c + i * ldc;
         if (accumulate)
             for (int64_t j = 0; j < nr; j++) dst[j] += src[j];
+        else if (bias)
+            for (int64_t j = 0; j < nr; j++) dst[j] = src[j] + bias[j];
         else
             for (int64_t j = 0; j < nr; j++) dst[j] = src[j];
     }
 }
 
-int SFX(tg_matmul)(const T *a, const T *b, T *c, int64_t m, int64_t k, int64_t n)
+/* C[i0:i1, j0:j1] of one product, sequentially: the loop nest of the header.
+ * a, b, c point at the batch item; c is dense with row stride n. */
+static int SFX(gemm_block)(const T *a, int64_t a_rs, int64_t a_cs, const T *b, int64_t b_rs,
+                           int64_t b_cs, const T *bias, T *c, int64_t n, int64_t k, int64_t i0,
+                           int64_t i1, int64_t j0, int64_t j1)
 {
-    int rc = tg_check_matmul_args(a, b, c, m, k, n, (int64_t)sizeof(T));
-    if (rc != TG_OK) return rc;
-    if (m == 0 || n == 0) return TG_OK;
-    if (k == 0) { /* empty sum: PyTorch and NumPy both give zeros */
-        memset(c, 0, (size_t)(m * n) * sizeof(T));
+    const int64_t m_blk = i1 - i0, n_blk = j1 - j0;
+    a += i0 * a_rs;
+    b += j0 * b_cs;
+    c += i0 * n + j0;
+    if (bias) bias += j0;
+    if (k == 0) { /* empty sum: PyTorch and NumPy both give zeros (plus the bias) */
+        for (int64_t i = 0; i < m_blk; i++)
+            for (int64_t j = 0; j < n_blk; j++) c[i * n + j] = bias ? bias[j] : 0;
         return TG_OK;
     }
-    if (m * n <= TG_SMALL_FLOPS / k) return SFX(tg_matmul_naive)(a, b, c, m, k, n);
+    if (m_blk * n_blk <= TG_SMALL_WORK / k) {
+        SFX(naive_block)(a, a_rs, a_cs, b, b_rs, b_cs, bias, c, n, m_blk, k, n_blk);
+        return TG_OK;
+    }
 
     /* Split k into equal blocks of at most KC (784 -> 4 x 196, not
      * 3 x 256 + 16): a short last block would pay a full C update for little work. */
-    const int64_t k_blocks = (k + TG_KC - 1) / TG_KC;
-    const int64_t kc_step = (k + k_blocks - 1) / k_blocks;
-    /* Buffers sized to the problem, not to the maximum block, so small
-     * products do not touch megabytes of fresh memory. */
-    const int64_t mc_max = TG_MIN(TG_MC, tg_round_up(m, TG_MR));
-    const int64_t nc_max = TG_MIN(TG_NC, tg_round_up(n, NR));
-    T *ap = tg_scratch(mc_max * kc_step * (int64_t)sizeof(T));
-    T *bp = tg_scratch(kc_step * nc_max * (int64_t)sizeof(T));
-    if (ap == NULL || bp == NULL) {
-        free(ap);
-        free(bp);
-        return TG_ERR_NOMEM;
-    }
+    const int64_t kc_step = tg_ceil_div(k, tg_ceil_div(k, TG_KC));
+    const int64_t nc_max = TG_MIN(TG_NC, tg_round_up(n_blk, NR));
+    const int pack_a = nc_max / NR > TG_PACK_A_MIN_PANELS;
+    /* Buffers sized to the problem, not to the maximum block. */
+    T *bp = tg_scratch(0, kc_step * nc_max * (int64_t)sizeof(T));
+    T *ap = pack_a ? tg_scratch(1, TG_MIN(TG_MC, tg_round_up(m_blk, TG_MR)) * kc_step * (int64_t)sizeof(T))
+                   : NULL;
+    if (bp == NULL || (pack_a && ap == NULL)) return TG_ERR_NOMEM;
 
-    for (int64_t jc = 0; jc < n; jc += TG_NC) {
-        const int64_t nc = TG_MIN(TG_NC, n - jc);
+    for (int64_t jc = 0; jc < n_blk; jc += TG_NC) {
+        const int64_t nc = TG_MIN(TG_NC, n_blk - jc);
         for (int64_t pc = 0; pc < k; pc += kc_step) {
             const int64_t kc = TG_MIN(kc_step, k - pc);
-            SFX(pack_b)(kc, nc, b + pc * n + jc, n, bp);
-            for (int64_t ic = 0; ic < m; ic += TG_MC) {
-                const int64_t mc = TG_MIN(TG_MC, m - ic);
-                SFX(pack_a)(mc, kc, a + ic * k + pc, k, ap);
+            SFX(pack_b)(kc, nc, b + pc * b_rs + jc * b_cs, b_rs, b_cs, bp);
+            for (int64_t ic = 0; ic < m_blk; ic += TG_MC) {
+                const int64_t mc = TG_MIN(TG_MC, m_blk - ic);
+                const T *a_blk = a + ic * a_rs + pc * a_cs;
+                if (pack_a) SFX(pack_a)(mc, kc, a_blk, a_rs, a_cs, ap);
                 for (int64_t jr = 0; jr < nc; jr += NR) {
+                    const int64_t nr = TG_MIN(NR, nc - jr);
+                    const T *bias_r = bias && pc == 0 ? bias + jc + jr : NULL;
                     for (int64_t ir = 0; ir < mc; ir += TG_MR) {
-                        SFX(micro_kernel)(kc, ap + ir * kc, bp + jr * kc,
-                                          c + (ic + ir) * n + jc + jr, n,
-                                          TG_MIN(TG_MR, mc - ir), TG_MIN(NR, nc - jr),
-                                          pc > 0);
+                        const int64_t mr = TG_MIN(TG_MR, mc - ir);
+                        T *c_tile = c + (ic + ir) * n + jc + jr;
+                        const T *b_pan = bp + jr * kc;
+                        if (pack_a && nr > VLEN) {
+                            SFX(micro_kernel)(kc, ap + ir * kc, 0, 1, 2, 3, 4, 5, TG_MR, b_pan,
+                                              c_tile, n, mr, nr, pc > 0, bias_r, 2);
+                            continue;
+                        }
+                        if (pack_a) {
+                            SFX(micro_kernel)(kc, ap + ir * kc, 0, 1, 2, 3, 4, 5, TG_MR, b_pan,
+                                              c_tile, n, mr, nr, pc > 0, bias_r, 1);
+                            continue;
+                        }
+                        /* Rows past mr re-read the last real row: in bounds, never stored. */
+                        const int64_t rs = a_rs, last = mr - 1;
+                        const int64_t o1 = TG_MIN(1, last) * rs, o2 = TG_MIN(2, last) * rs;
+                        const int64_t o3 = TG_MIN(3, last) * rs, o4 = TG_MIN(4, last) * rs;
+                        const int64_t o5 = TG_MIN(5, last) * rs;
+                        if (nr > VLEN)
+                            SFX(micro_kernel)(kc, a_blk + ir * rs, 0, o1, o2, o3, o4, o5, a_cs,
+                                              b_pan, c_tile, n, mr, nr, pc > 0, bias_r, 2);
+                        else
+                            SFX(micro_kernel)(kc, a_blk + ir * rs, 0, o1, o2, o3, o4, o5, a_cs,
+                                              b_pan, c_tile, n, mr, nr, pc > 0, bias_r, 1);
                     }
                 }
             }
         }
     }
-    free(ap);
-    free(bp);
     return TG_OK;
+}
+
+/* One call's arguments plus how its output is cut into tasks. */
+typedef struct {
+    const T *a, *b, *bias;
+    T *c;
+    int64_t batch, m, k, n, a_bs, a_rs, a_cs, b_bs, b_rs, b_cs;
+    int64_t batch_step, m_step, n_step, m_tasks, n_tasks;
+    atomic_int status; /* first error of any task */
+} SFX(gemm_job);
+
+/* Task t: batch items [bi, bi + batch_step) x row strip mi x column strip ni. */
+static void SFX(gemm_task)(void *ctx, int64_t t)
+{
+    SFX(gemm_job) *job = ctx;
+    const int64_t per_item = job->m_tasks * job->n_tasks;
+    const int64_t mi = t % per_item / job->n_tasks, ni = t % per_item % job->n_tasks;
+    const int64_t i0 = mi * job->m_step, i1 = TG_MIN(job->m, i0 + job->m_step);
+    const int64_t j0 = ni * job->n_step, j1 = TG_MIN(job->n, j0 + job->n_step);
+    const int64_t b0 = t / per_item * job->batch_step, b1 = TG_MIN(job->batch, b0 + job->batch_step);
+    for (int64_t bi = b0; bi < b1; bi++) {
+        int rc = SFX(gemm_block)(job->a + bi * job->a_bs, job->a_rs, job->a_cs,
+                                 job->b + bi * job->b_bs, job->b_rs, job->b_cs, job->bias,
+                                 job->c + bi * job->m * job->n, job->n, job->k, i0, i1, j0, j1);
+        if (rc != TG_OK) atomic_store(&job->status, rc);
+    }
+}
+
+int SFX(tg_gemm)(const T *a, const T *b, const T *bias, T *c, int64_t batch, int64_t m,
+                 int64_t k, int64_t n, int64_t a_bs, int64_t a_rs, int64_t a_cs, int64_t b_bs,
+                 int64_t b_rs, int64_t b_cs)
+{
+    /* The stride of a dimension of size <= 1 is never used to step: forget it,
+     * whatever value (NumPy leaves arbitrary ones there) the caller passed. */
+    if (batch <= 1) a_bs = b_bs = 0;
+    if (m <= 1) a_rs = 0;
+    if (k <= 1) a_cs = b_rs = 0;
+    if (n <= 1) b_cs = 0;
+    int rc = tg_check_gemm_args(a, b, c, batch, m, k, n, a_bs, a_rs, a_cs, b_bs, b_rs, b_cs,
+                                (int64_t)sizeof(T));
+    if (rc != TG_OK) return rc;
+    if (batch == 0 || m == 0 || n == 0) return TG_OK;
+
+    SFX(gemm_job) job = {a, b, bias, c, batch, m, k, n, a_bs, a_rs, a_cs, b_bs, b_rs, b_cs,
+                         batch, m, n, 1, 1, TG_OK};
+    int64_t threads = tg_get_num_threads();
+    /* In double: batch * m * n * k may not fit in int64. */
+    if ((double)batch * (double)m * (double)n * (double)k < (double)TG_PAR_MIN_WORK) threads = 1;
+    if (threads > 1) {
+        const int64_t want = threads * TG_TASKS_PER_THREAD;
+        if (batch >= want) { /* whole batch items per task */
+            job.batch_step = tg_ceil_div(batch, want);
+        } else { /* strips of each item, cut across the longer side of C */
+            const int64_t strips = tg_ceil_div(want, batch);
+            job.batch_step = 1;
+            if (m >= n) {
+                job.m_step = tg_round_up(tg_ceil_div(m, strips), TG_MR);
+                job.m_tasks = tg_ceil_div(m, job.m_step);
+            } else {
+                job.n_step = tg_round_up(tg_ceil_div(n, strips), NR);
+                job.n_tasks = tg_ceil_div(n, job.n_step);
+            }
+        }
+    }
+    const int64_t ntasks = tg_ceil_div(batch, job.batch_step) * job.m_tasks * job.n_tasks;
+    tg_parallel_for(SFX(gemm_task), &job, ntasks, threads);
+    return atomic_load(&job.status);
+}
+
+int SFX(tg_matmul)(const T *a, const T *b, T *c, int64_t m, int64_t k, int64_t n)
+{
+    return SFX(tg_gemm)(a, b, NULL, c, 1, m, k, n, 0, k, 1, 0, n, 1);
 }
 
 #undef VLEN

@@ -16,6 +16,11 @@ Choosing the backend:
 * at run time, with ``use("numpy")`` / ``use("c")``; ``current()`` says which is
   active and ``available()`` which can be used.
 
+Threads: ``set_num_threads(n)`` / ``get_num_threads()`` mirror ``torch.set_num_threads`` /
+``torch.get_num_threads``; the default comes from ``TINYGRAD_EDU_NUM_THREADS``, else every
+CPU this process may run on. Only the C kernels use threads; the NumPy backend runs
+whatever its BLAS was configured with (e.g. ``OPENBLAS_NUM_THREADS``).
+
 Importing never fails because of the C extension: if it is missing (no compiler at
 install time) or broken, we fall back to NumPy and emit one ``RuntimeWarning`` with
 the reason -- unless NumPy was asked for explicitly. PyTorch has no equivalent
@@ -31,7 +36,8 @@ from types import ModuleType
 
 from . import numpy_kernels
 
-__all__ = ["available", "current", "kernels", "use", "ENV_VAR", "KNOWN"]
+__all__ = ["available", "current", "kernels", "use", "ENV_VAR", "KNOWN", "NUM_THREADS_ENV_VAR",
+           "get_num_threads", "set_num_threads"]
 
 ENV_VAR = "TINYGRAD_EDU_BACKEND"
 KNOWN = ("c", "numpy")
@@ -57,6 +63,7 @@ def _load_c() -> ModuleType | None:
             _c_error = f"{type(e).__name__}: {e}"
         else:
             _c_module = c_kernels
+            c_kernels.set_num_threads(_num_threads)  # loaded late (by use("c")): same threads
     return _c_module
 
 
@@ -120,4 +127,45 @@ def _select_at_import() -> None:
         use("numpy")
 
 
+# ---------------------------------------------------------------- threads (matmul.c's pool)
+
+NUM_THREADS_ENV_VAR = "TINYGRAD_EDU_NUM_THREADS"
+_num_threads = 1
+
+
+def set_num_threads(n: int) -> None:
+    """Use up to ``n`` threads in the C kernels, as ``torch.set_num_threads`` (same errors).
+
+    Small products stay on one thread whatever ``n`` is: waking a worker would cost more
+    than it saves (see csrc/matmul.c).
+    """
+    global _num_threads
+    if not isinstance(n, int) or isinstance(n, bool):
+        raise RuntimeError(f"set_num_threads expects an int, but got {type(n).__name__}")
+    if n < 1:
+        raise RuntimeError("set_num_threads expects a positive integer")
+    if _c_module is not None:
+        _c_module.set_num_threads(n)
+    _num_threads = n
+
+
+def get_num_threads() -> int:
+    """The number of threads the C kernels may use (``torch.get_num_threads``)."""
+    return _num_threads
+
+
+def _default_num_threads() -> int:
+    """``$TINYGRAD_EDU_NUM_THREADS`` if it is a positive integer (else warn), or all usable CPUs."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    value = os.environ.get(NUM_THREADS_ENV_VAR, "").strip()
+    if not value:
+        return cpus
+    if value.isdigit() and int(value) >= 1:
+        return int(value)
+    warnings.warn(f"tinygrad_edu: ${NUM_THREADS_ENV_VAR}={value!r} is not a positive integer; "
+                  f"using {cpus} threads", RuntimeWarning, stacklevel=2)
+    return cpus
+
+
 _select_at_import()
+set_num_threads(_default_num_threads())

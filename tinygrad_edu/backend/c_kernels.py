@@ -5,8 +5,9 @@ Nothing else in the package touches ``ffi`` or ``lib`` (the layout of pynacl's
 
 1. checks its arguments with the same function the NumPy twin uses, so both
    backends raise the same errors (see ``numpy_kernels.check_matmul``);
-2. makes every input C-contiguous (a copy only if needed: the kernels take dense
-   row-major arrays; strided kernels are future work);
+2. passes inputs as they are where the kernel can read them in place (the matmul
+   family takes element strides, so transposed, sliced and broadcast views are not
+   copied), and makes a copy only for layouts it cannot take;
 3. allocates the output with ``np.empty`` and passes raw pointers;
 4. turns a nonzero C return code into a ``RuntimeError`` naming the kernel.
 
@@ -28,7 +29,10 @@ import numpy as np
 from .._C import ffi, lib
 from .numpy_kernels import (
     check_bias_relu,
+    check_bmm,
     check_cross_entropy,
+    check_linear,
+    check_linear_backward,
     check_matmul,
     check_same,
     target_out_of_bounds,
@@ -38,6 +42,9 @@ from .numpy_kernels import (
 # matmul_naive is an extra for tests and benchmarks, deliberately not listed.
 __all__ = [
     "matmul",  # matmul.c
+    "bmm",
+    "linear",
+    "linear_backward",
 
     # activations.c
     "relu", "relu_backward", "bias_relu", "leaky_relu", "leaky_relu_backward",
@@ -56,11 +63,11 @@ __all__ = [
 # enum tg_status from the header: code -> name, for error messages.
 _STATUS: dict[int, str] = dict(ffi.typeof("enum tg_status").elements)
 
-# dtype -> (C function, cffi array type used to view the ndarray's buffer).
+# dtype -> (C function, cffi array type used to view the ndarray's buffer, pointer type).
 # The ctypes are built once here: parsing "float[]" on every call costs ~0.2 us.
-_MATMUL = {
-    np.dtype(np.float32): (lib.tg_matmul_f32, ffi.typeof("float[]")),
-    np.dtype(np.float64): (lib.tg_matmul_f64, ffi.typeof("double[]")),
+_GEMM = {
+    np.dtype(np.float32): (lib.tg_gemm_f32, ffi.typeof("float[]"), ffi.typeof("float *")),
+    np.dtype(np.float64): (lib.tg_gemm_f64, ffi.typeof("double[]"), ffi.typeof("double *")),
 }
 _MATMUL_NAIVE = {
     np.dtype(np.float32): (lib.tg_matmul_naive_f32, ffi.typeof("float[]")),
@@ -74,18 +81,49 @@ def _raise_on_error(rc: int, fn: object) -> NoReturn:
     raise RuntimeError(f"{name} failed with code {rc} ({_STATUS.get(rc, 'unknown code')})")
 
 
-def _matmul_with(table: dict, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    m, k, n = check_matmul(a, b)
+def _strided(x: np.ndarray, ctype, ptype) -> tuple:
+    """``(pointer, element strides)`` through which the gemm kernel reads ``x`` in place.
+
+    Any view whose strides are non-negative whole elements is read where it lies
+    (transposed, sliced, broadcast); anything else (a reversed view, a packed record
+    field: NumPy's ``aligned`` flag is off when a stride is not a multiple of the
+    itemsize) is copied first. The C side ignores the stride of a dimension of size
+    <= 1. ``ffi.from_buffer`` (~0.2 us) only takes C-contiguous arrays, so a transposed
+    matrix is handed over as its C-contiguous transpose; other views pay ~1 us for their
+    address from ``__array_interface__``. The caller keeps the view referenced for the
+    whole call, so its memory cannot go away under the kernel.
+    """
+    flags = x.flags
+    if flags.c_contiguous:
+        ptr = ffi.from_buffer(ctype, x)
+    elif not flags.aligned or min(x.strides) < 0:
+        x = np.ascontiguousarray(x)
+        ptr = ffi.from_buffer(ctype, x)
+    elif flags.f_contiguous:
+        ptr = ffi.from_buffer(ctype, x.T)
+    else:
+        ptr = ffi.cast(ptype, x.__array_interface__["data"][0])
+    item = x.itemsize
+    return ptr, [s // item for s in x.strides]
+
+
+def _gemm(a: np.ndarray, b: np.ndarray, bias: np.ndarray | None, batch: int, m: int, k: int, n: int) -> np.ndarray:
+    """``C[q] = A[q] @ B[q] (+ bias)`` through ``tg_gemm_*``; ``a``, ``b`` are 2-D or 3-D (then batched)."""
     dtype = a.dtype
-    fn, ctype = table[dtype]
-    # The kernel reads dense row-major data. Transposed or sliced views are copied
-    # here; F-contiguous ones too (a transposed-operand kernel is future work).
-    if not a.flags.c_contiguous:
-        a = np.ascontiguousarray(a)
-    if not b.flags.c_contiguous:
-        b = np.ascontiguousarray(b)
-    out = np.empty((m, n), dtype)
-    rc = fn(ffi.from_buffer(ctype, a), ffi.from_buffer(ctype, b), ffi.from_buffer(ctype, out), m, k, n)
+    fn, ctype, ptype = _GEMM[dtype]
+    pa, sa = _strided(a, ctype, ptype)
+    pb, sb = _strided(b, ctype, ptype)
+    if len(sa) == 2:  # a plain product: batch stride 0
+        sa.insert(0, 0)
+        sb.insert(0, 0)
+        out = np.empty((m, n), dtype)
+    else:
+        out = np.empty((batch, m, n), dtype)
+    if bias is None:
+        pbias = ffi.NULL
+    else:
+        pbias = ffi.from_buffer(ctype, bias if bias.flags.c_contiguous else np.ascontiguousarray(bias))
+    rc = fn(pa, pb, pbias, ffi.from_buffer(ctype, out), batch, m, k, n, *sa, *sb)
     if rc != 0:
         _raise_on_error(rc, fn)
     return out
@@ -94,21 +132,76 @@ def _matmul_with(table: dict, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """C = A @ B for 2-D float32/float64 arrays: ``C[i, j] = sum_p A[i, p] * B[p, j]``.
 
-    ``a`` is ``[m, k]``, ``b`` is ``[k, n]``; returns a new C-contiguous ``[m, n]`` array
-    of the same dtype, computed by the blocked kernel ``tg_matmul_f32/_f64``. Results
-    match NumPy up to floating-point summation order (like PyTorch, which also
-    promises no particular order). Errors: see ``numpy_kernels.check_matmul``.
+    ``a`` is ``[m, k]``, ``b`` is ``[k, n]``, any strides (views are read in place, see
+    ``_strided``); returns a new C-contiguous ``[m, n]`` array of the same dtype, computed
+    by the blocked, threaded kernel ``tg_gemm_f32/_f64``. Results match NumPy up to
+    floating-point summation order (like PyTorch, which also promises no particular
+    order). Errors: see ``numpy_kernels.check_matmul``.
     """
-    return _matmul_with(_MATMUL, a, b)
+    m, k, n = check_matmul(a, b)
+    return _gemm(a, b, None, 1, m, k, n)
+
+
+def bmm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Batched ``C[q] = A[q] @ B[q]``: ``a`` ``[batch, m, k]``, ``b`` ``[batch, k, n]``, any strides.
+
+    Returns a new C-contiguous ``[batch, m, n]`` array. Errors: see ``numpy_kernels.check_bmm``.
+    """
+    batch, m, k, n = check_bmm(a, b)
+    return _gemm(a, b, None, batch, m, k, n)
+
+
+def linear(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    """``y = x @ w.T + bias``: ``x`` ``[batch, in]``, ``w`` ``[out, in]``, ``bias`` ``[out]`` or None.
+
+    One kernel call: ``w`` is read transposed in place, the bias is added in registers as
+    each tile of ``y`` is stored. Errors: see ``numpy_kernels.check_linear``.
+    """
+    batch, fan_in, fan_out = check_linear(x, w, bias)
+    return _gemm(x, w.T, bias, 1, batch, fan_in, fan_out)
+
+
+def linear_backward(grad: np.ndarray, x: np.ndarray, w: np.ndarray, need_dx: bool, need_dw: bool,
+                    need_db: bool) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """``(dx, dw, db) = (grad @ w, grad.T @ x, grad.sum(0))`` for ``y = x @ w.T + b``, each if asked.
+
+    ``grad`` ``[batch, out]``, ``x`` ``[batch, in]``, ``w`` ``[out, in]``. ``dw`` comes out in
+    ``w``'s own C-contiguous layout, read from ``grad.T`` in place. ``db`` is NumPy's
+    reduction: a single pass over ``grad``, too cheap next to the two products to be worth
+    fusing into the packing of ``grad.T``. Errors: see ``numpy_kernels.check_linear_backward``.
+    """
+    batch, fan_in, fan_out = check_linear_backward(grad, x, w)
+    return (_gemm(grad, w, None, 1, batch, fan_out, fan_in) if need_dx else None,
+            _gemm(grad.T, x, None, 1, fan_out, batch, fan_in) if need_dw else None,
+            grad.sum(0) if need_db else None)
+
+
+def set_num_threads(n: int) -> None:
+    """Let the C kernels use up to ``n`` threads (``tinygrad_edu.set_num_threads`` calls this)."""
+    rc = lib.tg_set_num_threads(n)
+    if rc != 0:
+        _raise_on_error(rc, lib.tg_set_num_threads)
+
+
+def get_num_threads() -> int:
+    return int(lib.tg_get_num_threads())
 
 
 def matmul_naive(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The same product through the textbook triple loop ``tg_matmul_naive_*``.
 
-    Not a backend kernel (not in ``__all__``; the NumPy twin has no such name): for tests and the
-    benchmark, as the reference the blocked kernel is checked and timed against.
+    Not a backend kernel (not in ``__all__``; the NumPy twin has no such name): for tests and
+    the benchmark, as the reference the blocked kernel is checked and timed against. It
+    takes dense operands, so views are copied first.
     """
-    return _matmul_with(_MATMUL_NAIVE, a, b)
+    m, k, n = check_matmul(a, b)
+    fn, ctype = _MATMUL_NAIVE[a.dtype]
+    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+    out = np.empty((m, n), a.dtype)
+    rc = fn(ffi.from_buffer(ctype, a), ffi.from_buffer(ctype, b), ffi.from_buffer(ctype, out), m, k, n)
+    if rc != 0:
+        _raise_on_error(rc, fn)
+    return out
 
 
 # ---------------------------------------------------------------- activations.c, softmax.c

@@ -1,0 +1,147 @@
+/*
+ * threadpool.c -- a persistent pool of worker threads for the kernels.
+ *
+ * Starting a thread costs tens of microseconds, about what a whole MNIST-sized
+ * matmul takes, so workers are started once (lazily, on the first parallel
+ * call) and then sleep on a condition variable between calls. They never spin:
+ * the machines we run on are often shared, and a spinning worker steals the
+ * core another process (or our own main thread) needs.
+ *
+ * A call publishes one job (fn, ctx, ntasks) under the mutex and wakes the
+ * workers; every participant, the caller included, then takes task numbers
+ * from an atomic counter until none are left. A worker joins a job only while
+ * it is open: the caller closes it (under the mutex) once it has run out of
+ * tasks, and then waits only for the workers that did join -- each is busy with
+ * at most one task. A worker the OS has not even scheduled yet costs nothing.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include "threadpool.h"
+#include "tinygrad_edu.h"
+
+#define TG_MAX_THREADS 256
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t wake; /* workers wait here for a new job */
+    pthread_cond_t done; /* the caller waits here for joined workers to finish */
+    pthread_mutex_t run; /* held for a whole parallel call: one job at a time */
+    int64_t started;     /* workers running */
+    uint64_t generation; /* incremented for each job */
+    int open;            /* workers may still join the current job */
+    int64_t wanted;      /* workers that may join the current job */
+    int64_t joined;      /* workers that joined and have not finished */
+    tg_task_fn fn;
+    void *ctx;
+    int64_t ntasks;
+    atomic_int_fast64_t next; /* next task number to hand out */
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
+          PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+
+/* 0 = not set yet: tg_get_num_threads() then answers with the number of CPUs. */
+static atomic_int_fast64_t num_threads;
+
+int tg_set_num_threads(int64_t n)
+{
+    if (n < 1 || n > TG_MAX_THREADS) return TG_ERR_SIZE;
+    atomic_store(&num_threads, n);
+    return TG_OK;
+}
+
+int64_t tg_get_num_threads(void)
+{
+    int64_t n = atomic_load(&num_threads);
+    if (n > 0) return n;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    return cpus < 1 ? 1 : (cpus > TG_MAX_THREADS ? TG_MAX_THREADS : cpus);
+}
+
+static void run_tasks(tg_task_fn fn, void *ctx, int64_t ntasks)
+{
+    for (int64_t t; (t = atomic_fetch_add(&pool.next, 1)) < ntasks;) fn(ctx, t);
+}
+
+static void *worker_main(void *arg)
+{
+    const int64_t id = (int64_t)(intptr_t)arg; /* 0 .. started-1 */
+    uint64_t seen = 0;
+    pthread_mutex_lock(&pool.lock);
+    for (;;) {
+        while (pool.generation == seen || !pool.open || id >= pool.wanted) {
+            seen = pool.generation; /* a job we were too late for, or not asked to help with */
+            pthread_cond_wait(&pool.wake, &pool.lock);
+        }
+        seen = pool.generation;
+        pool.joined++;
+        tg_task_fn fn = pool.fn;
+        void *ctx = pool.ctx;
+        int64_t ntasks = pool.ntasks;
+        pthread_mutex_unlock(&pool.lock);
+        run_tasks(fn, ctx, ntasks);
+        pthread_mutex_lock(&pool.lock);
+        if (--pool.joined == 0) pthread_cond_signal(&pool.done);
+    }
+    return NULL;
+}
+
+/* Start workers until `count` run (called with pool.lock held). Returns how many run. */
+static int64_t ensure_workers(int64_t count)
+{
+    while (pool.started < count) {
+        pthread_t thread;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        int rc = pthread_create(&thread, &attr, worker_main, (void *)(intptr_t)pool.started);
+        pthread_attr_destroy(&attr);
+        if (rc != 0) break; /* run with the workers we have */
+        pool.started++;
+    }
+    return pool.started;
+}
+
+/* In a child after fork() only the forking thread exists: forget the workers and
+ * any locks the parent's threads held, so the child can start its own pool. */
+static void forget_pool_after_fork(void)
+{
+    pthread_mutex_init(&pool.lock, NULL);
+    pthread_mutex_init(&pool.run, NULL);
+    pthread_cond_init(&pool.wake, NULL);
+    pthread_cond_init(&pool.done, NULL);
+    pool.started = pool.joined = pool.wanted = 0;
+    pool.open = 0;
+}
+
+static pthread_once_t fork_handler_once = PTHREAD_ONCE_INIT;
+static void install_fork_handler(void) { pthread_atfork(NULL, NULL, forget_pool_after_fork); }
+
+void tg_parallel_for(tg_task_fn fn, void *ctx, int64_t ntasks, int64_t nthreads)
+{
+    if (nthreads > ntasks) nthreads = ntasks;
+    if (nthreads <= 1 || pthread_mutex_trylock(&pool.run) != 0) {
+        for (int64_t t = 0; t < ntasks; t++) fn(ctx, t);
+        return;
+    }
+    pthread_once(&fork_handler_once, install_fork_handler);
+    pthread_mutex_lock(&pool.lock);
+    pool.wanted = ensure_workers(nthreads - 1);
+    pool.fn = fn;
+    pool.ctx = ctx;
+    pool.ntasks = ntasks;
+    atomic_store(&pool.next, 0);
+    pool.generation++;
+    pool.open = 1;
+    pthread_cond_broadcast(&pool.wake);
+    pthread_mutex_unlock(&pool.lock);
+
+    run_tasks(fn, ctx, ntasks);
+
+    pthread_mutex_lock(&pool.lock);
+    pool.open = 0; /* late workers stay asleep */
+    while (pool.joined > 0) pthread_cond_wait(&pool.done, &pool.lock);
+    pthread_mutex_unlock(&pool.lock);
+    pthread_mutex_unlock(&pool.run);
+}
