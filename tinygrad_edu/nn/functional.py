@@ -1,10 +1,12 @@
 """`nn.functional`: the functional form of every layer and loss (the modules call these).
 
-Each follows PyTorch's formula, defaults and reduction semantics. Most are written with Tensor
-ops, so autograd derives their gradients; where PyTorch records one fused node
-(MseLossBackward0, NativeBatchNormBackward0, ...) we record the nodes of the composition:
-the values and gradients agree, the grad_fn names differ (nll_loss/cross_entropy excepted:
-NllLossBackward0, as PyTorch).
+Each follows PyTorch's formula, defaults and reduction semantics. Where PyTorch records one
+fused node, so do we (nll_loss and cross_entropy: NllLossBackward0; mse_loss,
+binary_cross_entropy, binary_cross_entropy_with_logits: see `_functions.py`); the rest are
+written with Tensor ops as PyTorch's are (l1, Poisson and Gaussian NLL). Differences:
+batch_norm and multi_margin_loss record their composition's nodes, not
+NativeBatchNormBackward0 / MultiMarginLossBackward0 (values and gradients agree), and the
+class weights of the losses take no gradient.
 """
 from __future__ import annotations
 
@@ -50,6 +52,20 @@ def _same_size(input: Tensor, target: Tensor, name: str) -> None:
         warnings.warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
                       "This will likely lead to incorrect results due to broadcasting. Please ensure they have "
                       "the same size.", UserWarning, stacklevel=3)
+
+
+def _const_array(x: Tensor | None, like: Tensor) -> np.ndarray | None:
+    """A class weight as a constant array of input's dtype (the fused losses take no gradient for it)."""
+    return None if x is None else x._data.astype(like._data.dtype, copy=False)
+
+
+def _promote(input: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+    """input and target in one floating dtype (PyTorch's promotion), for the fused losses."""
+    if not isinstance(target, Tensor):
+        raise TypeError(f"target must be a Tensor, not {type(target).__name__}")
+    dt = np.result_type(input._data.dtype, target._data.dtype)
+    dt = dt if dt.kind == "f" else np.dtype(np.float32)
+    return (input if input._data.dtype == dt else input.to(dt)), (target if target._data.dtype == dt else target.to(dt))
 
 
 def _const(x, like: Tensor) -> Tensor:
@@ -187,7 +203,8 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, redu
     """(input - target)^2, reduced."""
     reduction = _reduction(size_average, reduce, reduction)
     _same_size(input, target, "mse_loss")
-    return _reduce((input - target) ** 2, reduction)
+    input, target = _promote(input, target)
+    return _functions.MseLoss.apply(input, target, reduction)
 
 
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
@@ -204,9 +221,8 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
     reduction = _reduction(size_average, reduce, reduction)
     loss = input.exp() - target * input if log_input else input - target * (input + eps).log()
     if full:
-        t = _const(target, input)
-        stirling = t * t.log() - t + 0.5 * (2 * math.pi * t).log()
-        loss = loss + stirling.masked_fill(t <= 1, 0)
+        stirling = target * target.log() - target + 0.5 * (2 * math.pi * target).log()
+        loss = loss + stirling.masked_fill(target <= 1, 0)
     return _reduce(loss, reduction)
 
 
@@ -247,10 +263,8 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
                          f"({input.shape}) is deprecated. Please ensure they have the same size.")
     if input.numel() and bool(((input._data < 0) | (input._data > 1)).any()):
         raise RuntimeError("all elements of input should be between 0 and 1")
-    loss = -(target * input.log().clamp(min=-100) + (1 - target) * (1 - input).log().clamp(min=-100))
-    if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction)
+    input, target = _promote(input, target)
+    return _functions.BinaryCrossEntropy.apply(input, target, reduction, _const_array(weight, input))
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -261,12 +275,9 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     reduction = _reduction(size_average, reduce, reduction)
     if target.shape != input.shape:
         raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
-    softplus_neg = _softplus(-input)
-    loss = (1 - target) * input + (softplus_neg if pos_weight is None else
-                                   (1 + (pos_weight - 1) * target) * softplus_neg)
-    if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction)
+    input, target = _promote(input, target)
+    return _functions.BinaryCrossEntropyWithLogits.apply(input, target, reduction, _const_array(weight, input),
+                                                         _const_array(pos_weight, input))
 
 
 # ---------------------------------------------------------------- multi-class losses
@@ -307,7 +318,7 @@ def _class_target(input: Tensor, target: Tensor, weight: Tensor | None, ignore_i
 
 
 def _unflatten_loss(loss: Tensor, reduction: str, out_shape: tuple) -> Tensor:
-    return loss.reshape(out_shape) if reduction == "none" else loss
+    return loss.reshape(out_shape) if reduction == "none" and tuple(loss.shape) != out_shape else loss
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
@@ -374,10 +385,12 @@ def _cross_entropy_probs(input: Tensor, target: Tensor, weight: Tensor | None, r
     terms = logp * target
     if weight is not None:
         terms = terms * _const(weight, input).reshape((c,) + (1,) * (input.dim() - 1 - class_dim))
-    loss = -terms.sum(class_dim)
-    if reduction == "mean":
-        return loss.sum() / (input.numel() // c) if input.numel() else loss.sum() * float("nan")
-    return _reduce(loss, reduction)
+    # PyTorch's expressions, so that the graph has its nodes
+    if reduction == "none":
+        return -terms.sum(class_dim)
+    if reduction == "sum":
+        return -terms.sum()
+    return -terms.sum() / (input.numel() // c) if input.numel() else -terms.sum() * float("nan")
 
 
 def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0, weight: Tensor | None = None,
