@@ -1,0 +1,10 @@
+"""`tinygrad_edu.nn`, mirroring `torch.nn`: Module, Parameter, layers, losses, `init`, `functional`.
+
+Convolution and pooling layers (nn/modules/conv.py, pooling.py) come from another branch.
+"""
+from . import functional, init
+from .modules import *  # noqa: F401,F403 -- the public layers, listed in modules.__all__
+from .modules import __all__ as _modules_all
+from .parameter import Parameter
+
+__all__ = ["Parameter", "functional", "init", *_modules_all]

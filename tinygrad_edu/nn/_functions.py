@@ -1,0 +1,133 @@
+"""The ops nn.functional needs beyond ops.py, written as ops.py's are (forward on NumPy arrays,
+backward on Tensors so create_graph works), with PyTorch's node names."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.function import Op
+
+
+class NllLoss(Op):
+    """nll_loss of 2-D log-probabilities [M, C] with int64 targets [M] (checked by the caller).
+
+    loss_i = -w[t_i] * logp[i, t_i] (0 where t_i == ignore_index); 'mean' divides the sum by
+    sum_i w[t_i] over the kept targets (nan when none is kept, as PyTorch). The loss is linear
+    in logp, so its gradient is a constant array times the upstream gradient."""
+    node_name = "NllLossBackward0"
+
+    @staticmethod
+    def forward(ctx, logp, target, weight, ignore_index, reduction):
+        m = logp.shape[0]
+        kept = target != ignore_index
+        safe = np.where(kept, target, 0)
+        w = (weight[safe] if weight is not None else np.ones(m, logp.dtype)) * kept
+        w = w.astype(logp.dtype, copy=False)
+        loss = -logp[np.arange(m), safe] * w
+        denom = w.sum() if reduction == "mean" else 1
+        coeff = np.zeros_like(logp)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            coeff[np.arange(m), safe] = -w / denom
+            out = loss if reduction == "none" else np.asarray(loss.sum() / denom, logp.dtype)
+        ctx.per_row = reduction == "none"
+        ctx.save_for_backward(coeff)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (coeff,) = ctx.saved_tensors
+        return (grad.unsqueeze(1) if ctx.per_row else grad) * coeff
+
+
+class _PointwiseLoss(Op):
+    """A loss of the form reduce(f(x, t)) as one node, as PyTorch's fused losses.
+
+    Subclasses give `value(x, t, *consts)` on arrays and `grads(x, t, *consts)` -> (df/dx,
+    df/dt) on Tensors; the upstream gradient is spread over the elements here (/ n for
+    'mean'). x and t broadcast; the engine sums each gradient back to its input's shape.
+    Extra arguments (class weights, pos_weight) are constants: no gradient flows into them."""
+
+    @staticmethod
+    def forward(ctx, x, t, reduction, *consts):
+        loss = ctx._fn.value(x, t, *consts)
+        ctx.reduction, ctx.n = reduction, loss.size
+        ctx.save_for_backward(x, t, *consts)
+        if reduction == "none":
+            return loss
+        return np.asarray(loss.mean() if reduction == "mean" else loss.sum(), loss.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t, *consts = ctx.saved_tensors
+        if ctx.reduction == "mean":
+            grad = grad / ctx.n
+        dx, dt = ctx._fn.grads(x, t, *consts)
+        return (grad * dx if ctx.needs_input_grad[0] else None,
+                grad * dt if ctx.needs_input_grad[1] else None)
+
+
+class MseLoss(_PointwiseLoss):
+    """(x - t)^2; d/dx = 2 (x - t) = -d/dt."""
+    node_name = "MseLossBackward0"
+
+    @staticmethod
+    def value(x, t):
+        return (x - t) ** 2
+
+    @staticmethod
+    def grads(x, t):
+        d = (x - t) * 2
+        return d, -d
+
+
+def _clamped_log(x):
+    """log(x) clamped at -100, PyTorch's way of keeping BCE finite at x = 0 and x = 1."""
+    with np.errstate(divide="ignore"):  # log(0) = -inf is then clamped: not a fault
+        return np.maximum(np.log(x), -100)
+
+
+class BinaryCrossEntropy(_PointwiseLoss):
+    """-w (t log x + (1-t) log(1-x)), logs clamped at -100.
+
+    d/dx = w (x - t) / max(x (1 - x), 1e-12): PyTorch's formula, finite at x = 0 and 1;
+    d/dt = w (log(1 - x) - log(x))."""
+    node_name = "BinaryCrossEntropyBackward0"
+
+    @staticmethod
+    def value(x, t, w=None):
+        loss = -(t * _clamped_log(x) + (1 - t) * _clamped_log(1 - x))
+        return (loss if w is None else loss * w).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def grads(x, t, w=None):
+        dx = (x - t) / (x * (1 - x)).clamp(min=1e-12)
+        dt = (1 - x).log() - x.log()  # unclamped, as PyTorch's (infinite at x = 0 or 1)
+        return (dx, dt) if w is None else (dx * w, dt * w)
+
+
+def _softplus_array(z):
+    """log(1 + exp(z)) without overflow."""
+    return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
+
+
+class BinaryCrossEntropyWithLogits(_PointwiseLoss):
+    """w ((1 - t) x + lw softplus(-x)) with lw = 1 + (pos_weight - 1) t.
+
+    d/dx = w ((1 - t) - lw sigmoid(-x)); d/dt = w ((pos_weight - 1) softplus(-x) - x)."""
+    node_name = "BinaryCrossEntropyWithLogitsBackward0"
+
+    @staticmethod
+    def value(x, t, w=None, pos_weight=None):
+        lw = 1 if pos_weight is None else 1 + (pos_weight - 1) * t
+        loss = (1 - t) * x + lw * _softplus_array(-x)
+        return (loss if w is None else loss * w).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def grads(x, t, w=None, pos_weight=None):
+        from .functional import _softplus
+        sig_neg = (-x).sigmoid()
+        if pos_weight is None:
+            dx, dt = (1 - t) - sig_neg, -x
+        else:
+            dx = (1 - t) - (1 + (pos_weight - 1) * t) * sig_neg
+            dt = (pos_weight - 1) * _softplus(-x) - x
+        return (dx, dt) if w is None else (dx * w, dt * w)

@@ -1,0 +1,414 @@
+"""`nn.functional`: the functional form of every layer and loss (the modules call these).
+
+Each follows PyTorch's formula, defaults and reduction semantics. Where PyTorch records one
+fused node, so do we (nll_loss and cross_entropy: NllLossBackward0; mse_loss,
+binary_cross_entropy, binary_cross_entropy_with_logits: see `_functions.py`); the rest are
+written with Tensor ops as PyTorch's are (l1, Poisson and Gaussian NLL). Differences:
+batch_norm and multi_margin_loss record their composition's nodes, not
+NativeBatchNormBackward0 / MultiMarginLossBackward0 (values and gradients agree), and the
+class weights of the losses take no gradient.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from .. import addmm
+from ..autograd import grad_mode
+from ..random import _generator
+from ..tensor import Tensor
+from . import _functions
+
+_REDUCTIONS = ("none", "mean", "sum")
+_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+               "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+# ---------------------------------------------------------------- reductions
+
+def _reduction(size_average, reduce, reduction: str) -> str:
+    """The legacy size_average/reduce arguments, as PyTorch's _Reduction.legacy_get_string."""
+    if size_average is not None or reduce is not None:
+        warnings.warn("size_average and reduce args will be deprecated, please use reduction='"
+                      f"{'none' if reduce is False else ('mean' if size_average in (None, True) else 'sum')}' "
+                      "instead.", UserWarning, stacklevel=3)
+        size_average = True if size_average is None else size_average
+        reduce = True if reduce is None else reduce
+        return "none" if not reduce else ("mean" if size_average else "sum")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    return loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
+
+
+def _same_size(input: Tensor, target: Tensor, name: str) -> None:
+    """PyTorch broadcasts a target of another size with a warning (usually a bug: [N,1] vs [N])."""
+    if target.shape != input.shape:
+        warnings.warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
+                      "This will likely lead to incorrect results due to broadcasting. Please ensure they have "
+                      "the same size.", UserWarning, stacklevel=3)
+
+
+def _const_array(x: Tensor | None, like: Tensor) -> np.ndarray | None:
+    """A class weight as a constant array of input's dtype (the fused losses take no gradient for it)."""
+    return None if x is None else x._data.astype(like._data.dtype, copy=False)
+
+
+def _promote(input: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+    """input and target in one floating dtype (PyTorch's promotion), for the fused losses."""
+    if not isinstance(target, Tensor):
+        raise TypeError(f"target must be a Tensor, not {type(target).__name__}")
+    dt = np.result_type(input._data.dtype, target._data.dtype)
+    dt = dt if dt.kind == "f" else np.dtype(np.float32)
+    return (input if input._data.dtype == dt else input.to(dt)), (target if target._data.dtype == dt else target.to(dt))
+
+
+def _const(x, like: Tensor) -> Tensor:
+    """A weight, mask or target as a constant of input's dtype (no gradient flows into it)."""
+    data = x._data if isinstance(x, Tensor) else np.asarray(x)
+    return Tensor._make(data.astype(like._data.dtype, copy=False))
+
+
+# ---------------------------------------------------------------- layers
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """input @ weight.T + bias. A 2-D input with a bias is one AddmmBackward0 node (as PyTorch)."""
+    if input.dim() == 2 and bias is not None:
+        return addmm(bias, input, weight.t())
+    out = input.matmul(weight.t())
+    return out + bias if bias is not None else out
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    return input.relu_() if inplace else input.relu()
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    from ..ops import LeakyRelu
+    if inplace:
+        return input._inplace(lambda x: LeakyRelu.apply(x, negative_slope))
+    return LeakyRelu.apply(input, negative_slope)
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    return input.sigmoid()
+
+
+def tanh(input: Tensor) -> Tensor:
+    return input.tanh()
+
+
+def _softplus(x: Tensor) -> Tensor:
+    """log(1 + exp(x)) without overflow: relu(x) + log(exp(-relu(x)) + exp(min(x, 0))).
+
+    NOTE: relu passes no gradient at 0 and clamp(max=0) passes all of it, so at x = 0 the
+    gradient is exactly sigmoid(0) = 0.5, as it should be."""
+    pos = x.relu()
+    return pos + ((-pos).exp() + x.clamp(max=0).exp()).log()
+
+
+def _softmax_dim(name: str, ndim: int) -> int:
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X "
+                  "as an argument.", UserWarning, stacklevel=3)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
+    return input.softmax(_softmax_dim("softmax", input.dim()) if dim is None else dim, dtype=dtype)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
+    return input.log_softmax(_softmax_dim("log_softmax", input.dim()) if dim is None else dim, dtype=dtype)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability p and scale the rest by 1/(1-p); identity when not training.
+
+    The mask comes from tinygrad_edu's global generator, so `manual_seed` repeats it (PyTorch's
+    numbers differ: another random stream)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    keep = _generator(None).random(input.shape) >= p
+    scale = np.float64(0.0 if p == 1.0 else 1.0 / (1.0 - p))
+    mask = Tensor._make((keep * scale).astype(input._data.dtype))
+    return input.mul_(mask) if inplace else input * mask
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
+               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1,
+               eps: float = 1e-5) -> Tensor:
+    """Normalise each channel (dim 1) over the batch and any spatial dims, then scale and shift.
+
+    training: use the batch's mean and biased variance, and update the running stats in place
+    with momentum (running_var from the unbiased variance, as PyTorch); otherwise use the
+    running stats. Differs from PyTorch: the graph is the composition's (no
+    NativeBatchNormBackward0 node)."""
+    if input.dim() < 2:
+        raise ValueError(f"expected 2D or more input (got {input.dim()}D input)")
+    c = input.shape[1]
+    dims = (0,) + tuple(range(2, input.dim()))
+    shape = (1, c) + (1,) * (input.dim() - 2)
+    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
+                    ("bias", bias)):
+        if t is not None and t.numel() != c:
+            raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
+    if training:
+        n = input.numel() // c
+        if n <= 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input size {input.shape}")
+        mean = input.mean(dims, keepdim=True)
+        var = ((input - mean) ** 2).mean(dims, keepdim=True)
+        if running_mean is not None or running_var is not None:
+            with grad_mode.no_grad():
+                if running_mean is not None:
+                    running_mean.mul_(1 - momentum).add_(mean.reshape(c).to(running_mean.dtype), alpha=momentum)
+                if running_var is not None:
+                    unbiased = var.reshape(c) * (n / (n - 1))
+                    running_var.mul_(1 - momentum).add_(unbiased.to(running_var.dtype), alpha=momentum)
+    else:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
+        mean, var = _const(running_mean, input).reshape(shape), _const(running_var, input).reshape(shape)
+    out = (input - mean) / (var + eps).sqrt()
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 [..., num_classes] with a 1 at each index (num_classes=-1: max index + 1)."""
+    if tensor._data.dtype != np.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    data = tensor._data
+    if num_classes == -1:
+        num_classes = int(data.max()) + 1 if data.size else 0
+    if data.size and (data.min() < 0 or data.max() >= num_classes):
+        raise RuntimeError("Class values must be smaller than num_classes." if data.min() >= 0
+                           else "Class values must be non-negative.")
+    return Tensor._make((data[..., None] == np.arange(num_classes)).astype(np.int64))
+
+
+# ---------------------------------------------------------------- regression losses
+
+def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """(input - target)^2, reduced."""
+    reduction = _reduction(size_average, reduce, reduction)
+    _same_size(input, target, "mse_loss")
+    input, target = _promote(input, target)
+    return _functions.MseLoss.apply(input, target, reduction)
+
+
+def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """|input - target|, reduced."""
+    reduction = _reduction(size_average, reduce, reduction)
+    _same_size(input, target, "l1_loss")
+    return _reduce((input - target).abs(), reduction)
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False, size_average=None,
+                     eps: float = 1e-8, reduce=None, reduction: str = "mean") -> Tensor:
+    """exp(input) - target*input (log_input) or input - target*log(input+eps); full adds
+    Stirling's term target*log(target) - target + 0.5*log(2*pi*target) where target > 1."""
+    reduction = _reduction(size_average, reduce, reduction)
+    loss = input.exp() - target * input if log_input else input - target * (input + eps).log()
+    if full:
+        stirling = target * target.log() - target + 0.5 * (2 * math.pi * target).log()
+        loss = loss + stirling.masked_fill(target <= 1, 0)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False, eps: float = 1e-6,
+                      reduction: str = "mean") -> Tensor:
+    """0.5 * (log(var) + (input - target)^2 / var) (+ 0.5*log(2*pi) if full), var clamped at eps
+    without cutting its gradient; var may lack input's last dim or be 1 in one dim."""
+    if isinstance(var, (int, float)):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = Tensor._make(np.full(input.shape, var, input._data.dtype))
+    elif bool((var < 0).any()):
+        raise ValueError("var has negative entry/entries")
+    if var.shape != input.shape:
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif not (input.dim() == var.dim() and sum(v for i, v in zip(input.shape, var.shape) if i != v) == 1):
+            raise ValueError("var is of incorrect size")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(reduction + " is not valid")
+    var = var.clone()
+    with grad_mode.no_grad():
+        var.clamp_(min=eps)
+    loss = 0.5 * (var.log() + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+# ---------------------------------------------------------------- binary classification losses
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+                         reduce=None, reduction: str = "mean") -> Tensor:
+    """-w * (t*log(x) + (1-t)*log(1-x)), each log clamped at -100 as PyTorch (so x = 0 or 1 is finite)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if target.shape != input.shape:
+        raise ValueError(f"Using a target size ({target.shape}) that is different to the input size "
+                         f"({input.shape}) is deprecated. Please ensure they have the same size.")
+    if input.numel() and bool(((input._data < 0) | (input._data > 1)).any()):
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    input, target = _promote(input, target)
+    return _functions.BinaryCrossEntropy.apply(input, target, reduction, _const_array(weight, input))
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                     size_average=None, reduce=None, reduction: str = "mean",
+                                     pos_weight: Tensor | None = None) -> Tensor:
+    """BCE of sigmoid(input) without computing it: (1-t)*x + (1 + (pw-1)*t) * softplus(-x),
+    stable for any logit (no exp overflow, no log(0))."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if target.shape != input.shape:
+        raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
+    input, target = _promote(input, target)
+    return _functions.BinaryCrossEntropyWithLogits.apply(input, target, reduction, _const_array(weight, input),
+                                                         _const_array(pos_weight, input))
+
+
+# ---------------------------------------------------------------- multi-class losses
+
+def _class_target(input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int) -> tuple:
+    """Check class-index targets as PyTorch does; return (logits as [M, C], target int64 [M],
+    weight array or None, shape of the unreduced loss)."""
+    if input.dim() < 1:
+        raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
+    if target._data.dtype not in (np.int64, np.uint8):
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_TYPE_NAMES[target.dtype.name]}")
+    c = input.shape[1] if input.dim() > 1 else input.shape[0]
+    if input.dim() == 1:
+        if target.dim() > 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        flat, out_shape = input.unsqueeze(0), ()
+    else:
+        if target.dim() == 0 or input.shape[0] != target.shape[0]:
+            raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
+                             f"({target.shape[0] if target.dim() else 0}).")
+        expected = (input.shape[0],) + tuple(input.shape[2:])
+        if tuple(target.shape) != expected:
+            if input.dim() == 2:
+                raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+            raise RuntimeError(f"Expected target size {list(expected)}, got {list(target.shape)}")
+        flat = input if input.dim() == 2 else \
+            input.permute(0, *range(2, input.dim()), 1).reshape(-1, c)  # classes last, then [M, C]
+        out_shape = expected
+    t = target._data.astype(np.int64, copy=False).reshape(-1)
+    bad = (t != ignore_index) & ((t < 0) | (t >= c))
+    if bad.any():
+        raise IndexError(f"Target {t[bad][0]} is out of bounds.")
+    if weight is not None and weight.numel() != c:
+        raise RuntimeError(f"weight tensor should be defined either for all {c} classes or no classes but got "
+                           f"weight tensor of shape: {list(weight.shape)}")
+    w = None if weight is None else weight._data.astype(input._data.dtype, copy=False).reshape(-1)
+    return flat, t, w, out_shape
+
+
+def _unflatten_loss(loss: Tensor, reduction: str, out_shape: tuple) -> Tensor:
+    return loss.reshape(out_shape) if reduction == "none" and tuple(loss.shape) != out_shape else loss
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+             ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
+    """-weight[t] * input[t] for log-probabilities input [N, C] (or [C], or [N, C, d1, ...]) and
+    int64 class targets; 'mean' divides by the sum of the weights of the kept targets."""
+    reduction = _reduction(size_average, reduce, reduction)
+    flat, t, w, out_shape = _class_target(input, target, weight, ignore_index)
+    return _unflatten_loss(_functions.NllLoss.apply(flat, t, w, ignore_index, reduction), reduction, out_shape)
+
+
+def _cross_entropy_2d(logits: Tensor, target: np.ndarray, weight: np.ndarray | None, ignore_index: int,
+                      reduction: str, label_smoothing: float) -> Tensor:
+    """cross_entropy of logits [M, C] and checked int64 class targets [M]: every class-index case
+    comes here (other shapes are flattened to it).
+
+    # FUSED PATH: the kernels branch's `ops.CrossEntropyLoss.apply(logits, target, weight,
+    # ignore_index, reduction, label_smoothing)` has exactly this signature and replaces the
+    # body below (log_softmax + nll_loss + smoothing, written with Tensor ops) at merge time.
+    """
+    logp = logits.log_softmax(1)
+    nll = _functions.NllLoss.apply(logp, target, weight, ignore_index, reduction)
+    if label_smoothing == 0.0:
+        return nll
+    # PyTorch's smoothing: (1-ls) * nll + ls/C * sum_c(-w_c logp_c), normalised as nll's 'mean'
+    c = logits.shape[1]
+    kept = target != ignore_index
+    smooth = -(logp * Tensor._make(weight)).sum(1) if weight is not None else -logp.sum(1)
+    smooth = smooth * _const(kept, logits)
+    if reduction == "mean":
+        denom = weight[target[kept]].sum() if weight is not None else kept.sum()
+        smooth = smooth.sum() / float(denom)
+    elif reduction == "sum":
+        smooth = smooth.sum()
+    return nll * (1 - label_smoothing) + smooth * (label_smoothing / c)
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+                  ignore_index: int = -100, reduce=None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """log_softmax over the class dim (1, or 0 for a 1-D input) then nll_loss, for int64 class
+    targets; a floating target of input's shape is class probabilities instead (then 'mean'
+    divides by the number of samples, and ignore_index does not apply)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if target.is_floating_point() and target.shape == input.shape:
+        return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
+    flat, t, w, out_shape = _class_target(input, target, weight, ignore_index)
+    return _unflatten_loss(_cross_entropy_2d(flat, t, w, ignore_index, reduction, label_smoothing), reduction,
+                           out_shape)
+
+
+def _cross_entropy_probs(input: Tensor, target: Tensor, weight: Tensor | None, reduction: str,
+                         label_smoothing: float) -> Tensor:
+    class_dim = 0 if input.dim() == 1 else 1
+    c = input.shape[class_dim]
+    if weight is not None and weight.numel() != c:
+        raise RuntimeError(f"weight tensor should be defined either for all {c} classes or no classes but got "
+                           f"weight tensor of shape: {list(weight.shape)}")
+    logp = input.log_softmax(class_dim)
+    if label_smoothing > 0:
+        target = target * (1 - label_smoothing) + label_smoothing / c
+    terms = logp * target
+    if weight is not None:
+        terms = terms * _const(weight, input).reshape((c,) + (1,) * (input.dim() - 1 - class_dim))
+    # PyTorch's expressions, so that the graph has its nodes
+    if reduction == "none":
+        return -terms.sum(class_dim)
+    if reduction == "sum":
+        return -terms.sum()
+    return -terms.sum() / (input.numel() // c) if input.numel() else -terms.sum() * float("nan")
+
+
+def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0, weight: Tensor | None = None,
+                      size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """sum over i != y of max(0, margin - x[y] + x[i])^p * w[y], divided by C (input [N, C] or [C])."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    if input.dim() > 2:
+        raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
+                           f"{list(input.shape)}")
+    x, t, w, out_shape = _class_target(input, target, weight, ignore_index=-(2**62))
+    m, c = x.shape
+    picked = x[np.arange(m), t].unsqueeze(1)
+    others = _const(np.arange(c)[None, :] != t[:, None], x)
+    z = (margin - picked + x).relu()
+    z = z ** 2 if p == 2 else z
+    if w is not None:
+        z = z * Tensor._make(w[t][:, None])
+    loss = (z * others).sum(1) / c
+    return _unflatten_loss(_reduce(loss, reduction), reduction, out_shape)
