@@ -133,7 +133,9 @@ def _lerp_(start: np.ndarray, end: np.ndarray, weight: float, tmp: np.ndarray) -
 
 def _effective_grad(grad: np.ndarray, param: np.ndarray, weight_decay: float, maximize: bool) -> np.ndarray:
     """A fresh array ``(-grad if maximize else grad) + weight_decay * param`` (PyTorch's ``grad``)."""
-    g = np.negative(grad) if maximize else grad.copy()
+    g = np.array(grad, order="C")  # a fresh array even when 0-d (a ufunc without out= gives a scalar)
+    if maximize:
+        np.negative(g, out=g)
     if weight_decay != 0:
         g += weight_decay * param
     return g
@@ -207,7 +209,7 @@ def rmsprop_step(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray, gr
     ``p -= lr * b``, else ``p -= lr * g / avg``."""
     check_optim("rmsprop_step", param, grad, square_avg, grad_avg, momentum_buf)
     g = _effective_grad(grad, param, weight_decay, maximize)
-    avg = np.multiply(g, g)
+    avg = np.multiply(g, g, out=np.empty_like(g))
     avg *= 1 - alpha
     square_avg *= alpha
     square_avg += avg
@@ -236,7 +238,7 @@ def adagrad_step(param: np.ndarray, grad: np.ndarray, state_sum: np.ndarray, clr
     ``p -= clr * g / (sqrt(sum) + eps)``."""
     check_optim("adagrad_step", param, grad, state_sum)
     g = _effective_grad(grad, param, weight_decay, maximize)
-    std = np.multiply(g, g)
+    std = np.multiply(g, g, out=np.empty_like(g))
     state_sum += std
     np.sqrt(state_sum, out=std)
     std += eps
