@@ -124,19 +124,31 @@ _RMSPROP, _ADAGRAD = _optim_table("tg_rmsprop_step"), _optim_table("tg_adagrad_s
 
 
 def _run_optim(table: dict, grad: np.ndarray, inout: tuple, scalars: tuple) -> None:
-    """Call ``fn(grad, *inout, n, *scalars)``; ``None`` in ``inout`` becomes NULL."""
+    """Call ``fn(grad, *inout, n, *scalars)``; ``None`` in ``inout`` becomes NULL.
+
+    Written for the per-call cost (a plain loop, no comprehensions: ~1.5 us for Adam's five
+    arrays, most of it ``ffi.from_buffer``)."""
     param = inout[0]
     fn, ctype = table[param.dtype]
     if not grad.flags.c_contiguous:
         grad = np.ascontiguousarray(grad)
-    dense = [a if a is None or a.flags.c_contiguous else np.ascontiguousarray(a) for a in inout]
-    ptrs = [ffi.NULL if a is None else ffi.from_buffer(ctype, a) for a in dense]
-    rc = fn(ffi.from_buffer(ctype, grad), *ptrs, param.size, *scalars)
+    ptrs = [ffi.from_buffer(ctype, grad)]
+    write_back = None
+    for a in inout:
+        if a is None:
+            ptrs.append(ffi.NULL)
+            continue
+        if not a.flags.c_contiguous:  # update a dense copy, copied back below
+            write_back = write_back or []
+            write_back.append((a, np.ascontiguousarray(a)))
+            a = write_back[-1][1]
+        ptrs.append(ffi.from_buffer(ctype, a))
+    rc = fn(*ptrs, param.size, *scalars)
     if rc != 0:
         _raise_on_error(rc, fn)
-    for orig, buf in zip(inout, dense):
-        if buf is not orig:
-            np.copyto(orig, buf)
+    if write_back:
+        for orig, dense in write_back:
+            np.copyto(orig, dense)
 
 
 def sgd_step(param: np.ndarray, grad: np.ndarray, momentum_buf: np.ndarray | None, lr: float,

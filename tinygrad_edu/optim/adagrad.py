@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .. import backend
-from .optimizer import Optimizer, ParamsT, _check_nonnegative, _step_tensor, _zeros
+from .optimizer import Optimizer, ParamsT, _check_nonnegative, _next_step, _step_tensor, _zeros
 
 
 class Adagrad(Optimizer):
@@ -47,9 +47,7 @@ class Adagrad(Optimizer):
                 if g is None:
                     continue
                 st = state[p] or self._init_state(p, group)  # a group added later
-                step_t = st["step"]._data
-                step_t += 1
-                clr = lr / (1 + (float(step_t) - 1) * lr_decay)
+                clr = lr / (1 + (_next_step(st) - 1) * lr_decay)
                 kernel(p._data, g._data, st["sum"]._data, clr, weight_decay, eps, maximize)
                 p._version[0] += 1
         return loss

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .. import backend
-from .optimizer import Optimizer, ParamsT, _check_nonnegative, _step_tensor, _zeros
+from .optimizer import Optimizer, ParamsT, _check_nonnegative, _next_step, _step_tensor, _zeros
 
 
 class Adam(Optimizer):
@@ -51,11 +51,10 @@ class Adam(Optimizer):
                     st["exp_avg"], st["exp_avg_sq"] = _zeros(p), _zeros(p)
                     if amsgrad:
                         st["max_exp_avg_sq"] = _zeros(p)
-                step_t = st["step"]._data
-                step_t += 1  # in place, 0-d float32: the tensor in state sees it
+                step = _next_step(st)
                 vmax = st["max_exp_avg_sq"]._data if amsgrad else None
                 kernel(p._data, g._data, st["exp_avg"]._data, st["exp_avg_sq"]._data, vmax, lr, beta1, beta2,
-                       eps, weight_decay, decoupled, float(step_t), maximize)
+                       eps, weight_decay, decoupled, step, maximize)
                 p._version[0] += 1
         return loss
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .. import backend
-from .optimizer import Optimizer, ParamsT, _check_nonnegative, _step_tensor, _zeros
+from .optimizer import Optimizer, ParamsT, _check_nonnegative, _next_step, _step_tensor, _zeros
 
 
 class RMSprop(Optimizer):
@@ -47,7 +47,7 @@ class RMSprop(Optimizer):
                         st["momentum_buffer"] = _zeros(p)
                     if centered:
                         st["grad_avg"] = _zeros(p)
-                st["step"]._data += 1
+                _next_step(st)
                 kernel(p._data, g._data, st["square_avg"]._data, st["grad_avg"]._data if centered else None,
                        st["momentum_buffer"]._data if momentum > 0 else None, lr, alpha, eps, weight_decay,
                        momentum, maximize)
