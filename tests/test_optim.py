@@ -153,6 +153,36 @@ def test_gradients_from_backward_match_torch(backend_name) -> None:
     _assert_same(ours_opt, theirs_opt, ours, theirs, np.float64, "after 5 steps")
 
 
+def test_non_contiguous_parameter_matches_torch(backend_name) -> None:
+    """A transposed leaf: the NumPy twin updates the view in place, the C wrapper through a copy."""
+    rng = np.random.default_rng(5)
+    base = rng.standard_normal((4, 3))
+    ours = tg.tensor(base).t().detach().requires_grad_()
+    theirs = torch.tensor(base).t().detach().requires_grad_()
+    assert not ours.is_contiguous()
+    ours_opt, theirs_opt = optim.RMSprop([ours], momentum=0.5), torch.optim.RMSprop([theirs], momentum=0.5)
+    for step in range(3):
+        _set_grads(rng, [ours], [theirs])
+        ours_opt.step()
+        theirs_opt.step()
+        _assert_same(ours_opt, theirs_opt, [ours], [theirs], np.float64, f"step {step}")
+
+
+def test_torch_only_options_are_rejected() -> None:
+    """Where we differ: foreach / fused / capturable / differentiable select PyTorch
+    implementations that do not exist here, so passing them is an error, not silently ignored."""
+    p = tg.zeros(1, requires_grad=True)
+    for option in ("foreach", "fused", "capturable", "differentiable"):
+        with pytest.raises(TypeError, match=option):
+            optim.Adam([p], **{option: False})
+
+
+def test_duplicate_parameters_warn_like_torch() -> None:
+    p = tg.zeros(1, requires_grad=True)
+    with pytest.warns(UserWarning, match="duplicate parameters"):
+        optim.SGD([p, p], lr=0.1)
+
+
 def test_zero_grad() -> None:
     p, q = tg.randn(3, requires_grad=True), tg.randn(2, requires_grad=True)
     opt = optim.SGD([p, q], lr=0.1)
@@ -490,3 +520,34 @@ def test_scheduler_errors() -> None:
         lr_scheduler.StepLR(opt, 3, last_epoch=4)
     with pytest.raises(ValueError, match="Expected 2 lr_lambdas, but got 1"):
         lr_scheduler.LambdaLR(opt, [lambda e: 1.0])
+
+
+PLATEAU = [
+    {},
+    {"mode": "max", "factor": 0.5, "patience": 2, "cooldown": 1, "min_lr": [0.02, 0.0]},
+    {"patience": 1, "threshold": 0.05, "threshold_mode": "abs", "min_lr": 0.01},
+    {"mode": "max", "patience": 0, "threshold_mode": "abs", "factor": 0.9, "eps": 1e-3},
+]
+
+
+@pytest.mark.parametrize("kwargs", PLATEAU)
+def test_reduce_lr_on_plateau_matches_torch(kwargs: dict) -> None:
+    metrics = np.random.default_rng(6).standard_normal(60).cumsum() * 0.1  # a noisy plateau-ish curve
+    ours_opt, theirs_opt = _pair_optimizers()
+    ours = lr_scheduler.ReduceLROnPlateau(ours_opt, **kwargs)
+    theirs = torch.optim.lr_scheduler.ReduceLROnPlateau(theirs_opt, **kwargs)
+    for i, m in enumerate(metrics):
+        ours.step(tg.tensor(m) if i % 2 else float(m))
+        theirs.step(float(m))
+        assert ours.get_last_lr() == theirs.get_last_lr(), f"epoch {i}"
+        assert (ours.best, ours.num_bad_epochs, ours.cooldown_counter) == \
+               (theirs.best, theirs.num_bad_epochs, theirs.cooldown_counter)
+
+
+def test_reduce_lr_on_plateau_errors() -> None:
+    opt, _ = _pair_optimizers()
+    for kwargs, message in [({"factor": 1.0}, "Factor should be < 1.0."), ({"mode": "avg"}, "mode avg is unknown!"),
+                            ({"threshold_mode": "x"}, "threshold mode x is unknown!"),
+                            ({"min_lr": [0.1]}, "expected 2 min_lrs, got 1")]:
+        with pytest.raises(ValueError, match=f"^{message}$"):
+            lr_scheduler.ReduceLROnPlateau(opt, **kwargs)

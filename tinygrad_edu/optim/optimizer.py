@@ -13,6 +13,7 @@ parameters (`(name, tensor)` pairs) and the hook registries are not supported;
 """
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 from copy import deepcopy
 from itertools import chain
@@ -90,6 +91,10 @@ class Optimizer:
                 raise ValueError("can't optimize a non-leaf Tensor")
         for name, default in self.defaults.items():
             param_group.setdefault(name, default)
+        if len({id(p) for p in param_group["params"]}) != len(param_group["params"]):
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; in future, this will "
+                          "cause an error; see github.com/pytorch/pytorch/issues/40967 for more information",
+                          UserWarning, stacklevel=3)
         ids = {id(p) for group in self.param_groups for p in group["params"]}
         if any(id(p) in ids for p in param_group["params"]):
             raise ValueError("some parameters appear in more than one parameter group")
