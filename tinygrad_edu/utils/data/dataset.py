@@ -93,7 +93,10 @@ class TensorDataset(Dataset):
 
     def __getitems__(self, indices) -> SampleBatch:
         # default_collate turns tuple samples into a list of stacked fields: one gather per tensor
-        return SampleBatch(self, indices, lambda: [t[index_array(indices)] for t in self.tensors])
+        def collated() -> list[Tensor]:
+            idx = index_array(indices)
+            return [t[idx] for t in self.tensors]
+        return SampleBatch(self, indices, collated)
 
 
 class Subset(Dataset):
