@@ -350,3 +350,60 @@ def test_dataloader_over_a_sampler_and_lazy_import():
     ds, _ = pair(6)
     loader = tg.utils.data.DataLoader(ds, sampler=[5, 3, 1], batch_size=2)
     assert [y.tolist() for _, y in loader] == [[2, 0], [1]]
+
+
+class Stream(tud.IterableDataset):
+    """A torch IterableDataset; OurStream is the same stream for tinygrad_edu."""
+
+    def __init__(self, n, lib=torch):
+        self.n, self.lib = n, lib
+
+    def __iter__(self):
+        return iter([(self.lib.tensor([float(i)]), i) for i in range(self.n)])
+
+    def __len__(self):
+        return self.n
+
+
+class OurStream(tg.utils.data.IterableDataset):
+    def __init__(self, n):
+        self.n = n
+
+    def __iter__(self):
+        return iter([(tg.tensor([float(i)]), i) for i in range(self.n)])
+
+    def __len__(self):
+        return self.n
+
+
+@pytest.mark.parametrize("batch_size, drop_last", [(3, False), (3, True), (5, False), (None, False)])
+def test_iterable_dataset_matches_torch(batch_size, drop_last):
+    ours = DataLoader(OurStream(7), batch_size=batch_size, drop_last=drop_last)
+    theirs = tud.DataLoader(Stream(7), batch_size=batch_size, drop_last=drop_last)
+    assert len(ours) == len(theirs)
+    got, ref = list(ours), list(theirs)
+    assert len(got) == len(ref)
+    for a, b in zip(got, ref):
+        assert_same_batch(a, b)
+
+
+def test_iterable_dataset_rules():
+    for kwargs in ({"shuffle": True}, {"sampler": [0, 1]}, {"batch_sampler": [[0]]}):
+        with pytest.raises(ValueError) as ref_err:
+            tud.DataLoader(Stream(3), **kwargs)
+        with pytest.raises(ValueError) as our_err:
+            DataLoader(OurStream(3), **kwargs)
+        assert str(our_err.value) == str(ref_err.value)
+    chained = OurStream(2) + OurStream(3)
+    assert isinstance(chained, tg.utils.data.ChainDataset) and len(chained) == 5
+    assert [int(y) for _, y in chained] == [0, 1, 0, 1, 2]
+    with pytest.raises(AssertionError, match="ConcatDataset does not support IterableDataset"):
+        ConcatDataset([OurStream(2)])
+
+
+def test_dataloader_signature_matches_torch():
+    import inspect
+    ours = inspect.signature(DataLoader.__init__).parameters
+    theirs = inspect.signature(tud.DataLoader.__init__).parameters
+    assert list(ours) == list(theirs)
+    assert [(p.default, p.kind) for p in ours.values()] == [(p.default, p.kind) for p in theirs.values()]

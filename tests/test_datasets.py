@@ -210,7 +210,7 @@ def loopback(tmp_path):
     served = tmp_path / "served"
     served.mkdir()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(served)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield served, f"http://127.0.0.1:{server.server_address[1]}/"
     server.shutdown()
@@ -313,6 +313,13 @@ def test_to_tensor_matches_torchvision_math(shape):
     out = transforms.ToTensor()(floats)  # other dtypes are not scaled, as torchvision
     assert out.dtype == tg.float64
     np.testing.assert_array_equal(out.numpy(), torch_to_tensor(floats).numpy())
+
+
+def test_to_tensor_output_is_contiguous_so_view_works():
+    rgb = np.random.default_rng(2).integers(0, 256, (4, 5, 3), dtype=np.uint8)
+    one, batch = transforms.ToTensor()(rgb), transforms.ToTensor().apply_batch(np.stack([rgb, rgb]))
+    assert one.is_contiguous() and batch.is_contiguous()
+    np.testing.assert_array_equal(batch.view(2, -1).numpy()[1], torch_to_tensor(rgb).reshape(-1).numpy())
 
 
 def test_to_tensor_errors():

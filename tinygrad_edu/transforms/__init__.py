@@ -63,8 +63,8 @@ def _image_array(pic) -> np.ndarray:
 
 def _scaled(chw: np.ndarray) -> Tensor:
     """torchvision's rule: uint8 becomes the default float dtype divided by 255; other dtypes are kept."""
-    if chw.dtype == np.uint8:
-        return from_numpy(chw.astype(get_default_dtype().np) / get_default_dtype().np.type(255))
+    if chw.dtype == np.uint8:  # order="C": contiguous like torchvision's output, so .view() works on it
+        return from_numpy(np.divide(chw.astype(get_default_dtype().np, order="C"), get_default_dtype().np.type(255)))
     return tensor(np.ascontiguousarray(chw))
 
 

@@ -12,16 +12,25 @@ Differences from PyTorch, on purpose:
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 
 from ... import random as _random
 from .collate import default_collate, default_convert
-from .sampler import BatchSampler, RandomSampler, SequentialSampler
+from .dataset import IterableDataset
+from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
 
 def get_worker_info():
     """Always None: every batch is made in the main process (see the module docstring)."""
     return None
+
+
+class _InfiniteConstantSampler(Sampler):
+    """The sampler of an IterableDataset's loader, as PyTorch's: None forever (the stream has no keys)."""
+
+    def __iter__(self) -> Iterator[None]:
+        return itertools.repeat(None)
 
 
 class DataLoader:
@@ -47,6 +56,13 @@ class DataLoader:
                              "to enable multiprocessing, otherwise set prefetch_factor to None.")
         if persistent_workers and num_workers == 0:
             raise ValueError("persistent_workers option needs num_workers > 0")
+        self._iterable = isinstance(dataset, IterableDataset)
+        if self._iterable:  # a stream: no indices to sample or shuffle
+            for name, value in (("shuffle", shuffle), ("sampler", sampler), ("batch_sampler", batch_sampler)):
+                if value not in (None, False):
+                    raise ValueError(f"DataLoader with IterableDataset: expected unspecified {name} option, but "
+                                     f"got {name}={value}")
+            sampler = _InfiniteConstantSampler()
         if sampler is not None and shuffle:
             raise ValueError("sampler option is mutually exclusive with shuffle")
         if batch_sampler is not None:
@@ -79,6 +95,11 @@ class DataLoader:
         return self.batch_sampler if self._auto_collation else self.sampler
 
     def __len__(self) -> int:
+        if self._iterable:  # as PyTorch: from the dataset's own __len__, if it has one
+            n = len(self.dataset)
+            if self.batch_size is None:
+                return n
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
         return len(self._index_sampler)
 
     def _fetch(self, indices):
@@ -86,7 +107,19 @@ class DataLoader:
         data = get_batch(indices) if callable(get_batch) else [self.dataset[i] for i in indices]
         return self.collate_fn(data)
 
+    def _iter_stream(self) -> Iterator:
+        stream = iter(self.dataset)
+        if not self._auto_collation:
+            yield from map(self.collate_fn, stream)
+            return
+        while batch := list(itertools.islice(stream, self.batch_size)):
+            if len(batch) < self.batch_size and self.drop_last:
+                return
+            yield self.collate_fn(batch)
+
     def __iter__(self) -> Iterator:
+        if self._iterable:
+            return self._iter_stream()
         if not self._auto_collation:  # batch_size=None: one converted sample at a time
             return (self.collate_fn(self.dataset[i]) for i in self.sampler)
         return (self._fetch(indices) for indices in self.batch_sampler)
