@@ -59,3 +59,33 @@ def test_tour_without_options_draws_nothing(capsys):
     tour["main"]([])
     out = capsys.readouterr().out
     assert "graph of the loss saved" not in out and "dl/dx = -13 * -0.5 * 1 * 3 = 19.5" in out
+
+
+def test_docs_snippets_run_and_print_what_they_say(tmp_path, monkeypatch):
+    """docs/autograd.md's Python blocks, run in order in one namespace (teenygrad PR #11: docs rot)."""
+    import contextlib
+    import io
+    import warnings
+    doc = ROOT / "docs" / "autograd.md"
+    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(), flags=re.S)
+    assert len(blocks) >= 10
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), warnings.catch_warnings():
+        warnings.simplefilter("error")  # no snippet may trigger a warning (e.g. reading a non-leaf's .grad)
+        namespace: dict = {}
+        for block in blocks:
+            exec(compile(block, str(doc), "exec"), namespace)
+    printed = lines(out.getvalue())
+    for line in ["tensor(4.)", "tensor(8.)", "3.0 4.0 1.0", "9.0 6.0 2.0", "42.25 -13.0 19.5", "-0.279 2.9675",
+                 "['AddBackward0', None]", "12 11", "n0 [label=\"PowBackward0\\n()\", fillcolor=\"#ffe08a\"];"]:
+        assert line in printed, line
+    # the trace table printed is the one the doc shows
+    shown = re.search(r"```text\n(.*?)```", doc.read_text(), flags=re.S)[1]
+    assert lines(shown) == [line for line in printed if re.match(r"(step node|\d+ \w+ \()", line)][:len(lines(shown))]
+    assert any(re.fullmatch(r"sigmoid layer 8: 1\.2e-01 layer 1: 7\.8e-06", line) for line in printed)
+    assert any(re.fullmatch(r"relu layer 8: 3\.8e-01 layer 1: 1\.8e-01", line) for line in printed)
+    for name in ("graph.png", "vanishing.png"):
+        assert (tmp_path / name).read_bytes().startswith(b"\x89PNG")
+        assert (ROOT / "docs" / "img" / name).stat().st_size < 200_000  # the committed copies stay small
