@@ -68,6 +68,31 @@ def test_layout_ranks_are_longest_paths_and_rows_do_not_cross():
     assert crossings(nodes, edges) == 0
 
 
+def test_long_edges_bend_around_the_rows_they_cross():
+    """Weight decay adds edges from the top of the graph to every weight, many rows down."""
+    loss, params = mlp_loss((12, 10, 8, 6, 5, 3))
+    total = loss + 1e-4 * sum((p ** 2).sum() for name, p in params.items() if name.endswith("weight"))
+    nodes, edges = viz.graph_nodes(total, params), viz.graph_edges(total)
+    graph = viz._build(total, params)
+    rank = {n.index: n.rank for n in nodes}
+    assert [len(b) for b in graph.bends] == [rank[j] - rank[i] - 1 for i, j, _ in edges]
+    assert sum(len(b) for b in graph.bends) > 10
+    rows: dict[int, list] = {}  # every row, virtual nodes included: in order, at least 1 apart
+    for n in nodes:
+        rows.setdefault(n.rank, []).append((n.order, n.x))
+    for bends in graph.bends:
+        for x, y in bends:
+            rows[-y].append((None, x))
+    for row in rows.values():
+        xs = sorted(x for _, x in row)
+        assert all(b - a >= 1 - 1e-9 for a, b in zip(xs, xs[1:]))
+        real = sorted((k, x) for k, x in row if k is not None)
+        assert [x for _, x in real] == sorted(x for _, x in real)
+    fig = viz.draw_graph(total, params=params)
+    assert len(fig.axes[0].lines) == sum(1 for b in graph.bends if b)  # one polyline per long edge
+    assert len(gids(fig, "edge")) == len(edges) and len(gids(fig, "node")) == len(nodes)
+
+
 def test_leaf_labels_names_shapes_and_grads():
     loss, params = mlp_loss((6, 4, 3))
     names = [n.label.splitlines()[0] for n in viz.graph_nodes(loss, params) if n.kind == "leaf"]

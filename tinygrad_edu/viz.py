@@ -28,7 +28,8 @@ _FORMATS = (".png", ".svg", ".pdf")
 
 @dataclass
 class GraphNode:
-    """A node as drawn: `rank` is its row (longest path from the root), `order` its place in it."""
+    """A node as drawn: `rank` is its row (longest path from the root), `order` its place in that
+    row, `x` its horizontal position (at least 1 apart within a row)."""
 
     index: int
     node: Node
@@ -36,12 +37,14 @@ class GraphNode:
     label: str
     rank: int
     order: int
+    x: float
 
 
 @dataclass
 class _Graph:
     nodes: list[GraphNode]
     edges: list[tuple[int, int, int]]  # (from, to, output_nr of `to`), one per next_functions edge
+    bends: list[list[tuple[float, float]]]  # per edge, the (x, -rank) of the rows it crosses
 
 
 def _root(tensor) -> Node:
@@ -72,47 +75,77 @@ def _label(node: Node, kind: str, shapes: set, names: dict[int, str]) -> str:
     return "\n".join(lines)
 
 
-def _count_crossings(pos: dict[int, tuple[float, float]], edges) -> int:
-    """Pairs of straight edges that cross (ignoring pairs sharing an end)."""
-    def side(a, b, c) -> float:
-        return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
-    segs = list({(i, j) for i, j, _ in edges})
-    n = 0
-    for k, (a, b) in enumerate(segs):
-        for c, d in segs[k + 1:]:
-            if len({a, b, c, d}) < 4:
-                continue
-            p, q, r, s = pos[a], pos[b], pos[c], pos[d]
-            if side(p, q, r) * side(p, q, s) < 0 and side(r, s, p) * side(r, s, q) < 0:
-                n += 1
-    return n
+def _count_crossings(rows: list[list[int]], segments) -> int:
+    """Pairs of segments between the same two adjacent rows that cross (shared ends do not)."""
+    place = {i: (r, k) for r, row in enumerate(rows) for k, i in enumerate(row)}
+    between: dict[int, list[tuple[int, int]]] = {}
+    for a, b in segments:
+        between.setdefault(place[a][0], []).append((place[a][1], place[b][1]))
+    return sum((a - c) * (b - d) < 0 for segs in between.values()
+               for k, (a, b) in enumerate(segs) for c, d in segs[k + 1:])
 
 
-def _positions(rows: list[list[int]]) -> dict[int, tuple[float, float]]:
-    return {i: (k - (len(row) - 1) / 2, -r) for r, row in enumerate(rows) for k, i in enumerate(row)}
-
-
-def _order_rows(rows: list[list[int]], edges) -> list[list[int]]:
-    """Barycenter heuristic: sort each row by the mean x of its neighbours in the rows above
-    (sweeping down), then below (sweeping up); keep the ordering with the fewest crossings."""
+def _order_rows(rows: list[list[int]], segments) -> list[list[int]]:
+    """Barycenter heuristic: sort each row by the mean place of its neighbours in the row above
+    (sweeping down), then in the row below (sweeping up); keep the order with fewest crossings."""
     up: dict[int, list[int]] = {}
     down: dict[int, list[int]] = {}
-    for i, j, _ in edges:
-        down.setdefault(i, []).append(j)
-        up.setdefault(j, []).append(i)
-    best, best_n = [r[:] for r in rows], _count_crossings(_positions(rows), edges)
+    for a, b in segments:
+        down.setdefault(a, []).append(b)
+        up.setdefault(b, []).append(a)
+    best, best_n = [r[:] for r in rows], _count_crossings(rows, segments)
     for sweep in range(8):
         neighbours, span = (up, range(1, len(rows))) if sweep % 2 == 0 else (down, range(len(rows) - 2, -1, -1))
         for r in span:
-            pos = _positions(rows)
+            place = {i: k for row in rows for k, i in enumerate(row)}
             def key(i: int) -> float:
-                xs = [pos[n][0] for n in neighbours.get(i, ())]
-                return sum(xs) / len(xs) if xs else pos[i][0]
+                ks = [place[n] for n in neighbours.get(i, ())]
+                return sum(ks) / len(ks) if ks else place[i]
             rows[r].sort(key=key)
-        n = _count_crossings(_positions(rows), edges)
+        n = _count_crossings(rows, segments)
         if n < best_n:
             best, best_n = [r[:] for r in rows], n
     return best
+
+
+def _place(rows: list[list[int]], segments) -> dict[int, float]:
+    """x of each node: under the mean of its parents where the row leaves room (so chains run
+    straight down), keeping the row's order and a gap of at least 1."""
+    parents: dict[int, list[int]] = {}
+    for a, b in segments:
+        parents.setdefault(b, []).append(a)
+    x = {i: float(k) for k, i in enumerate(rows[0])}
+    for row in rows[1:]:
+        want = [sum(x[p] for p in parents[i]) / len(parents[i]) for i in row]
+        left, right = want[:], want[:]
+        for k in range(1, len(row)):  # push right to make room, then push left: average the two
+            left[k] = max(left[k], left[k - 1] + 1)
+        for k in range(len(row) - 2, -1, -1):
+            right[k] = min(right[k], right[k + 1] - 1)
+        x.update({i: (a + b) / 2 for i, a, b in zip(row, left, right)})
+    low = min(x.values())
+    return {i: v - low for i, v in x.items()}
+
+
+def _layout(rank: list[int], edges) -> tuple[dict[int, int], dict[int, float], list[list[int]]]:
+    """Sugiyama's layered layout: an edge spanning several rows gets a virtual node in each row
+    it crosses (so it is ordered and placed like the others and bends around boxes); returns
+    each node's place in its row, its x, and each edge's virtual nodes (ids past the real ones)."""
+    rank = list(rank)
+    segments, routes = [], []
+    for i, j, _ in edges:
+        chain = [i]
+        for r in range(rank[i] + 1, rank[j]):
+            rank.append(r)
+            chain.append(len(rank) - 1)
+        chain.append(j)
+        segments += zip(chain, chain[1:])
+        routes.append(chain[1:-1])
+    rows: list[list[int]] = [[] for _ in range(max(rank) + 1)]
+    for i, r in enumerate(rank):
+        rows[r].append(i)
+    rows = _order_rows(rows, segments)
+    return {i: k for row in rows for k, i in enumerate(row)}, _place(rows, segments), routes
 
 
 def _build(tensor, params: dict | None) -> _Graph:
@@ -132,17 +165,15 @@ def _build(tensor, params: dict | None) -> _Graph:
             if j < len(node._input_meta):
                 shapes[child].add(node._input_meta[j][0])
             edges.append((index[node], index[child], nr))
-    rows: list[list[int]] = [[] for _ in range(max(rank.values()) + 1)]
-    for node in order:
-        rows[rank[node]].append(index[node])
-    rows = _order_rows(rows, edges)
-    place = {i: k for row in rows for k, i in enumerate(row)}
+    place, xs, routes = _layout([rank[node] for node in order], edges)
     nodes = []
     for node in order:
         kind = "leaf" if isinstance(node, AccumulateGrad) else "root" if node is root else "op"
         i = index[node]
-        nodes.append(GraphNode(i, node, kind, _label(node, kind, shapes[node], names), rank[node], place[i]))
-    return _Graph(nodes, edges)
+        nodes.append(GraphNode(i, node, kind, _label(node, kind, shapes[node], names), rank[node], place[i], xs[i]))
+    bends = [[(xs[v], -(rank[order[i]] + k + 1)) for k, v in enumerate(route)]
+             for (i, _, _), route in zip(edges, routes)]
+    return _Graph(nodes, edges, bends)
 
 
 def graph_nodes(tensor, params: dict | None = None) -> list[GraphNode]:
@@ -178,28 +209,30 @@ def draw_graph(tensor, path=None, params: dict | None = None, title: str | None 
     Returns the matplotlib Figure.
     """
     g = _build(tensor, params)
-    rows: dict[int, int] = {}  # rank -> number of nodes in that row
-    for n in g.nodes:
-        rows[n.rank] = rows.get(n.rank, 0) + 1
-    width, depth = max(rows.values()), len(rows)
+    width, depth = max(n.x for n in g.nodes) + 1, max(n.rank for n in g.nodes) + 1
     fig = new_figure((max(3.0, 1.9 * width), max(1.5, 0.95 * depth)))
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_axis_off()
-    ax.set_xlim(-width / 2, width / 2)
+    ax.set_xlim(-0.5, width - 0.5)
     ax.set_ylim(-depth + 0.5, 0.5)
     boxes = []
     for n in g.nodes:  # boxes first: an arrow is clipped to boxes already placed when it is drawn
-        x, y = n.order - (rows[n.rank] - 1) / 2, -n.rank
-        text = ax.text(x, y, n.label, ha="center", va="center", fontsize=7, family="monospace",
+        text = ax.text(n.x, -n.rank, n.label, ha="center", va="center", fontsize=7, family="monospace",
                        bbox=dict(boxstyle="round,pad=0.35", fc=_COLORS[n.kind], ec="#555555", lw=0.8))
         text.set_gid(f"node{n.index}")
         boxes.append(text)
     seen: dict[tuple[int, int], int] = {}
-    for k, (i, j, _) in enumerate(g.edges):
+    for k, ((i, j, _), bends) in enumerate(zip(g.edges, g.bends)):
+        start = boxes[i].get_position()
+        if bends:  # a long edge: a line under the boxes through its bends, the arrow on the last leg
+            xs, ys = zip(start, *bends)
+            ax.plot(xs, ys, color="#444444", lw=0.8, zorder=1)
+            start = bends[-1]
         repeat = seen[(i, j)] = seen.get((i, j), -1) + 1  # b = a + a: two edges, bend the second
-        arrow = ax.annotate("", xy=boxes[j].get_position(), xytext=boxes[i].get_position(),
+        arrow = ax.annotate("", xy=boxes[j].get_position(), xytext=start,
                             arrowprops=dict(arrowstyle="-|>", color="#444444", lw=0.8, shrinkA=1, shrinkB=1,
-                                            patchA=boxes[i].get_bbox_patch(), patchB=boxes[j].get_bbox_patch(),
+                                            patchA=None if bends else boxes[i].get_bbox_patch(),
+                                            patchB=boxes[j].get_bbox_patch(),
                                             connectionstyle=f"arc3,rad={0.25 * repeat}"))
         arrow.arrow_patch.set_gid(f"edge{k}")  # the Annotation itself has no text to carry it
     if title:
