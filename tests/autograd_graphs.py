@@ -1,6 +1,8 @@
 """Graphs shared by the viz and trace tests, built from Tensor ops only (no nn)."""
 from __future__ import annotations
 
+from hypothesis import strategies as st
+
 import tinygrad_edu as tg
 
 
@@ -40,3 +42,24 @@ def reachable(root) -> tuple[list, int]:
                     seen[child] = None
                     stack.append(child)
     return list(seen), edges
+
+
+def random_graph(program: list[tuple[int, int, int]], n_leaves: int = 3, seed: int = 0):
+    """A random DAG: each (op, i, j) combines two earlier tensors of the pool (leaves first) with
+    one of a few ops; the loss sums the last tensor with every third one, so long edges appear.
+    Returns (loss, leaves)."""
+    g = tg.Generator().manual_seed(seed)
+    leaves = [tg.randn(2, 3, generator=g).requires_grad_() for _ in range(n_leaves)]
+    pool = list(leaves)
+    ops = (lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a - b.tanh(), lambda a, b: (a * 0.5).relu() + b,
+           lambda a, b: a.sigmoid() * b.exp())
+    for op, i, j in program:
+        pool.append(ops[op % len(ops)](pool[i % len(pool)], pool[j % len(pool)]))
+    loss = pool[-1].sum()
+    for t in pool[n_leaves::3]:
+        loss = loss + t.mean()
+    return loss, leaves
+
+
+# programs for random_graph: (op, i, j) triples, indices taken modulo the pool's size
+programs = st.lists(st.tuples(st.integers(0, 4), st.integers(0, 50), st.integers(0, 50)), min_size=1, max_size=12)

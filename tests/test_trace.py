@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
 
 import tinygrad_edu as tg
 from tinygrad_edu.autograd import engine
 from tinygrad_edu.autograd.function import AccumulateGrad
 
-from autograd_graphs import mlp_loss, reachable
+from autograd_graphs import mlp_loss, programs, random_graph, reachable
 
 
 def assert_reverse_topological(steps, root, leaves: bool = True) -> None:
@@ -142,3 +143,18 @@ def test_plot_draws_one_bar_per_step(tmp_path):
         tg.autograd.trace().plot()
     with pytest.raises(ValueError, match="suffix"):
         t.plot(tmp_path / "norms.jpeg")
+
+
+@settings(max_examples=30, deadline=None)
+@given(programs)
+def test_random_graphs_trace_in_engine_order_with_the_leaf_grads(program):
+    loss, leaves = random_graph(program)
+    with tg.autograd.trace({f"x{k}": x for k, x in enumerate(leaves)}) as t:
+        loss.backward()
+    assert_reverse_topological(t.steps, loss.grad_fn)
+    norms = {s.label: s.grad_output_norm for s in t.steps if s.is_leaf}
+    for k, x in enumerate(leaves):
+        if x.grad is not None:
+            assert norms[f"x{k}"] == pytest.approx(norm(x.grad), rel=1e-5, abs=1e-12)
+        else:
+            assert f"x{k}" not in norms

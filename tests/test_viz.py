@@ -4,11 +4,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
 
 import tinygrad_edu as tg
 from tinygrad_edu import viz
 
-from autograd_graphs import mlp_loss, reachable
+from autograd_graphs import mlp_loss, programs, random_graph, reachable
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -201,3 +202,26 @@ def test_viz_is_lazily_loaded():
     code = "import sys, tinygrad_edu as t; assert 'tinygrad_edu.viz' not in sys.modules; t.viz.draw_graph; " \
            "assert 'matplotlib' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@settings(max_examples=30, deadline=None)
+@given(programs)
+def test_random_graphs_layout_and_dot(program):
+    loss, _ = random_graph(program)
+    expected_nodes, expected_edges = reachable(loss.grad_fn)
+    graph = viz._build(loss, None)
+    assert {n.node for n in graph.nodes} == set(expected_nodes) and len(graph.nodes) == len(expected_nodes)
+    assert len(graph.edges) == expected_edges
+    rank = {n.index: n.rank for n in graph.nodes}
+    assert all(rank[j] > rank[i] for i, j, _ in graph.edges)
+    rows: dict[int, list[float]] = {}
+    for n in graph.nodes:
+        rows.setdefault(n.rank, []).append(n.x)
+    for bends in graph.bends:
+        for x, y in bends:
+            rows[-y].append(x)
+    for xs in rows.values():
+        xs.sort()
+        assert all(b - a >= 1 - 1e-9 for a, b in zip(xs, xs[1:]))
+    labels, edges = read_dot(viz.to_dot(loss))
+    assert len(labels) == len(expected_nodes) and len(edges) == expected_edges
