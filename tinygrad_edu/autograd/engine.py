@@ -13,6 +13,10 @@ import numpy as np
 from . import function, grad_mode
 from .function import AccumulateGrad, Node, accumulate_grad, grad_accumulator
 
+# The tracers of `autograd.trace()` now recording (usually none): run_backward reports each node
+# it runs to every one of them. An empty list costs one truth test per node.
+tracers: list = []
+
 
 def _edge(t) -> tuple[Node, int]:
     return (t.grad_fn, t._output_nr) if t.grad_fn is not None else (grad_accumulator(t), 0)
@@ -119,14 +123,19 @@ def run_backward(edges, grads, retain_graph: bool, create_graph: bool, capture=N
                         accumulate_grad(t, node_grads[nr])
             if isinstance(node, AccumulateGrad):
                 node.apply(node_grads[0])
-                continue
-            _run_node(node, node_grads, buffers)
-            if not retain_graph:
-                node._free()
+                sent = ()
+            else:
+                sent = _run_node(node, node_grads, buffers)
+                if not retain_graph:
+                    node._free()
+            if tracers:
+                for tracer in tracers:
+                    tracer.record(node, node_grads, sent)
     return captured
 
 
-def _run_node(node, node_grads: list, buffers: dict) -> None:
+def _run_node(node, node_grads: list, buffers: dict) -> list:
+    """Run one node; return the gradient sent along each of its `next_functions` (None where none)."""
     Tensor = function.Tensor
     if node.materialize_grads and len(node_grads) > 1:
         for nr, (shape, dtype) in enumerate(node._output_meta):
@@ -139,12 +148,15 @@ def _run_node(node, node_grads: list, buffers: dict) -> None:
     if len(input_grads) < len(node._arg_is_tensor) and not node._short_backward_ok:
         raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
                            f"(expected {len(node._arg_is_tensor)}, got {len(input_grads)})")
+    sent = [None] * len(node.next_functions)
     for j, ((child, nr), k) in enumerate(zip(node.next_functions, positions)):
         g = input_grads[k] if k < len(input_grads) else None
         if child is None or g is None:
             continue
         shape, dtype = node._input_meta[j]
-        _add_to(buffers, child, nr, _check_grad(node, k, g, shape, dtype))
+        sent[j] = _check_grad(node, k, g, shape, dtype)
+        _add_to(buffers, child, nr, sent[j])
+    return sent
 
 
 def _add_to(buffers: dict, node: Node, nr: int, g) -> None:

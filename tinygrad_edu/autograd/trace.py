@@ -1,0 +1,132 @@
+"""`autograd.trace()`: watch the backward engine run, one row per node, with gradient norms.
+
+    with tinygrad_edu.autograd.trace() as t:
+        loss.backward()
+    print(t)            # a table: step, node, gradient shapes and norms
+    t.steps             # the same as a list of `Step`
+    t.plot("norms.png") # the gradient norm reaching each node: vanishing gradients show up
+
+The steps come in the engine's own execution order (a reverse topological order of the graph:
+a node runs only after every node that sends it a gradient). PyTorch has no such tracer; the
+nearest is a hook on every node (`grad_fn.register_hook`), which is what this does at once.
+Words follow PyTorch's node hooks: a node *receives* the gradients with respect to its outputs
+(`grad_outputs`) and *sends* the gradients with respect to its inputs (`grad_inputs`) along
+its `next_functions`. A leaf's `AccumulateGrad` sends nothing: it adds into `.grad`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import engine
+from .function import AccumulateGrad, Node
+
+
+@dataclass(frozen=True)
+class Step:
+    """One node run by the backward engine."""
+
+    index: int
+    name: str  # PyTorch's node name, e.g. "AddmmBackward0"
+    label: str  # the name, or for a leaf its parameter name (or shape)
+    node: Node
+    grad_output_shapes: tuple  # shapes of the gradients the node received (one per output)
+    grad_output_norm: float  # 2-norm of everything it received
+    grad_input_shapes: tuple  # shape sent along each next_functions edge (None: nothing sent)
+    grad_input_norms: tuple  # 2-norm sent along each edge (None: nothing sent)
+
+    @property
+    def is_leaf(self) -> bool:
+        return isinstance(self.node, AccumulateGrad)
+
+
+def _norm(g) -> float:
+    # float64, so that a float32 gradient of 1e-30 still has a visible norm
+    return float(np.sqrt(np.sum(np.square(g._data, dtype=np.float64))))
+
+
+def format_shape(shape) -> str:
+    return "-" if shape is None else str(tuple(shape))
+
+
+def _number(x) -> str:
+    return "-" if x is None else f"{x:.4g}"
+
+
+def leaf_label(variable, names: dict[int, str]) -> str:
+    """A leaf's name in `params` (a name -> tensor dict, found by identity), else its shape."""
+    return names.get(id(variable), "leaf " + format_shape(tuple(variable.shape)))
+
+
+class trace:
+    """Context manager recording every node the backward engine runs while it is active.
+
+    `params` (a name -> tensor dict, e.g. `dict(model.named_parameters())`) names the leaves.
+    """
+
+    def __init__(self, params: dict | None = None):
+        self.steps: list[Step] = []
+        self._names = {id(t): name for name, t in (params or {}).items()}
+
+    def __enter__(self) -> trace:
+        engine.tracers.append(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        engine.tracers.remove(self)
+
+    def record(self, node: Node, received: list, sent) -> None:
+        """Called by the engine after it ran `node` (received: per output; sent: per edge)."""
+        got = [g for g in received if g is not None]
+        label = leaf_label(node.variable, self._names) if isinstance(node, AccumulateGrad) else node.name()
+        self.steps.append(Step(
+            index=len(self.steps), name=node.name(), label=label, node=node,
+            grad_output_shapes=tuple(None if g is None else tuple(g._data.shape) for g in received),
+            grad_output_norm=float(np.sqrt(sum(_norm(g) ** 2 for g in got))),
+            grad_input_shapes=tuple(None if g is None else tuple(g._data.shape) for g in sent),
+            grad_input_norms=tuple(None if g is None else _norm(g) for g in sent)))
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __repr__(self) -> str:
+        return f"<autograd.trace: {len(self.steps)} backward steps>"
+
+    def __str__(self) -> str:
+        rows = [("step", "node", "received", "|received|", "sent", "|sent|")]
+        for s in self.steps:
+            rows.append((str(s.index), s.label if s.is_leaf else s.name,
+                         " ".join(map(format_shape, s.grad_output_shapes)), _number(s.grad_output_norm),
+                         " ".join(map(format_shape, s.grad_input_shapes)) or "-> .grad",
+                         " ".join(map(_number, s.grad_input_norms)) or "-"))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        return "\n".join("  ".join(c.rjust(w) if i in (0, 3) else c.ljust(w) for i, (c, w) in
+                                   enumerate(zip(r, widths))).rstrip() for r in rows)
+
+    def plot(self, path=None, ax=None, leaves_only: bool = False, title: str | None = None):
+        """Bar chart of the gradient norm reaching each step (log scale); returns the Figure.
+
+        `leaves_only` keeps the AccumulateGrad steps, one bar per parameter: the per-layer view
+        in which vanishing gradients (sigmoid versus ReLU) stand out. `ax` draws into your axes.
+        """
+        from ..viz import new_figure, save_figure
+        steps = [s for s in self.steps if s.is_leaf or not leaves_only]
+        if not steps:
+            raise ValueError("trace.plot(): nothing to plot - no backward step was recorded"
+                             + (" at a leaf" if leaves_only and self.steps else ""))
+        fig = ax.figure if ax is not None else new_figure((max(4.0, 0.35 * len(steps) + 1.5), 3.6))
+        ax = ax if ax is not None else fig.add_subplot()
+        norms = [s.grad_output_norm for s in steps]
+        colors = ["#4c9be8" if s.is_leaf else "#b0b0b0" for s in steps]
+        ax.bar(range(len(steps)), norms, color=colors)
+        if max(norms) > 0:
+            ax.set_yscale("log")  # vanishing gradients span orders of magnitude
+        ax.set_xticks(range(len(steps)), [s.label for s in steps], rotation=60, ha="right", fontsize=7)
+        ax.set_ylabel("gradient norm received")
+        ax.set_xlabel("backward step" + (" (leaves)" if leaves_only else " (blue: leaves)"))
+        ax.set_title(title or ("gradient norm per parameter" if leaves_only else "gradient norm per backward step"))
+        fig.tight_layout()
+        if path is not None:
+            save_figure(fig, path)
+        return fig
