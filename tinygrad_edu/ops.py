@@ -922,7 +922,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
             raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional with "
                                f"{o} elements, but got bias of size {list(bias.shape)} instead")
         if bias.dtype != input.dtype:
-            raise RuntimeError(f"Input type ({input.dtype.name}) and bias type ({bias.dtype.name}) should be the same")
+            c_name = {"float32": "float", "float64": "double"}  # PyTorch names the C types here
+            raise RuntimeError(f"Input type ({c_name[input.dtype.name]}) and bias type ({c_name[bias.dtype.name]}) "
+                               "should be the same")
     stride, dilation = _pair(stride, "stride", _CONV_PAIR), _pair(dilation, "dilation", _CONV_PAIR)
     if min(stride) <= 0:
         raise RuntimeError("non-positive stride is not supported")

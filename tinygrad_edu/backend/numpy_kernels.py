@@ -252,7 +252,7 @@ def max_pool2d_backward(grad_out: np.ndarray, indices: np.ndarray, input_shape) 
     if indices.size and (indices.min() < 0 or indices.max() >= h * w):
         raise _index_error(h * w)
     planes = np.arange(n * c, dtype=np.int64)[:, None] * (h * w)
-    flat = (indices.reshape(n * c, -1) + planes).ravel()
+    flat = (indices.reshape(n * c, indices.shape[2] * indices.shape[3]) + planes).ravel()
     # bincount sums in float64; the C kernel sums in the array's dtype (only overlapping windows differ).
     summed = np.bincount(flat, weights=grad_out.ravel(), minlength=n * c * h * w)
     return summed.astype(grad_out.dtype).reshape(n, c, h, w)
