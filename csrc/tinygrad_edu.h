@@ -27,7 +27,7 @@ enum tg_status {
     TG_ERR_SIZE = 1,     /* a size argument is negative */
     TG_ERR_NULL = 2,     /* a NULL pointer where the size says data is needed */
     TG_ERR_NOMEM = 3,    /* malloc of a scratch buffer failed */
-    TG_ERR_INDEX = 4,    /* an index argument (a class target) is out of range */
+    TG_ERR_INDEX = 4,    /* an index argument is out of range: a class target, a pooling index */
     TG_ERR_VALUE = 5     /* a scalar argument is out of its domain (reduction, label_smoothing) */
 };
 
@@ -265,6 +265,79 @@ int tg_adagrad_step_f64(const double *grad, double *param, double *state_sum, in
 
 
 /* ----------------------------------------------------------- conv (conv.c) */
+
+/*
+ * The sliding window of a 2-D convolution or pooling over x [N, C, H, W]. Output pixel
+ * (oy, ox) sees the input taps
+ *     y = oy * stride_h - pad_h + i * dilation_h,  i in [0, kernel_h)
+ *     x = ox * stride_w - pad_w + j * dilation_w,  j in [0, kernel_w)
+ * pad_h / pad_w are the top / left padding; out_h / out_w are given (not derived), so the
+ * bottom / right padding is whatever they imply (asymmetric 'same' padding, ceil_mode).
+ * Taps outside the input read as 0 (im2col) or are skipped (pooling).
+ * Requires kernel, stride, dilation >= 1 and pad, out >= 0, else TG_ERR_SIZE.
+ */
+struct tg_window {
+    int64_t kernel_h, kernel_w;
+    int64_t stride_h, stride_w;
+    int64_t pad_h, pad_w;
+    int64_t dilation_h, dilation_w;
+    int64_t out_h, out_w;
+};
+
+/*
+ * tg_im2col_f32 / _f64: unfold every window into one row, in (c, i, j) order.
+ *
+ *   x    : const [n, c, h, w]
+ *   cols : [n * out_h * out_w, c * kernel_h * kernel_w]  output, overwritten;
+ *          row (b, oy, ox) = the window under output pixel (oy, ox) of image b
+ *   n, c, h, w : sizes of x, each >= 0;  win : the window (see struct tg_window)
+ */
+int tg_im2col_f32(const float *x, float *cols, int64_t n, int64_t c, int64_t h, int64_t w,
+                  const struct tg_window *win);
+int tg_im2col_f64(const double *x, double *cols, int64_t n, int64_t c, int64_t h, int64_t w,
+                  const struct tg_window *win);
+
+/*
+ * tg_col2im_f32 / _f64: the adjoint of im2col -- add each row back onto its window.
+ *
+ *   cols : const [n * out_h * out_w, c * kernel_h * kernel_w]
+ *   x    : [n, c, h, w]  output, overwritten (zeroed, then overlapping windows add up;
+ *          entries that fell on the padding are dropped)
+ *   n, c, h, w : sizes of x, each >= 0;  win : the window
+ */
+int tg_col2im_f32(const float *cols, float *x, int64_t n, int64_t c, int64_t h, int64_t w,
+                  const struct tg_window *win);
+int tg_col2im_f64(const double *cols, double *x, int64_t n, int64_t c, int64_t h, int64_t w,
+                  const struct tg_window *win);
+
+/*
+ * tg_max_pool2d_forward_f32 / _f64: max over each window, and where it is.
+ *
+ *   x       : const [n, c, h, w]
+ *   values  : [n, c, out_h, out_w]  output: the window's max (padding never counts)
+ *   indices : [n, c, out_h, out_w]  output: its flat index y * w + x in the h*w plane;
+ *             ties go to the first tap in row-major order, a NaN always wins (PyTorch's rule)
+ *   n, c, h, w : sizes of x, each >= 0;  win : the window
+ * A window with no tap inside the input gives TG_ERR_SIZE.
+ */
+int tg_max_pool2d_forward_f32(const float *x, float *values, int64_t *indices, int64_t n, int64_t c,
+                              int64_t h, int64_t w, const struct tg_window *win);
+int tg_max_pool2d_forward_f64(const double *x, double *values, int64_t *indices, int64_t n, int64_t c,
+                              int64_t h, int64_t w, const struct tg_window *win);
+
+/*
+ * tg_max_pool2d_backward_f32 / _f64: grad_in[b, ch].flat[indices[b, ch, q]] += grad_out[b, ch, q].
+ *
+ *   grad_out : const [n, c, out_h, out_w]
+ *   indices  : const [n, c, out_h, out_w]  flat positions in the h*w plane (from the forward)
+ *   grad_in  : [n, c, h, w]  output, overwritten (zeroed, then accumulated)
+ *   n, c, h, w, out_h, out_w : sizes, each >= 0
+ * An index outside [0, h*w) gives TG_ERR_INDEX (grad_in is then partly written).
+ */
+int tg_max_pool2d_backward_f32(const float *grad_out, const int64_t *indices, float *grad_in, int64_t n,
+                               int64_t c, int64_t h, int64_t w, int64_t out_h, int64_t out_w);
+int tg_max_pool2d_backward_f64(const double *grad_out, const int64_t *indices, double *grad_in, int64_t n,
+                               int64_t c, int64_t h, int64_t w, int64_t out_h, int64_t out_w);
 
 
 #endif /* TINYGRAD_EDU_H */

@@ -14,6 +14,7 @@ from .creation import (arange, empty, empty_like, eye, full, full_like, linspace
                        rand_like, randint, randn, randn_like, randperm, zeros, zeros_like)
 from .dtypes import (bool_ as bool, dtype, float16, float32, float64, get_default_dtype, int8, int16, int32,
                      int64, promote_types, result_type, set_default_dtype, uint8)
+from .ops import conv2d, max_pool2d
 from .random import Generator, initial_seed, manual_seed, seed
 from .tensor import Size, Tensor, cat, device, from_numpy, stack, tensor, where
 

@@ -853,6 +853,313 @@ class LogSoftmaxBackwardData(Op):
         return gg - (gg * p).sum(d, keepdim=True), -gg * p * grad.sum(d, keepdim=True)
 
 
+# ---------------------------------------------------------------- convolution and pooling
+# A convolution is one matrix product on the im2col rows of its input (the layout is explained
+# in csrc/conv.c): forward, both weight and input gradients are GEMMs on the big cols matrix
+# untransposed. `conv2d` and `max_pool2d` check the arguments with PyTorch's messages and build
+# the window; the Ops below trust it.
+
+from typing import NamedTuple
+
+from .autograd import grad_mode as _grad_mode
+
+
+class _Window(NamedTuple):
+    """A sliding window over the last two dims: the (height, width) pairs every conv kernel takes.
+
+    padding is (top, left); out_size is explicit, so bottom/right padding is what it implies.
+    """
+    kernel_size: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    dilation: tuple[int, int]
+    out_size: tuple[int, int]
+
+
+def _batched(a: np.ndarray) -> np.ndarray:
+    """[C, H, W] -> [1, C, H, W] (a view); 4-D arrays unchanged."""
+    return a if a.ndim == 4 else a[None]
+
+
+class Im2col(Op):
+    """The windows of x as rows [N*OH*OW, C*kh*kw]; its gradient is col2im (and col2im's is im2col).
+
+    Used by Conv2d's backward so that create_graph can differentiate it again. PyTorch's
+    F.unfold records Im2ColBackward0 too, on the per-image transposed layout [N, C*kh*kw, L].
+    """
+    node_name = "Im2ColBackward0"
+
+    @staticmethod
+    def forward(ctx, x, window: _Window):
+        ctx.shape, ctx.window = x.shape, window
+        return backend.kernels.im2col(x, *window)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Col2im.apply(grad, ctx.shape, ctx.window)
+
+
+class Col2im(Op):
+    """Rows [N*OH*OW, C*kh*kw] added back onto their windows of a zero [N, C, H, W] (F.fold's role)."""
+    node_name = "Col2ImBackward0"
+
+    @staticmethod
+    def forward(ctx, cols, shape: tuple, window: _Window):
+        ctx.window = window
+        return backend.kernels.col2im(cols, shape, *window)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Im2col.apply(grad, ctx.window)
+
+
+class Conv2d(Op):
+    """out[n, o] = bias[o] + sum_c weight[o, c] (cross-correlated with) x[n, c], as one GEMM:
+    out_rows [N*P, O] = cols [N*P, K] @ W^T [K, O], with cols = im2col(x), P = OH*OW, K = C*kh*kw.
+
+    dx = col2im(dout_rows @ W), dW = dout^T [O, N*P] @ cols, db = dout summed over (n, y, x).
+    The forward's cols are reused by the weight gradient; under create_graph they are recomputed
+    with the Im2col op instead, so that dW stays differentiable in x (double backward works; its
+    nodes are Col2ImBackward0 / MmBackward0 / Im2ColBackward0 where PyTorch records one
+    ConvolutionBackwardBackward0).
+    """
+    node_name = "ConvolutionBackward0"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, window: _Window):
+        n, o = x.shape[0], weight.shape[0]
+        oh, ow = window.out_size
+        cols = backend.kernels.im2col(x, *window)
+        rows = backend.kernels.matmul(cols, weight.reshape(o, -1).T)  # W^T is tiny: copying it is free
+        out = np.empty((n, o, oh, ow), x.dtype)
+        nchw = rows.reshape(n, oh, ow, o).transpose(0, 3, 1, 2)
+        if bias is None:
+            np.copyto(out, nchw)
+        else:  # the bias add and the NHWC -> NCHW copy in one pass
+            np.add(nchw, bias[:, None, None], out=out)
+        ctx.window = window
+        ctx.save_for_backward(x, weight, cols)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight, cols = ctx.saved_tensors
+        o = weight.shape[0]
+        needs = ctx.needs_input_grad
+        dx = dw = db = None
+        if needs[0]:
+            rows = grad.permute(0, 2, 3, 1).reshape(-1, o)
+            dx = Col2im.apply(rows.mm(weight.reshape(o, -1)), tuple(x.shape), ctx.window)
+        if needs[1]:
+            if _grad_mode.is_grad_enabled() and x.requires_grad:
+                cols = Im2col.apply(x, ctx.window)
+            dw = grad.transpose(0, 1).reshape(o, -1).mm(cols).reshape(weight.shape)
+        if len(needs) > 2 and needs[2]:
+            db = grad.sum((0, 2, 3))
+        return dx, dw, db
+
+
+class MaxPool2d(Op):
+    """(values, indices): the max of each window and its flat index in the H*W plane.
+
+    The gradient goes to the element the index names; overlapping windows add up. Takes
+    [N, C, H, W] or unbatched [C, H, W], as PyTorch's node does.
+    """
+    node_name = "MaxPool2DWithIndicesBackward0"
+
+    @staticmethod
+    def forward(ctx, x, window: _Window):
+        values, indices = backend.kernels.max_pool2d_forward(_batched(x), *window)
+        if x.ndim == 3:
+            values, indices = values[0], indices[0]
+        ctx.shape = x.shape
+        ctx.save_for_backward(indices)
+        return values, indices
+
+    @staticmethod
+    def backward(ctx, grad, grad_indices=None):
+        (indices,) = ctx.saved_tensors
+        return MaxPool2dBackward.apply(grad, indices._data, ctx.shape)
+
+
+class MaxPool2dBackward(Op):
+    """Max pooling's backward as an op, a scatter-add by index, so create_graph can go through it.
+
+    Its own gradient gathers at the same indices (PyTorch's node has the same name).
+    """
+    node_name = "MaxPool2DWithIndicesBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, grad_out, indices: np.ndarray, shape: tuple):
+        ctx.save_for_backward(indices)
+        grad_in = backend.kernels.max_pool2d_backward(_batched(grad_out), _batched(indices), (1,) * (4 - len(shape)) + shape)
+        return grad_in.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (indices,) = ctx.saved_tensors
+        return MaxPool2dGather.apply(grad, indices._data)
+
+
+class MaxPool2dGather(Op):
+    """out[..., q] = grad_in[..., indices[q]] over each H*W plane: the adjoint of the scatter above."""
+    node_name = "GatherBackward0"
+
+    @staticmethod
+    def forward(ctx, grad_in, indices: np.ndarray):
+        ctx.shape = grad_in.shape
+        ctx.save_for_backward(indices)
+        planes = grad_in.reshape(grad_in.shape[:-2] + (-1,))
+        flat = indices.reshape(indices.shape[:-2] + (-1,))
+        return np.take_along_axis(planes, flat, -1).reshape(indices.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (indices,) = ctx.saved_tensors
+        return MaxPool2dBackward.apply(grad, indices._data, ctx.shape)
+
+
+def _pair(value, name: str, message: str) -> tuple[int, int]:
+    """An int or a sequence of 1 or 2 ints as an (h, w) pair; else RuntimeError(message)."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return int(value), int(value)
+    if isinstance(value, (tuple, list)) and len(value) in (1, 2) and all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value):
+        return (int(value[0]),) * 2 if len(value) == 1 else (int(value[0]), int(value[1]))
+    raise RuntimeError(message.format(name=name, value=list(value) if isinstance(value, tuple) else value))
+
+
+def _check_float_tensor(fn: str, name: str, t) -> None:
+    from .tensor import Tensor
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{fn}(): argument '{name}' must be Tensor, not {type(t).__name__}")
+    if t.dtype.name not in ("float32", "float64"):
+        # Where we differ: PyTorch also convolves and pools integer and half tensors on CPU.
+        raise RuntimeError(f"{fn}: expected a float32 or float64 {name}, got {t.dtype}")
+
+
+_CONV_PAIR = ("expected {name} to be a single integer value or a list of 2 values to match the convolution "
+              "dimensions, but got {name}={value}")
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D cross-correlation of input [N, C, H, W] (or [C, H, W]) with weight [O, C, kh, kw], plus bias [O].
+
+    As torch.nn.functional.conv2d: out size floor((H + 2 pad - dil (kh - 1) - 1) / stride) + 1;
+    padding an int, a pair, 'valid' (0) or 'same' (output size = input size; an odd total
+    padding puts the extra row/column at the bottom/right, as PyTorch; stride must be 1).
+    Where we differ: groups must be 1 (NotImplementedError), and only float32/float64.
+    """
+    _check_float_tensor("conv2d", "input", input)
+    _check_float_tensor("conv2d", "weight", weight)
+    if groups != 1:
+        raise NotImplementedError(f"conv2d: groups={groups} is not supported, only groups=1")
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: "
+                           f"{list(input.shape)}")
+    if weight.ndim != 4:
+        raise RuntimeError(f"conv2d: expected weight to be 4-D [out_channels, in_channels, kH, kW], but got weight "
+                           f"of size {list(weight.shape)}")
+    if input.dtype != weight.dtype:
+        raise RuntimeError(f"Input type ({input.type()}) and weight type ({weight.type()}) should be the same")
+    o = weight.shape[0]
+    if bias is not None:
+        _check_float_tensor("conv2d", "bias", bias)
+        if bias.ndim != 1 or bias.shape[0] != o:
+            raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional with "
+                               f"{o} elements, but got bias of size {list(bias.shape)} instead")
+        if bias.dtype != input.dtype:
+            c_name = {"float32": "float", "float64": "double"}  # PyTorch names the C types here
+            raise RuntimeError(f"Input type ({c_name[input.dtype.name]}) and bias type ({c_name[bias.dtype.name]}) "
+                               "should be the same")
+    stride, dilation = _pair(stride, "stride", _CONV_PAIR), _pair(dilation, "dilation", _CONV_PAIR)
+    if min(stride) <= 0:
+        raise RuntimeError("non-positive stride is not supported")
+    if min(dilation) <= 0:
+        raise RuntimeError("non-positive dilation is not supported")
+    x = input if input.ndim == 4 else input.unsqueeze(0)
+    n, c, h, w = x.shape
+    kernel = weight.shape[2], weight.shape[3]
+    span = tuple(d * (k - 1) + 1 for d, k in zip(dilation, kernel))  # the dilated kernel's extent
+    if isinstance(padding, str):
+        if padding == "valid":
+            total = (0, 0)
+        elif padding == "same":
+            if stride != (1, 1):
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            total = (span[0] - 1, span[1] - 1)
+        else:
+            raise RuntimeError(f"Invalid padding string: '{padding}'")
+        pad = (total[0] // 2, total[1] // 2)
+    else:
+        pad = _pair(padding, "padding", _CONV_PAIR)
+        if min(pad) < 0:
+            raise RuntimeError("negative padding is not supported")
+        total = (2 * pad[0], 2 * pad[1])
+    if c != weight.shape[1]:
+        raise RuntimeError(f"Given groups=1, weight of size {list(weight.shape)}, expected input{list(input.shape)} "
+                           f"to have {weight.shape[1]} channels, but got {c} channels instead")
+    padded = (h + total[0], w + total[1])
+    if padded[0] < span[0] or padded[1] < span[1]:
+        raise RuntimeError(f"Calculated padded input size per channel: ({padded[0]} x {padded[1]}). Kernel size: "
+                           f"({span[0]} x {span[1]}). Kernel size can't be greater than actual input size")
+    out = tuple((p - s) // st + 1 for p, s, st in zip(padded, span, stride))
+    result = Conv2d.apply(x, weight, bias, _Window(kernel, stride, pad, dilation, out))
+    return result if input.ndim == 4 else result.squeeze(0)
+
+
+def _pool_out(size: int, kernel: int, pad: int, stride: int, dilation: int, ceil_mode: bool) -> int:
+    """PyTorch's pooling_output_shape, with its argument checks, for one dimension."""
+    if stride == 0:
+        raise RuntimeError("stride should not be zero")
+    if pad < 0:
+        raise RuntimeError(f"pad must be non-negative, but got pad: {pad}")
+    if pad > ((kernel - 1) * dilation + 1) // 2:
+        raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={pad}, "
+                           f"kernel_size={kernel} and dilation={dilation}")
+    out = (size + 2 * pad - dilation * (kernel - 1) - 1 + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + pad:  # the last window must start inside the input
+        out -= 1
+    return out
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max over each kernel_size window of input [N, C, H, W] (or [C, H, W]), as torch's max_pool2d.
+
+    stride defaults to kernel_size; padding is implicit -inf (at most half the dilated kernel);
+    ceil_mode rounds the output size up (the last window still starts inside the input).
+    With return_indices, also the int64 flat index in H*W of each max (for max_unpool2d).
+    Where we differ: only float32/float64.
+    """
+    _check_float_tensor("max_pool2d", "input", input)
+    kernel = _pair(kernel_size, "kernel_size", "max_pool2d: kernel_size must either be a single int, or a tuple "
+                                               "of two ints")
+    stride = kernel if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) else \
+        _pair(stride, "stride", "max_pool2d: stride must either be omitted, a single int, or a tuple of two ints")
+    pad = _pair(padding, "padding", "max_pool2d: padding must either be a single int, or a tuple of two ints")
+    dilation = _pair(dilation, "dilation", "max_pool2d: dilation must be either a single int, or a tuple of two ints")
+    if input.ndim not in (3, 4):
+        raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
+    h, w = input.shape[-2:]
+    out = tuple(_pool_out(*args, ceil_mode) for args in zip((h, w), kernel, pad, stride, dilation))
+    if min(kernel) <= 0:
+        raise RuntimeError(f"kernel size should be greater than zero, but got kH: {kernel[0]} kW: {kernel[1]}")
+    if min(stride) <= 0:
+        raise RuntimeError(f"stride should be greater than zero, but got dH: {stride[0]} dW: {stride[1]}")
+    if min(dilation) <= 0:
+        raise RuntimeError(f"dilation should be greater than zero, but got dilationH: {dilation[0]} "
+                           f"dilationW: {dilation[1]}")
+    if 0 in input.shape[-3:]:
+        raise RuntimeError(f"Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but "
+                           f"got:{list(input.shape)}")
+    if min(out) < 1:
+        c = input.shape[-3]
+        raise RuntimeError(f"Given input size: ({c}x{h}x{w}). Calculated output size: ({c}x{out[0]}x{out[1]}). "
+                           "Output size is too small")
+    values, indices = MaxPool2d.apply(input, _Window(kernel, stride, pad, dilation, out))
+    return (values, indices) if return_indices else values
+
+
 # ---------------------------------------------------------------- shapes and views
 
 class View(Op):

@@ -28,12 +28,16 @@ import numpy as np
 
 from .._C import ffi, lib
 from .numpy_kernels import (
+    _index_error,
     check_bias_relu,
     check_bmm,
+    check_col2im,
     check_cross_entropy,
+    check_im2col,
     check_linear,
     check_linear_backward,
     check_matmul,
+    check_max_pool2d_backward,
     check_optim,
     check_same,
     target_out_of_bounds,
@@ -58,7 +62,10 @@ __all__ = [
     "sgd_step", "adam_step", "rmsprop_step", "adagrad_step",  # optim.c
 
     # conv.c
-
+    "im2col",
+    "col2im",
+    "max_pool2d_forward",
+    "max_pool2d_backward",
 ]
 
 # enum tg_status from the header: code -> name, for error messages.
@@ -451,3 +458,99 @@ def adagrad_step(param: np.ndarray, grad: np.ndarray, state_sum: np.ndarray, clr
     """torch.optim.Adagrad's update of one parameter in one pass (``tg_adagrad_step_*``)."""
     check_optim("adagrad_step", param, grad, state_sum)
     _run_optim(_ADAGRAD, grad, (param, state_sum), (clr, weight_decay, eps, bool(maximize)))
+
+
+# ---------------------------------------------------------------- conv.c
+
+def _conv_table(name: str) -> dict:
+    """dtype -> (C function, cffi array type) for the kernel family `name` of conv.c."""
+    return {np.dtype(np.float32): (getattr(lib, f"tg_{name}_f32"), ffi.typeof("float[]")),
+            np.dtype(np.float64): (getattr(lib, f"tg_{name}_f64"), ffi.typeof("double[]"))}
+
+
+_IM2COL, _COL2IM = _conv_table("im2col"), _conv_table("col2im")
+_POOL_FORWARD, _POOL_BACKWARD = _conv_table("max_pool2d_forward"), _conv_table("max_pool2d_backward")
+_INT64_ARRAY = ffi.typeof("int64_t[]")
+
+
+def _window(win: tuple) -> object:
+    """The checked (kernel, stride, padding, dilation, out_size) pairs as a `struct tg_window *`."""
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw), (oh, ow) = win
+    return ffi.new("struct tg_window *", (kh, kw, sh, sw, ph, pw, dh, dw, oh, ow))
+
+
+def _contiguous(a: np.ndarray) -> np.ndarray:
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
+def im2col(x: np.ndarray, kernel_size, stride, padding, dilation, out_size) -> np.ndarray:
+    """Unfold the windows of x [N, C, H, W] into cols [N*out_h*out_w, C*kh*kw] (``tg_im2col_*``).
+
+    Same arguments, result and errors as ``numpy_kernels.im2col``.
+    """
+    win = check_im2col(x, kernel_size, stride, padding, dilation, out_size)
+    x = _contiguous(x)
+    n, c, h, w = x.shape
+    (kh, kw), (oh, ow) = win[0], win[4]
+    fn, ctype = _IM2COL[x.dtype]
+    cols = np.empty((n * oh * ow, c * kh * kw), x.dtype)
+    rc = fn(ffi.from_buffer(ctype, x), ffi.from_buffer(ctype, cols), n, c, h, w, _window(win))
+    if rc != 0:
+        _raise_on_error(rc, fn)
+    return cols
+
+
+def col2im(cols: np.ndarray, input_shape, kernel_size, stride, padding, dilation, out_size) -> np.ndarray:
+    """Add each row of cols back onto its window of a zero [N, C, H, W] array (``tg_col2im_*``).
+
+    Same arguments, result and errors as ``numpy_kernels.col2im``.
+    """
+    (n, c, h, w), win = check_col2im(cols, input_shape, kernel_size, stride, padding, dilation, out_size)
+    cols = _contiguous(cols)
+    fn, ctype = _COL2IM[cols.dtype]
+    x = np.empty((n, c, h, w), cols.dtype)
+    rc = fn(ffi.from_buffer(ctype, cols), ffi.from_buffer(ctype, x), n, c, h, w, _window(win))
+    if rc != 0:
+        _raise_on_error(rc, fn)
+    return x
+
+
+def max_pool2d_forward(x: np.ndarray, kernel_size, stride, padding, dilation,
+                       out_size) -> tuple[np.ndarray, np.ndarray]:
+    """(values, int64 indices) of the max of each window, one pass (``tg_max_pool2d_forward_*``).
+
+    Same arguments, results and errors as ``numpy_kernels.max_pool2d_forward``.
+    """
+    win = check_im2col(x, kernel_size, stride, padding, dilation, out_size)
+    x = _contiguous(x)
+    n, c, h, w = x.shape
+    oh, ow = win[4]
+    fn, ctype = _POOL_FORWARD[x.dtype]
+    values = np.empty((n, c, oh, ow), x.dtype)
+    indices = np.empty((n, c, oh, ow), np.int64)
+    rc = fn(ffi.from_buffer(ctype, x), ffi.from_buffer(ctype, values), ffi.from_buffer(_INT64_ARRAY, indices),
+            n, c, h, w, _window(win))
+    if rc == lib.TG_ERR_SIZE:  # the checks above passed, so only an all-padding window is left
+        raise ValueError("max_pool2d_forward: a window lies entirely in the padding")
+    if rc != 0:
+        _raise_on_error(rc, fn)
+    return values, indices
+
+
+def max_pool2d_backward(grad_out: np.ndarray, indices: np.ndarray, input_shape) -> np.ndarray:
+    """Scatter-add grad_out [N, C, oh, ow] at indices into a zero [N, C, H, W] (``tg_max_pool2d_backward_*``).
+
+    Same arguments, result and errors as ``numpy_kernels.max_pool2d_backward``.
+    """
+    n, c, h, w = check_max_pool2d_backward(grad_out, indices, input_shape)
+    grad_out, indices = _contiguous(grad_out), _contiguous(indices)
+    fn, ctype = _POOL_BACKWARD[grad_out.dtype]
+    grad_in = np.empty((n, c, h, w), grad_out.dtype)
+    oh, ow = grad_out.shape[2:]
+    rc = fn(ffi.from_buffer(ctype, grad_out), ffi.from_buffer(_INT64_ARRAY, indices),
+            ffi.from_buffer(ctype, grad_in), n, c, h, w, oh, ow)
+    if rc == lib.TG_ERR_INDEX:
+        raise _index_error(h * w)
+    if rc != 0:
+        _raise_on_error(rc, fn)
+    return grad_in

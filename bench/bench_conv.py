@@ -1,0 +1,175 @@
+"""Benchmark: conv2d and max_pool2d, forward + backward, at the course notes' CNN shapes.
+
+The CNN of the notes (003, "CONVOLUTIONAL NEURAL NETWORK") on MNIST, batch 64:
+    Conv2d(1, 16, 5, padding=2) on 28x28 -> MaxPool2d(2) -> Conv2d(16, 32, 5, padding=2) on 14x14
+    -> MaxPool2d(2).
+Each layer is timed forward + backward (the gradients a training step needs: the first conv's
+input is the data, so it has no input gradient) for
+    ours-c      tinygrad_edu, C kernels (im2col + tiled GEMM, one-pass pooling)
+    ours-numpy  tinygrad_edu, NumPy twin kernels
+    numpy-ref   a textbook NumPy im2col (sliding_window_view + tensordot), no tinygrad_edu
+    torch       torch.nn.functional, same thread count
+Every implementation is first checked against torch (values and gradients). Medians of
+--repeats runs after a warm-up; the ratio is median / torch's median, measured in this run.
+
+    python bench/bench_conv.py [--repeats 20] [--threads 1] [--dtype float32]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, without installing
+import tinygrad_edu as tg  # noqa: E402
+from tinygrad_edu import backend
+
+# (name, kind, input shape, params): params = (out_channels, kernel, padding) for conv, kernel for pool.
+LAYERS = [
+    ("conv1 1->16 5x5 p2 28x28", "conv", (64, 1, 28, 28), (16, 5, 2), False),
+    ("pool1 2x2 on 16x28x28", "pool", (64, 16, 28, 28), 2, True),
+    ("conv2 16->32 5x5 p2 14x14", "conv", (64, 16, 14, 14), (32, 5, 2), True),
+    ("pool2 2x2 on 32x14x14", "pool", (64, 32, 14, 14), 2, True),
+]
+
+
+def make_inputs(kind: str, shape: tuple, params, dtype: str, seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(dtype)
+    if kind == "pool":
+        return [x]
+    o, k, _ = params
+    bound = 1 / np.sqrt(shape[1] * k * k)
+    w = rng.uniform(-bound, bound, (o, shape[1], k, k)).astype(dtype)
+    b = rng.uniform(-bound, bound, (o,)).astype(dtype)
+    return [x, w, b]
+
+
+def run_lib(lib, kind: str, params, arrays: list[np.ndarray], grad_out: np.ndarray, x_grad: bool):
+    """One forward + backward in tinygrad_edu or torch (same code for both); returns output and grads."""
+    tensors = [lib.tensor(a) for a in arrays]
+    for i, t in enumerate(tensors):
+        t.requires_grad_(i > 0 or x_grad)
+    if kind == "conv":
+        out = lib.conv2d(tensors[0], tensors[1], tensors[2], padding=params[2])
+    else:
+        out = lib.max_pool2d(tensors[0], params)
+    out.backward(lib.tensor(grad_out))
+    return [out.detach().numpy()] + [t.grad.numpy() if t.grad is not None else None for t in tensors]
+
+
+# ------------------------------------------------------------ the textbook NumPy reference
+
+def ref_conv(arrays: list[np.ndarray], params, grad_out: np.ndarray, x_grad: bool):
+    x, w, b = arrays
+    o, k, p = params
+    n, c, h, wd = x.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (k, k), axis=(2, 3))  # [N, C, OH, OW, k, k]
+    out = np.tensordot(win, w, axes=([1, 4, 5], [1, 2, 3])).transpose(0, 3, 1, 2) + b[:, None, None]
+    dw = np.tensordot(grad_out, win, axes=([0, 2, 3], [0, 2, 3]))
+    db = grad_out.sum((0, 2, 3))
+    dx = None
+    if x_grad:
+        dxp = np.zeros_like(xp)
+        oh, ow = out.shape[2:]
+        for i in range(k):
+            for j in range(k):
+                dxp[:, :, i:i + oh, j:j + ow] += np.tensordot(grad_out, w[:, :, i, j], axes=([1], [0])).transpose(0, 3, 1, 2)
+        dx = dxp[:, :, p:p + h, p:p + wd]
+    return [out, dx, dw, db]
+
+
+def ref_pool(arrays: list[np.ndarray], k: int, grad_out: np.ndarray, x_grad: bool):
+    (x,) = arrays
+    n, c, h, w = x.shape
+    blocks = x[:, :, :h // k * k, :w // k * k].reshape(n, c, h // k, k, w // k, k)
+    out = blocks.max((3, 5))
+    # the first maximum of each window gets the gradient (ties: first, as torch)
+    flat = blocks.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h // k, w // k, k * k)
+    first = np.argmax(flat, -1)
+    mask = np.zeros_like(flat)
+    np.put_along_axis(mask, first[..., None], 1, -1)
+    dx = np.zeros_like(x)
+    dx[:, :, :h // k * k, :w // k * k] = (mask * grad_out[..., None]).reshape(n, c, h // k, w // k, k, k) \
+        .transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h // k * k, w // k * k)
+    return [out, dx]
+
+
+# ------------------------------------------------------------ timing
+
+def median_seconds(fn: Callable[[], object], repeats: int) -> float:
+    fn()  # warm-up: first-touch page faults, caches
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def check(got: list, expected: list, dtype: str, what: str) -> None:
+    # Gradients of weights sum ~50k products: float32 rounding is relative to the largest entry.
+    scale = 1e-4 if dtype == "float32" else 1e-10
+    for k, (g, e) in enumerate(zip(got, expected)):
+        if e is None:
+            assert g is None, f"{what}: output {k} should be None"
+            continue
+        np.testing.assert_allclose(g, e, rtol=scale, atol=scale * np.abs(e).max(), err_msg=f"{what}: output {k}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (our kernels use one)")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    print(f"batch 64, {args.dtype}, torch threads {torch.get_num_threads()}, median of {args.repeats} "
+          f"(ms, forward + backward); ratio = median / torch")
+    libs = ["ours-c", "ours-numpy", "numpy-ref", "torch"]
+    print(f"{'layer':28s}" + "".join(f"{name:>12s}" for name in libs) + "   c/torch  numpy/torch")
+    totals = dict.fromkeys(libs, 0.0)
+    before = backend.current()
+    for name, kind, shape, params, x_grad in LAYERS:
+        arrays = make_inputs(kind, shape, params, args.dtype)
+        grad_out = _grad_out(kind, params, arrays)
+        expected = run_lib(torch, kind, params, arrays, grad_out, x_grad)
+        runners: dict[str, Callable[[], list]] = {
+            "ours-c": lambda: run_lib(tg, kind, params, arrays, grad_out, x_grad),
+            "ours-numpy": lambda: run_lib(tg, kind, params, arrays, grad_out, x_grad),
+            "numpy-ref": (lambda: ref_conv(arrays, params, grad_out, x_grad)) if kind == "conv"
+            else (lambda: ref_pool(arrays, params, grad_out, x_grad)),
+            "torch": lambda: run_lib(torch, kind, params, arrays, grad_out, x_grad),
+        }
+        medians = {}
+        for lib in libs:
+            if lib.startswith("ours"):
+                backend.use(lib.split("-")[1])
+            check(runners[lib](), expected, args.dtype, f"{name} {lib}")
+            medians[lib] = median_seconds(runners[lib], args.repeats)
+            totals[lib] += medians[lib]
+        backend.use(before)
+        print(f"{name:28s}" + "".join(f"{medians[lib] * 1e3:12.2f}" for lib in libs)
+              + f"   {medians['ours-c'] / medians['torch']:7.2f}  {medians['ours-numpy'] / medians['torch']:11.2f}")
+    print(f"{'total (sum of medians)':28s}" + "".join(f"{totals[lib] * 1e3:12.2f}" for lib in libs)
+          + f"   {totals['ours-c'] / totals['torch']:7.2f}  {totals['ours-numpy'] / totals['torch']:11.2f}")
+
+
+def _grad_out(kind: str, params, arrays: list[np.ndarray]) -> np.ndarray:
+    """A fixed random upstream gradient of the layer's output shape."""
+    with torch.no_grad():
+        t = [torch.tensor(a) for a in arrays]
+        out = F.conv2d(t[0], t[1], t[2], padding=params[2]) if kind == "conv" else F.max_pool2d(t[0], params)
+    return np.random.default_rng(1).standard_normal(tuple(out.shape)).astype(arrays[0].dtype)
+
+
+if __name__ == "__main__":
+    main()

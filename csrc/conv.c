@@ -1,0 +1,225 @@
+/*
+ * conv.c -- the sliding-window kernels of convolution and max pooling, float32 and float64.
+ *
+ *   tg_im2col_*              x [N, C, H, W] -> cols [N*OH*OW, C*KH*KW]
+ *   tg_col2im_*              its adjoint: cols -> x, overlapping windows add up
+ *   tg_max_pool2d_forward_*  max of each window and where it was (flat index in H*W)
+ *   tg_max_pool2d_backward_* scatter-add of the output gradient at those indices
+ *
+ * A convolution is then one GEMM (tg_matmul_*): out_rows = cols @ weight2d^T. The rows of
+ * cols are output positions, not channels-times-taps as in Caffe's im2col, so that all
+ * three products of a convolution take the big cols matrix untransposed:
+ *     forward   out_rows [N*P, O] = cols [N*P, K] @ W^T [K, O]   (W^T is tiny)
+ *     weight    dW [O, K]         = dout^T [O, N*P] @ cols [N*P, K]
+ *     input     dcols [N*P, K]    = dout_rows [N*P, O] @ W [O, K]  -> col2im -> dx
+ * Only output-sized arrays (O times smaller than cols) are ever transposed.
+ *
+ * The window geometry comes in a struct tg_window (see the header). The output size is
+ * given, not derived, so callers can pad asymmetrically; every read outside the input is
+ * bounds-checked here, so any geometry is memory-safe -- the caller's job is only to size
+ * the buffers as the header says.
+ *
+ * As in matmul.c, the typed code is written once in the second half and the file includes
+ * itself once per element type.
+ */
+#ifndef TG_CONV_BODY /* ===== first pass: shared parts, then instantiate ===== */
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "tinygrad_edu.h"
+
+#define TG_CONV_MIN(x, y) ((x) < (y) ? (x) : (y))
+
+/* Sizes >= 0, strides and dilations >= 1, kernel >= 1, and every buffer size (in
+ * elements) representable with room for the byte count. */
+static int tg_check_window(int64_t n, int64_t c, int64_t h, int64_t w, const struct tg_window *win,
+                           int64_t elem_size)
+{
+    if (win == NULL) return TG_ERR_NULL;
+    if (n < 0 || c < 0 || h < 0 || w < 0 || win->kernel_h < 1 || win->kernel_w < 1 || win->stride_h < 1 ||
+        win->stride_w < 1 || win->pad_h < 0 || win->pad_w < 0 || win->dilation_h < 1 || win->dilation_w < 1 ||
+        win->out_h < 0 || win->out_w < 0)
+        return TG_ERR_SIZE;
+    const int64_t limit = INT64_MAX / elem_size / 4;
+    int64_t dims[] = {n, c, h, w, win->kernel_h, win->kernel_w, win->out_h, win->out_w};
+    int64_t total = 1; /* n*c*h*w*kh*kw*oh*ow bounds every buffer and every index below */
+    for (int i = 0; i < 8; i++) {
+        if (dims[i] != 0 && total > limit / dims[i]) return TG_ERR_SIZE;
+        total *= dims[i] ? dims[i] : 1;
+    }
+    /* The furthest tap position must not overflow either. */
+    if (win->stride_h > limit / (win->out_h + 1) || win->dilation_h > limit / win->kernel_h ||
+        win->stride_w > limit / (win->out_w + 1) || win->dilation_w > limit / win->kernel_w ||
+        win->pad_h > limit || win->pad_w > limit)
+        return TG_ERR_SIZE;
+    return TG_OK;
+}
+
+#define TG_CONV_BODY
+#define T float
+#define SFX(name) name##_f32
+#include "conv.c"
+#undef T
+#undef SFX
+
+#define T double
+#define SFX(name) name##_f64
+#include "conv.c"
+#undef T
+#undef SFX
+
+#else /* ===== second pass: the body, instantiated for one element type T ===== */
+
+int SFX(tg_im2col)(const T *x, T *cols, int64_t n, int64_t c, int64_t h, int64_t w, const struct tg_window *win)
+{
+    int rc = tg_check_window(n, c, h, w, win, (int64_t)sizeof(T));
+    if (rc != TG_OK) return rc;
+    const int64_t kh = win->kernel_h, kw = win->kernel_w, oh = win->out_h, ow = win->out_w;
+    const int64_t k = c * kh * kw;
+    if (n * oh * ow * k == 0) return TG_OK;
+    if (x == NULL || cols == NULL) return TG_ERR_NULL;
+    for (int64_t b = 0; b < n; b++) {
+        const T *img = x + b * c * h * w;
+        for (int64_t oy = 0; oy < oh; oy++) {
+            const int64_t y0 = oy * win->stride_h - win->pad_h;
+            for (int64_t ox = 0; ox < ow; ox++) {
+                const int64_t x0 = ox * win->stride_w - win->pad_w;
+                T *row = cols + ((b * oh + oy) * ow + ox) * k;
+                /* Taps whose column is inside the input: [j_lo, j_hi). Computed once per
+                 * row so the inner loop is a plain copy (a memcpy when dilation is 1). */
+                int64_t j_lo = 0, j_hi = kw;
+                while (j_lo < kw && x0 + j_lo * win->dilation_w < 0) j_lo++;
+                while (j_hi > j_lo && x0 + (j_hi - 1) * win->dilation_w >= w) j_hi--;
+                for (int64_t ch = 0; ch < c; ch++) {
+                    const T *plane = img + ch * h * w;
+                    for (int64_t i = 0; i < kh; i++, row += kw) {
+                        const int64_t y = y0 + i * win->dilation_h;
+                        if (y < 0 || y >= h) {
+                            memset(row, 0, (size_t)kw * sizeof(T));
+                            continue;
+                        }
+                        /* Indices, not a pointer to x0 (which may lie before the array).
+                         * A plain loop, not memcpy: a call per 5-float copy costs more than the copy. */
+                        const T *src = plane + y * w;
+                        for (int64_t j = 0; j < j_lo; j++) row[j] = 0;
+                        if (win->dilation_w == 1)
+                            for (int64_t j = j_lo; j < j_hi; j++) row[j] = src[x0 + j];
+                        else
+                            for (int64_t j = j_lo; j < j_hi; j++) row[j] = src[x0 + j * win->dilation_w];
+                        for (int64_t j = j_hi; j < kw; j++) row[j] = 0;
+                    }
+                }
+            }
+        }
+    }
+    return TG_OK;
+}
+
+int SFX(tg_col2im)(const T *cols, T *x, int64_t n, int64_t c, int64_t h, int64_t w, const struct tg_window *win)
+{
+    int rc = tg_check_window(n, c, h, w, win, (int64_t)sizeof(T));
+    if (rc != TG_OK) return rc;
+    const int64_t kh = win->kernel_h, kw = win->kernel_w, oh = win->out_h, ow = win->out_w;
+    const int64_t k = c * kh * kw;
+    if (n * c * h * w == 0) return TG_OK;
+    if (x == NULL || (cols == NULL && n * oh * ow * k != 0)) return TG_ERR_NULL;
+    memset(x, 0, (size_t)(n * c * h * w) * sizeof(T));
+    /* The loops of im2col with the copy reversed into an add. */
+    for (int64_t b = 0; b < n; b++) {
+        T *img = x + b * c * h * w;
+        for (int64_t oy = 0; oy < oh; oy++) {
+            const int64_t y0 = oy * win->stride_h - win->pad_h;
+            for (int64_t ox = 0; ox < ow; ox++) {
+                const int64_t x0 = ox * win->stride_w - win->pad_w;
+                const T *row = cols + ((b * oh + oy) * ow + ox) * k;
+                int64_t j_lo = 0, j_hi = kw;
+                while (j_lo < kw && x0 + j_lo * win->dilation_w < 0) j_lo++;
+                while (j_hi > j_lo && x0 + (j_hi - 1) * win->dilation_w >= w) j_hi--;
+                for (int64_t ch = 0; ch < c; ch++) {
+                    T *plane = img + ch * h * w;
+                    for (int64_t i = 0; i < kh; i++, row += kw) {
+                        const int64_t y = y0 + i * win->dilation_h;
+                        if (y < 0 || y >= h) continue;
+                        T *dst = plane + y * w;
+                        for (int64_t j = j_lo; j < j_hi; j++) dst[x0 + j * win->dilation_w] += row[j];
+                    }
+                }
+            }
+        }
+    }
+    return TG_OK;
+}
+
+int SFX(tg_max_pool2d_forward)(const T *x, T *values, int64_t *indices, int64_t n, int64_t c, int64_t h,
+                               int64_t w, const struct tg_window *win)
+{
+    int rc = tg_check_window(n, c, h, w, win, (int64_t)sizeof(T));
+    if (rc != TG_OK) return rc;
+    const int64_t oh = win->out_h, ow = win->out_w, dh = win->dilation_h, dw = win->dilation_w;
+    if (n * c * oh * ow == 0) return TG_OK;
+    if (x == NULL || values == NULL || indices == NULL) return TG_ERR_NULL;
+    for (int64_t p = 0; p < n * c; p++) {
+        const T *plane = x + p * h * w;
+        T *val = values + p * oh * ow;
+        int64_t *idx = indices + p * oh * ow;
+        for (int64_t oy = 0; oy < oh; oy++) {
+            /* Rows of the window inside the input: y_lo, y_lo + dh, ... < y_hi. */
+            int64_t y_lo = oy * win->stride_h - win->pad_h;
+            const int64_t y_hi = TG_CONV_MIN(y_lo + (win->kernel_h - 1) * dh + 1, h);
+            if (y_lo < 0) y_lo += (-y_lo + dh - 1) / dh * dh; /* first tap inside */
+            for (int64_t ox = 0; ox < ow; ox++) {
+                int64_t x_lo = ox * win->stride_w - win->pad_w;
+                const int64_t x_hi = TG_CONV_MIN(x_lo + (win->kernel_w - 1) * dw + 1, w);
+                if (x_lo < 0) x_lo += (-x_lo + dw - 1) / dw * dw;
+                /* A window entirely in the padding has no max to return: PyTorch's
+                 * argument checks rule it out, and so must the caller's. */
+                if (y_lo >= y_hi || x_lo >= x_hi) return TG_ERR_SIZE;
+                /* PyTorch's CPU rule: start at -inf on the first element inside, keep the
+                 * first of equal maxima, and let NaN win (so a NaN propagates). */
+                T best = -INFINITY;
+                int64_t best_at = y_lo * w + x_lo;
+                for (int64_t y = y_lo; y < y_hi; y += dh) {
+                    for (int64_t xx = x_lo; xx < x_hi; xx += dw) {
+                        const T v = plane[y * w + xx];
+                        if (v > best || isnan(v)) {
+                            best = v;
+                            best_at = y * w + xx;
+                        }
+                    }
+                }
+                val[oy * ow + ox] = best;
+                idx[oy * ow + ox] = best_at;
+            }
+        }
+    }
+    return TG_OK;
+}
+
+int SFX(tg_max_pool2d_backward)(const T *grad_out, const int64_t *indices, T *grad_in, int64_t n, int64_t c,
+                                int64_t h, int64_t w, int64_t out_h, int64_t out_w)
+{
+    if (n < 0 || c < 0 || h < 0 || w < 0 || out_h < 0 || out_w < 0) return TG_ERR_SIZE;
+    const int64_t plane = h * w, outs = out_h * out_w;
+    if ((h != 0 && w > INT64_MAX / 8 / h) || (out_h != 0 && out_w > INT64_MAX / 8 / out_h) ||
+        (n != 0 && c > INT64_MAX / 8 / n) || (n * c != 0 && (plane > INT64_MAX / 8 / (n * c) ||
+                                                             outs > INT64_MAX / 8 / (n * c))))
+        return TG_ERR_SIZE;
+    if (n * c * plane == 0) return (n * c * outs == 0) ? TG_OK : TG_ERR_INDEX;
+    if (grad_in == NULL || (n * c * outs != 0 && (grad_out == NULL || indices == NULL))) return TG_ERR_NULL;
+    memset(grad_in, 0, (size_t)(n * c * plane) * sizeof(T));
+    for (int64_t p = 0; p < n * c; p++) {
+        T *gi = grad_in + p * plane;
+        const T *go = grad_out + p * outs;
+        const int64_t *idx = indices + p * outs;
+        for (int64_t q = 0; q < outs; q++) {
+            const int64_t at = idx[q];
+            if (at < 0 || at >= plane) return TG_ERR_INDEX;
+            gi[at] += go[q];
+        }
+    }
+    return TG_OK;
+}
+
+#endif /* TG_CONV_BODY */
