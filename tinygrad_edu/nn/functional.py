@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from .. import addmm
+from .. import addmm, ops
 from ..autograd import grad_mode
 from ..random import _generator
 from ..tensor import Tensor
@@ -335,25 +335,10 @@ def _cross_entropy_2d(logits: Tensor, target: np.ndarray, weight: np.ndarray | N
     """cross_entropy of logits [M, C] and checked int64 class targets [M]: every class-index case
     comes here (other shapes are flattened to it).
 
-    # FUSED PATH: the kernels branch's `ops.CrossEntropyLoss.apply(logits, target, weight,
-    # ignore_index, reduction, label_smoothing)` has exactly this signature and replaces the
-    # body below (log_softmax + nll_loss + smoothing, written with Tensor ops) at merge time.
+    One fused node (`ops.CrossEntropyLoss`, one C kernel for the loss and d(logits)) where
+    PyTorch records NllLossBackward0 <- LogSoftmaxBackward0: see its docstring.
     """
-    logp = logits.log_softmax(1)
-    nll = _functions.NllLoss.apply(logp, target, weight, ignore_index, reduction)
-    if label_smoothing == 0.0:
-        return nll
-    # PyTorch's smoothing: (1-ls) * nll + ls/C * sum_c(-w_c logp_c), normalised as nll's 'mean'
-    c = logits.shape[1]
-    kept = target != ignore_index
-    smooth = -(logp * Tensor._make(weight)).sum(1) if weight is not None else -logp.sum(1)
-    smooth = smooth * _const(kept, logits)
-    if reduction == "mean":
-        denom = weight[target[kept]].sum() if weight is not None else kept.sum()
-        smooth = smooth.sum() / float(denom)
-    elif reduction == "sum":
-        smooth = smooth.sum()
-    return nll * (1 - label_smoothing) + smooth * (label_smoothing / c)
+    return ops.CrossEntropyLoss.apply(logits, target, weight, ignore_index, reduction, label_smoothing)
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
