@@ -30,7 +30,7 @@ class Step:
     index: int
     name: str  # PyTorch's node name, e.g. "AddmmBackward0"
     label: str  # the name, or for a leaf its parameter name (or shape)
-    node: Node
+    node: Node  # kept alive while the trace is (its saved tensors are freed as usual)
     grad_output_shapes: tuple  # shapes of the gradients the node received (one per output)
     grad_output_norm: float  # 2-norm of everything it received
     grad_input_shapes: tuple  # shape sent along each next_functions edge (None: nothing sent)
