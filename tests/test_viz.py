@@ -98,6 +98,8 @@ def test_leaf_labels_names_shapes_and_grads():
     loss, params = mlp_loss((6, 4, 3))
     names = [n.label.splitlines()[0] for n in viz.graph_nodes(loss, params) if n.kind == "leaf"]
     assert sorted(names) == sorted(params)
+    pairs = [n.label.splitlines()[0] for n in viz.graph_nodes(loss, iter(params.items())) if n.kind == "leaf"]
+    assert sorted(pairs) == sorted(params)  # named_parameters()'s (name, tensor) pairs work too
     unnamed = [n.label for n in viz.graph_nodes(loss) if n.kind == "leaf"]
     assert sorted(u.splitlines()[0] for u in unnamed) == sorted(str(tuple(p.shape)) for p in params.values())
     assert all("requires_grad=True" in u and "grad" not in u.replace("requires_grad", "") for u in unnamed)

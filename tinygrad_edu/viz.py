@@ -17,7 +17,7 @@ import numpy as np
 
 from .autograd.engine import _topological_order
 from .autograd.function import AccumulateGrad, Node, grad_accumulator
-from .autograd.trace import format_shape
+from .autograd.trace import format_shape, param_names
 from .tensor import Tensor
 
 __all__ = ["GraphNode", "graph_nodes", "graph_edges", "draw_graph", "to_dot", "plot_history"]
@@ -148,9 +148,9 @@ def _layout(rank: list[int], edges) -> tuple[dict[int, int], dict[int, float], l
     return {i: k for row in rows for k, i in enumerate(row)}, _place(rows, segments), routes
 
 
-def _build(tensor, params: dict | None) -> _Graph:
+def _build(tensor, params) -> _Graph:
     root = _root(tensor)
-    names = {id(t): name for name, t in (params or {}).items()}
+    names = param_names(params)
     order = _topological_order([root])  # every node before the nodes it sends gradients to
     index = {node: i for i, node in enumerate(order)}
     rank = dict.fromkeys(order, 0)
@@ -176,7 +176,7 @@ def _build(tensor, params: dict | None) -> _Graph:
     return _Graph(nodes, edges, bends)
 
 
-def graph_nodes(tensor, params: dict | None = None) -> list[GraphNode]:
+def graph_nodes(tensor, params=None) -> list[GraphNode]:
     """The nodes `draw_graph(tensor)` draws, with their labels and places (index = position)."""
     return _build(tensor, params).nodes
 
@@ -200,11 +200,11 @@ def save_figure(fig, path) -> None:
     fig.savefig(path, format=path.suffix.lower()[1:], bbox_inches="tight")
 
 
-def draw_graph(tensor, path=None, params: dict | None = None, title: str | None = None):
+def draw_graph(tensor, path=None, params=None, title: str | None = None):
     """Draw the autograd graph behind `tensor` with matplotlib; save it if `path` is given.
 
-    `params` is a name -> tensor dict (e.g. `dict(model.named_parameters())`) naming the leaves;
-    without it a leaf is labelled by its shape. Each node's box carries the gid "node<i>" (i its
+    `params` is a name -> tensor dict (e.g. `dict(model.named_parameters())`, or the generator
+    itself) naming the leaves; without it a leaf is labelled by its shape. Each node's box carries the gid "node<i>" (i its
     index in `graph_nodes(tensor)`), each arrow "edge<k>": in the SVG they become element ids.
     Returns the matplotlib Figure.
     """
@@ -247,7 +247,7 @@ def _dot_quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def to_dot(tensor, params: dict | None = None) -> str:
+def to_dot(tensor, params=None) -> str:
     """The autograd graph behind `tensor` as Graphviz DOT text (`dot -Tpng` draws it)."""
     g = _build(tensor, params)
     lines = ["digraph autograd {",

@@ -30,7 +30,7 @@ class Step:
     index: int
     name: str  # PyTorch's node name, e.g. "AddmmBackward0"
     label: str  # the name, or for a leaf its parameter name (or shape)
-    node: Node
+    node: Node  # kept alive while the trace is (its saved tensors are freed as usual)
     grad_output_shapes: tuple  # shapes of the gradients the node received (one per output)
     grad_output_norm: float  # 2-norm of everything it received
     grad_input_shapes: tuple  # shape sent along each next_functions edge (None: nothing sent)
@@ -54,6 +54,12 @@ def _number(x) -> str:
     return "-" if x is None else f"{x:.4g}"
 
 
+def param_names(params) -> dict[int, str]:
+    """id(tensor) -> name, from a name -> tensor dict or `model.named_parameters()` (None: {})."""
+    items = params.items() if isinstance(params, dict) else (params or ())
+    return {id(t): name for name, t in items}
+
+
 def leaf_label(variable, names: dict[int, str]) -> str:
     """A leaf's name in `params` (a name -> tensor dict, found by identity), else its shape."""
     return names.get(id(variable), "leaf " + format_shape(tuple(variable.shape)))
@@ -65,9 +71,9 @@ class trace:
     `params` (a name -> tensor dict, e.g. `dict(model.named_parameters())`) names the leaves.
     """
 
-    def __init__(self, params: dict | None = None):
+    def __init__(self, params=None):
         self.steps: list[Step] = []
-        self._names = {id(t): name for name, t in (params or {}).items()}
+        self._names = param_names(params)
 
     def __enter__(self) -> trace:
         engine.tracers.append(self)
