@@ -26,7 +26,7 @@ from typing import NoReturn
 import numpy as np
 
 from .._C import ffi, lib
-from .numpy_kernels import check_matmul, check_optim
+from .numpy_kernels import check_adam, check_matmul, check_optim, check_sgd
 
 # The kernel vocabulary: exactly the names of numpy_kernels.__all__ (a test checks it).
 # matmul_naive is an extra for tests and benchmarks, deliberately not listed.
@@ -155,11 +155,8 @@ def sgd_step(param: np.ndarray, grad: np.ndarray, momentum_buf: np.ndarray | Non
              momentum: float, dampening: float, weight_decay: float, nesterov: bool, maximize: bool,
              first_step: bool) -> None:
     """torch.optim.SGD's update of one parameter in one pass (``tg_sgd_step_*``); see the twin."""
-    use_momentum = momentum != 0
-    check_optim("sgd_step", param, grad, momentum_buf if use_momentum else None)
-    if use_momentum and momentum_buf is None:
-        raise ValueError("sgd_step: momentum != 0 needs a momentum_buf")
-    _run_optim(_SGD, grad, (param, momentum_buf if use_momentum else None),
+    check_sgd(param, grad, momentum_buf, momentum)
+    _run_optim(_SGD, grad, (param, momentum_buf if momentum != 0 else None),
                (lr, momentum, dampening, weight_decay, bool(nesterov), bool(maximize), bool(first_step)))
 
 
@@ -167,9 +164,7 @@ def adam_step(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_avg_
               max_exp_avg_sq: np.ndarray | None, lr: float, beta1: float, beta2: float, eps: float,
               weight_decay: float, decoupled: bool, step: float, maximize: bool) -> None:
     """torch.optim.Adam / AdamW's update of one parameter in one pass (``tg_adam_step_*``)."""
-    check_optim("adam_step", param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq)
-    if step < 1:
-        raise ValueError(f"adam_step: step must be >= 1 (it counts this step too), got {step}")
+    check_adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step)
     _run_optim(_ADAM, grad, (param, exp_avg, exp_avg_sq, max_exp_avg_sq),
                (lr, beta1, beta2, eps, weight_decay, bool(decoupled), step, bool(maximize)))
 
