@@ -551,3 +551,10 @@ def test_reduce_lr_on_plateau_errors() -> None:
                             ({"min_lr": [0.1]}, "expected 2 min_lrs, got 1")]:
         with pytest.raises(ValueError, match=f"^{message}$"):
             lr_scheduler.ReduceLROnPlateau(opt, **kwargs)
+
+
+def test_package_layout() -> None:
+    """`tinygrad_edu.optim` loads lazily and exposes torch.optim's names."""
+    assert tg.optim is optim and tg.optim.lr_scheduler.StepLR is lr_scheduler.StepLR
+    assert lr_scheduler._LRScheduler is lr_scheduler.LRScheduler
+    assert set(optim.__all__) >= {"Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"}
