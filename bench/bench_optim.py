@@ -37,10 +37,10 @@ CONFIGS = [
 ]
 
 
-def _setup(name: str, kwargs: dict, dtype: np.dtype, seed: int = 0):
+def _setup(name: str, kwargs: dict, dtype: np.dtype, seed: int = 0, shapes: list = SHAPES):
     rng = np.random.default_rng(seed)
-    values = [rng.standard_normal(s).astype(dtype) * 0.05 for s in SHAPES]
-    grads = [rng.standard_normal(s).astype(dtype) * 0.01 for s in SHAPES]
+    values = [rng.standard_normal(s).astype(dtype) * 0.05 for s in shapes]
+    grads = [rng.standard_normal(s).astype(dtype) * 0.01 for s in shapes]
     ours = [tg.tensor(v.copy(), requires_grad=True) for v in values]
     theirs = [torch.tensor(v.copy(), requires_grad=True) for v in values]
     for p, q, g in zip(ours, theirs, grads):
@@ -83,9 +83,17 @@ def main() -> None:
     if "c" not in backend.available():
         raise SystemExit("the C extension is not built: python setup.py -q build_ext -i")
     n = sum(int(np.prod(s)) for s in SHAPES)
+    header = f"{'optimizer':<48}{'C (ms)':>9}{'NumPy':>9}{'torch':>9}{'NumPy/C':>9}{'torch/C':>9}"
     print(f"MLP {'-'.join(map(str, SIZES))}: {len(SHAPES)} parameters, {n:,} {args.dtype}; "
           f"median of {args.repeats} step() calls; torch threads = {args.threads}")
-    print(f"{'optimizer':<44}{'C (ms)':>9}{'NumPy':>9}{'torch':>9}{'NumPy/C':>9}{'torch/C':>9}")
+    print(header)
+    _table(dtype, args.repeats, SHAPES)
+    print("\nPer-step overhead: the same 10 parameters with one element each (all Python, no arithmetic)")
+    print(header)
+    _table(dtype, args.repeats, [(1,)] * len(SHAPES))
+
+
+def _table(dtype: np.dtype, repeats: int, shapes: list) -> None:
     before = backend.current()
     try:
         for name, kwargs in CONFIGS:
@@ -93,13 +101,13 @@ def main() -> None:
             for which in ("c", "numpy"):
                 _check(name, kwargs, dtype, which)
                 backend.use(which)
-                (opt, _), _ = _setup(name, kwargs, dtype)
-                times[which] = _time_steps(opt, args.repeats)
-            _, (topt, _) = _setup(name, kwargs, dtype)
-            times["torch"] = _time_steps(topt, args.repeats)
+                (opt, _), _ = _setup(name, kwargs, dtype, shapes=shapes)
+                times[which] = _time_steps(opt, repeats)
+            _, (topt, _) = _setup(name, kwargs, dtype, shapes=shapes)
+            times["torch"] = _time_steps(topt, repeats)
             label = f"{name}({', '.join(f'{k}={v}' for k, v in kwargs.items())})"
             c, np_, th = times["c"] * 1e3, times["numpy"] * 1e3, times["torch"] * 1e3
-            print(f"{label:<44}{c:>9.3f}{np_:>9.3f}{th:>9.3f}{np_ / c:>8.2f}x{th / c:>8.2f}x")
+            print(f"{label:<48}{c:>9.3f}{np_:>9.3f}{th:>9.3f}{np_ / c:>8.2f}x{th / c:>8.2f}x")
     finally:
         backend.use(before)
 

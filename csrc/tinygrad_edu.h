@@ -217,7 +217,8 @@ int tg_sgd_step_f64(const double *grad, double *param, double *momentum_buf, int
                     int first_step);
 
 /*
- * tg_adam_step: Adam (decoupled == 0) or AdamW (decoupled == 1) at step `step` (>= 1).
+ * tg_adam_step: Adam (decoupled == 0) or AdamW (decoupled == 1) at step `step`, the count
+ *   including this step (>= 1, else TG_ERR_SIZE: the bias corrections would be 0).
  *   grad            : const [n]
  *   param           : [n]
  *   exp_avg         : [n]  m = beta1 * m + (1 - beta1) * g

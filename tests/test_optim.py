@@ -551,3 +551,32 @@ def test_reduce_lr_on_plateau_errors() -> None:
                             ({"min_lr": [0.1]}, "expected 2 min_lrs, got 1")]:
         with pytest.raises(ValueError, match=f"^{message}$"):
             lr_scheduler.ReduceLROnPlateau(opt, **kwargs)
+
+
+def test_package_layout() -> None:
+    """`tinygrad_edu.optim` loads lazily and exposes torch.optim's names."""
+    assert tg.optim is optim and tg.optim.lr_scheduler.StepLR is lr_scheduler.StepLR
+    assert lr_scheduler._LRScheduler is lr_scheduler.LRScheduler
+    assert set(optim.__all__) >= {"Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"}
+
+
+def test_reduce_lr_on_plateau_state_round_trip(tmp_path) -> None:
+    """Its state holds best = inf before the first step: save/load must keep that too."""
+    metrics = np.random.default_rng(7).standard_normal(30).cumsum() * 0.1
+    opt, _ = _pair_optimizers()
+    sched = lr_scheduler.ReduceLROnPlateau(opt, patience=1)
+    tg.save(sched.state_dict(), tmp_path / "fresh.pt")
+    assert tg.load(tmp_path / "fresh.pt")["best"] == math.inf
+    for m in metrics[:10]:
+        sched.step(m)
+    tg.save({"optim": opt.state_dict(), "sched": sched.state_dict()}, tmp_path / "p.pt")
+    ckpt = tg.load(tmp_path / "p.pt")
+    opt2, _ = _pair_optimizers()
+    opt2.load_state_dict(ckpt["optim"])
+    sched2 = lr_scheduler.ReduceLROnPlateau(opt2)
+    sched2.load_state_dict(ckpt["sched"])
+    for m in metrics[10:]:
+        sched.step(m)
+        sched2.step(m)
+        assert sched2.get_last_lr() == sched.get_last_lr()
+    assert sched.get_last_lr() != [0.1, 0.05]  # the schedule did reduce

@@ -29,6 +29,7 @@ import numpy as np
 from .._C import ffi, lib
 from .numpy_kernels import (
     _index_error,
+    check_adam,
     check_bias_relu,
     check_bmm,
     check_col2im,
@@ -40,6 +41,7 @@ from .numpy_kernels import (
     check_max_pool2d_backward,
     check_optim,
     check_same,
+    check_sgd,
     target_out_of_bounds,
 )
 
@@ -425,11 +427,8 @@ def sgd_step(param: np.ndarray, grad: np.ndarray, momentum_buf: np.ndarray | Non
              momentum: float, dampening: float, weight_decay: float, nesterov: bool, maximize: bool,
              first_step: bool) -> None:
     """torch.optim.SGD's update of one parameter in one pass (``tg_sgd_step_*``); see the twin."""
-    use_momentum = momentum != 0
-    check_optim("sgd_step", param, grad, momentum_buf if use_momentum else None)
-    if use_momentum and momentum_buf is None:
-        raise ValueError("sgd_step: momentum != 0 needs a momentum_buf")
-    _run_optim(_SGD, grad, (param, momentum_buf if use_momentum else None),
+    check_sgd(param, grad, momentum_buf, momentum)
+    _run_optim(_SGD, grad, (param, momentum_buf if momentum != 0 else None),
                (lr, momentum, dampening, weight_decay, bool(nesterov), bool(maximize), bool(first_step)))
 
 
@@ -437,9 +436,7 @@ def adam_step(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_avg_
               max_exp_avg_sq: np.ndarray | None, lr: float, beta1: float, beta2: float, eps: float,
               weight_decay: float, decoupled: bool, step: float, maximize: bool) -> None:
     """torch.optim.Adam / AdamW's update of one parameter in one pass (``tg_adam_step_*``)."""
-    check_optim("adam_step", param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq)
-    if step < 1:
-        raise ValueError(f"adam_step: step must be >= 1 (it counts this step too), got {step}")
+    check_adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step)
     _run_optim(_ADAM, grad, (param, exp_avg, exp_avg_sq, max_exp_avg_sq),
                (lr, beta1, beta2, eps, weight_decay, bool(decoupled), step, bool(maximize)))
 

@@ -438,6 +438,22 @@ def check_optim(name: str, param: np.ndarray, grad: np.ndarray, *state: np.ndarr
             raise ValueError(f"{name}: state buffer {i} is read-only; it is updated in place")
 
 
+def check_sgd(param: np.ndarray, grad: np.ndarray, momentum_buf: np.ndarray | None, momentum: float) -> None:
+    """``check_optim`` for ``sgd_step``: the buffer is needed (and checked) only with momentum."""
+    use_momentum = momentum != 0
+    check_optim("sgd_step", param, grad, momentum_buf if use_momentum else None)
+    if use_momentum and momentum_buf is None:
+        raise ValueError("sgd_step: momentum != 0 needs a momentum_buf")
+
+
+def check_adam(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray,
+               max_exp_avg_sq: np.ndarray | None, step: float) -> None:
+    """``check_optim`` for ``adam_step``, plus ``step >= 1`` (the bias corrections divide by 1 - beta**step)."""
+    check_optim("adam_step", param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq)
+    if not step >= 1:
+        raise ValueError(f"adam_step: step must be >= 1 (it counts this step too), got {step}")
+
+
 def _optim_mismatch(name: str, what: str, arr: np.ndarray, dtype: np.dtype, shape: tuple) -> Exception:
     if arr.dtype != dtype:
         return TypeError(f"{name}: {what} has dtype {arr.dtype} but param has dtype {dtype}")
@@ -472,12 +488,9 @@ def sgd_step(param: np.ndarray, grad: np.ndarray, momentum_buf: np.ndarray | Non
     ``d`` on the first step, else ``momentum * buf + (1 - dampening) * d``, and ``d`` becomes
     ``d + momentum * buf`` (nesterov) or ``buf``; then ``p -= lr * d``. ``momentum_buf`` is
     ignored (may be None) when ``momentum == 0``."""
-    use_momentum = momentum != 0
-    check_optim("sgd_step", param, grad, momentum_buf if use_momentum else None)
-    if use_momentum and momentum_buf is None:
-        raise ValueError("sgd_step: momentum != 0 needs a momentum_buf")
+    check_sgd(param, grad, momentum_buf, momentum)
     d = _effective_grad(grad, param, weight_decay, maximize)
-    if use_momentum:
+    if momentum != 0:
         if first_step:
             np.copyto(momentum_buf, d)
         else:
@@ -499,9 +512,7 @@ def adam_step(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_avg_
     ``v = beta2 * v + (1 - beta2) * g * g``, ``vmax = max(vmax, v)`` with amsgrad (pass
     ``max_exp_avg_sq``, else None), and ``p -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps)``
     with ``bc_i = 1 - beta_i ** step``."""
-    check_optim("adam_step", param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq)
-    if step < 1:
-        raise ValueError(f"adam_step: step must be >= 1 (it counts this step too), got {step}")
+    check_adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step)
     if weight_decay != 0 and decoupled:
         param *= 1 - lr * weight_decay
     g = _effective_grad(grad, param, 0 if decoupled else weight_decay, maximize)
