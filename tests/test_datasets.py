@@ -126,6 +126,17 @@ def test_fashion_mnist_uses_its_own_folder_and_classes(tmp_path):
     assert "fashion-mnist" in FashionMNIST.mirrors[0] and FashionMNIST.resources != MNIST.resources
 
 
+def test_deprecated_aliases_warn(tmp_path):
+    tiny_mnist(tmp_path)
+    train, test = MNIST(tmp_path), MNIST(tmp_path, train=False)
+    with pytest.warns(UserWarning, match="train_labels has been renamed targets"):
+        assert train.train_labels is train.targets
+    with pytest.warns(UserWarning, match="test_data has been renamed data"):
+        assert test.test_data is test.data
+    with pytest.warns(UserWarning, match="train_data has been renamed data"):
+        assert test.train_data is test.data  # torchvision does not check the split either
+
+
 def test_mnist_inconsistent_files(tmp_path):
     arrays = tiny_mnist(tmp_path, gz=False)
     write(tmp_path / "train-labels-idx1-ubyte", idx_bytes(arrays["train-labels-idx1-ubyte"][:5]))

@@ -83,6 +83,9 @@ def test_accuracy_from_scores_and_errors():
     assert accuracy([0, 2, 1], logits.requires_grad_()) == 1.0
     with pytest.raises(ValueError, match=r"inconsistent numbers of samples: \[2, 3\]"):
         accuracy([0, 1], [0, 1, 1])
+    with pytest.raises(ValueError, match="y_pred holds non-integer values"):
+        accuracy([0, 1], [0.2, 0.9])  # probabilities are not labels
+    assert accuracy([0.0, 1.0], tg.tensor([0.0, 1.0])) == 1.0  # float labels that are whole numbers are fine
     with pytest.raises(ValueError, match="y_true is empty"):
         accuracy([], [])
     with pytest.raises(ValueError, match="Target is multiclass but average='binary'"):

@@ -46,6 +46,10 @@ def _labels_pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"expected 1-D label vectors (or y_pred of scores [N, C]), got y_true of shape {t.shape} "
                          f"and y_pred of shape {p.shape}")
     _check_lengths(t, p)
+    for name, a in (("y_true", t), ("y_pred", p)):
+        if a.dtype.kind == "f" and not np.array_equal(a, np.round(a)):
+            raise ValueError(f"{name} holds non-integer values, so it is not a vector of class labels (scores or "
+                             f"probabilities?): threshold them first, e.g. (y_score > 0.5), or pass scores [N, C]")
     return t, p
 
 
