@@ -64,6 +64,7 @@ Point = collections.namedtuple("Point", "x y")
 
 @pytest.mark.parametrize("make", [
     lambda lib: [lib.tensor([1.0, 2.0]), lib.tensor([3.0, 4.0])],
+    lambda lib: [lib.tensor([1]), lib.tensor([1.5])],  # mixed dtypes: stack promotes
     lambda lib: [1, 2, 3],
     lambda lib: [1.5, 2.5],
     lambda lib: [True, False],
@@ -82,6 +83,15 @@ def test_default_collate_matches_torch(make):
         assert isinstance(ours, Point)
         ours, ref = list(ours), list(ref)
     assert_same_batch(ours, ref)
+
+
+def test_default_collate_keeps_autograd():
+    xs = [tg.tensor([1.0, 2.0], requires_grad=True), tg.tensor([3.0, 4.0])]
+    out = default_collate(xs)
+    assert type(out.grad_fn).__name__ == type(tud.default_collate([torch.tensor([1.0], requires_grad=True)]).grad_fn).__name__
+    out.sum().backward()
+    np.testing.assert_array_equal(xs[0].grad.numpy(), [1.0, 1.0])
+    assert default_collate([tg.zeros(2), tg.zeros(2)]).grad_fn is None
 
 
 def test_default_collate_errors():
