@@ -48,7 +48,7 @@ def default_collate(batch):
     if isinstance(elem, Tensor):
         return _stack_tensors(batch)
     if isinstance(elem, np.ndarray):
-        return stack([from_numpy(_numeric_array(b)) for b in batch], 0)
+        return _stack_tensors([from_numpy(_numeric_array(b)) for b in batch])
     if isinstance(elem, np.generic):  # NumPy scalars keep their dtype
         return from_numpy(_numeric_array(np.array(batch)))
     if isinstance(elem, float):
