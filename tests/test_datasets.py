@@ -287,6 +287,18 @@ def test_offline_download_error_lists_files_and_folder(tmp_path, monkeypatch, ca
 # ------------------------------------------------------------ the real MNIST files
 
 @needs_mnist
+def test_notes_snippet_download_true_with_files_present_fetches_nothing(monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("download=True must not fetch files that are already there")
+    monkeypatch.setattr("urllib.request.urlopen", no_network)
+    test_data = datasets.MNIST(str(MNIST_DIR), train=False, download=True, transform=transforms.ToTensor())
+    test_loader = tg.utils.data.DataLoader(test_data, batch_size=12)
+    inputs, labels = next(iter(test_loader))
+    assert tuple(inputs.shape) == (12, 1, 28, 28) and labels.tolist()[:3] == [7, 2, 1]
+    assert tuple(inputs.view(-1, 28 * 28).shape) == (12, 784)
+
+
+@needs_mnist
 def test_real_mnist():
     train = MNIST(MNIST_DIR, train=True, transform=transforms.ToTensor())
     test = MNIST(MNIST_DIR, train=False)

@@ -194,3 +194,5 @@ def test_roc_auc_multiclass_ovr():
     with pytest.raises(ValueError, match="multi_class must be 'ovr'"):
         roc_auc_score(t, scores)
     assert set(metrics.__all__) >= {"accuracy", "roc_auc_score", "confusion_matrix"} and tg.metrics is metrics
+    assert metrics.precision_score(BIN_TRUE, BIN_PRED) == precision(BIN_TRUE, BIN_PRED)
+    assert all(hasattr(metrics, name) for name in metrics.__all__)
