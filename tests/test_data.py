@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.utils.data as tud
+from hypothesis import given, settings, strategies as st
 
 import tinygrad_edu as tg
 from tinygrad_edu.utils.data import (BatchSampler, ConcatDataset, DataLoader, Dataset, RandomSampler, SampleBatch,
@@ -63,6 +64,7 @@ Point = collections.namedtuple("Point", "x y")
 
 @pytest.mark.parametrize("make", [
     lambda lib: [lib.tensor([1.0, 2.0]), lib.tensor([3.0, 4.0])],
+    lambda lib: [lib.tensor([1]), lib.tensor([1.5])],  # mixed dtypes: stack promotes
     lambda lib: [1, 2, 3],
     lambda lib: [1.5, 2.5],
     lambda lib: [True, False],
@@ -81,6 +83,15 @@ def test_default_collate_matches_torch(make):
         assert isinstance(ours, Point)
         ours, ref = list(ours), list(ref)
     assert_same_batch(ours, ref)
+
+
+def test_default_collate_keeps_autograd():
+    xs = [tg.tensor([1.0, 2.0], requires_grad=True), tg.tensor([3.0, 4.0])]
+    out = default_collate(xs)
+    assert type(out.grad_fn).__name__ == type(tud.default_collate([torch.tensor([1.0], requires_grad=True)]).grad_fn).__name__
+    out.sum().backward()
+    np.testing.assert_array_equal(xs[0].grad.numpy(), [1.0, 1.0])
+    assert default_collate([tg.zeros(2), tg.zeros(2)]).grad_fn is None
 
 
 def test_default_collate_errors():
@@ -295,8 +306,7 @@ def test_shuffle_is_a_permutation_and_repeatable():
     ds, _ = pair(100, 1)
 
     def order(**kwargs):
-        return np.concatenate([y.numpy() * 0 + x.numpy()[:, 0] for x, y in DataLoader(ds, batch_size=16,
-                                                                                      shuffle=True, **kwargs)])
+        return np.concatenate([x.numpy()[:, 0] for x, _ in DataLoader(ds, batch_size=16, shuffle=True, **kwargs)])
     first = order(generator=tg.Generator().manual_seed(42))
     assert sorted(first.tolist()) == sorted(ds.tensors[0].numpy()[:, 0].tolist())
     assert not np.array_equal(first, ds.tensors[0].numpy()[:, 0])  # actually shuffled
@@ -407,3 +417,23 @@ def test_dataloader_signature_matches_torch():
     theirs = inspect.signature(tud.DataLoader.__init__).parameters
     assert list(ours) == list(theirs)
     assert [(p.default, p.kind) for p in ours.values()] == [(p.default, p.kind) for p in theirs.values()]
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(0, 40), batch_size=st.integers(1, 12), drop_last=st.booleans(), shuffle=st.booleans())
+def test_dataloader_batches_property(n, batch_size, drop_last, shuffle):
+    """Any size: torch's number of batches and batch sizes; sequential order equal to torch's;
+    shuffled, the batches together are a permutation (minus the dropped tail)."""
+    x = np.arange(n, dtype=np.float32)
+    ours = DataLoader(TensorDataset(tg.tensor(x)), batch_size=batch_size, drop_last=drop_last, shuffle=False)
+    theirs = tud.DataLoader(tud.TensorDataset(torch.tensor(x)), batch_size=batch_size, drop_last=drop_last)
+    got, ref = [b[0].numpy() for b in ours], [b[0].numpy() for b in theirs]
+    assert len(ours) == len(theirs) == len(got) == len(ref)
+    for a, b in zip(got, ref):
+        np.testing.assert_array_equal(a, b)
+    if shuffle and n:
+        shuffled = [b[0].numpy() for b in DataLoader(TensorDataset(tg.tensor(x)), batch_size=batch_size,
+                                                        drop_last=drop_last, shuffle=True)]
+        assert [len(b) for b in shuffled] == [len(b) for b in ref]
+        seen = np.concatenate(shuffled) if shuffled else np.array([])
+        assert len(set(seen.tolist())) == len(seen) and set(seen.tolist()) <= set(x.tolist())

@@ -126,6 +126,17 @@ def test_fashion_mnist_uses_its_own_folder_and_classes(tmp_path):
     assert "fashion-mnist" in FashionMNIST.mirrors[0] and FashionMNIST.resources != MNIST.resources
 
 
+def test_deprecated_aliases_warn(tmp_path):
+    tiny_mnist(tmp_path)
+    train, test = MNIST(tmp_path), MNIST(tmp_path, train=False)
+    with pytest.warns(UserWarning, match="train_labels has been renamed targets"):
+        assert train.train_labels is train.targets
+    with pytest.warns(UserWarning, match="test_data has been renamed data"):
+        assert test.test_data is test.data
+    with pytest.warns(UserWarning, match="train_data has been renamed data"):
+        assert test.train_data is test.data  # torchvision does not check the split either
+
+
 def test_mnist_inconsistent_files(tmp_path):
     arrays = tiny_mnist(tmp_path, gz=False)
     write(tmp_path / "train-labels-idx1-ubyte", idx_bytes(arrays["train-labels-idx1-ubyte"][:5]))
@@ -274,6 +285,18 @@ def test_offline_download_error_lists_files_and_folder(tmp_path, monkeypatch, ca
 
 
 # ------------------------------------------------------------ the real MNIST files
+
+@needs_mnist
+def test_notes_snippet_download_true_with_files_present_fetches_nothing(monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("download=True must not fetch files that are already there")
+    monkeypatch.setattr("urllib.request.urlopen", no_network)
+    test_data = datasets.MNIST(str(MNIST_DIR), train=False, download=True, transform=transforms.ToTensor())
+    test_loader = tg.utils.data.DataLoader(test_data, batch_size=12)
+    inputs, labels = next(iter(test_loader))
+    assert tuple(inputs.shape) == (12, 1, 28, 28) and labels.tolist()[:3] == [7, 2, 1]
+    assert tuple(inputs.view(-1, 28 * 28).shape) == (12, 784)
+
 
 @needs_mnist
 def test_real_mnist():

@@ -83,6 +83,9 @@ def test_accuracy_from_scores_and_errors():
     assert accuracy([0, 2, 1], logits.requires_grad_()) == 1.0
     with pytest.raises(ValueError, match=r"inconsistent numbers of samples: \[2, 3\]"):
         accuracy([0, 1], [0, 1, 1])
+    with pytest.raises(ValueError, match="y_pred holds non-integer values"):
+        accuracy([0, 1], [0.2, 0.9])  # probabilities are not labels
+    assert accuracy([0.0, 1.0], tg.tensor([0.0, 1.0])) == 1.0  # float labels that are whole numbers are fine
     with pytest.raises(ValueError, match="y_true is empty"):
         accuracy([], [])
     with pytest.raises(ValueError, match="Target is multiclass but average='binary'"):
@@ -191,3 +194,5 @@ def test_roc_auc_multiclass_ovr():
     with pytest.raises(ValueError, match="multi_class must be 'ovr'"):
         roc_auc_score(t, scores)
     assert set(metrics.__all__) >= {"accuracy", "roc_auc_score", "confusion_matrix"} and tg.metrics is metrics
+    assert metrics.precision_score(BIN_TRUE, BIN_PRED) == precision(BIN_TRUE, BIN_PRED)
+    assert all(hasattr(metrics, name) for name in metrics.__all__)

@@ -19,8 +19,8 @@ import numpy as np
 
 from .tensor import Tensor, from_numpy
 
-__all__ = ["accuracy", "auc", "confusion_matrix", "f1_score", "precision", "precision_recall_f1", "recall",
-           "roc_auc_score", "roc_curve"]
+__all__ = ["accuracy", "accuracy_score", "auc", "confusion_matrix", "f1_score", "precision", "precision_recall_f1",
+           "precision_score", "recall", "recall_score", "roc_auc_score", "roc_curve"]
 
 _AVERAGES = (None, "binary", "micro", "macro", "weighted")
 
@@ -46,6 +46,10 @@ def _labels_pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"expected 1-D label vectors (or y_pred of scores [N, C]), got y_true of shape {t.shape} "
                          f"and y_pred of shape {p.shape}")
     _check_lengths(t, p)
+    for name, a in (("y_true", t), ("y_pred", p)):
+        if a.dtype.kind == "f" and not np.array_equal(a, np.round(a)):
+            raise ValueError(f"{name} holds non-integer values, so it is not a vector of class labels (scores or "
+                             f"probabilities?): threshold them first, e.g. (y_score > 0.5), or pass scores [N, C]")
     return t, p
 
 
@@ -131,6 +135,10 @@ def recall(y_true, y_pred, average: str | None = "binary", pos_label=1, num_clas
 def f1_score(y_true, y_pred, average: str | None = "binary", pos_label=1, num_classes: int | None = None):
     """The harmonic mean of precision and recall, 2PR / (P + R) (macro: the mean of per-class F1)."""
     return precision_recall_f1(y_true, y_pred, average, pos_label, num_classes)[2]
+
+
+# scikit-learn's names for the same functions
+accuracy_score, precision_score, recall_score = accuracy, precision, recall
 
 
 # ------------------------------------------------------------ ROC

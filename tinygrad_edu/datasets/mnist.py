@@ -12,6 +12,7 @@ Differences from torchvision:
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -155,6 +156,20 @@ class MNIST(Dataset):
                 body = repr(getattr(self, name)).replace("\n", "\n" + " " * 4)
                 lines.append(f"    {'Transform' if name == 'transform' else 'Target transform'}: {body}")
         return "\n".join(lines)
+
+
+def _renamed(old: str, new: str) -> property:
+    """torchvision's deprecated aliases (train_data, test_labels, ...): warn, then give the new name
+    (whatever the split, as torchvision)."""
+    def get(self):
+        warnings.warn(f"{old} has been renamed {new}", UserWarning, stacklevel=2)
+        return getattr(self, new)
+    return property(get, doc=f"Deprecated alias of `{new}` (as torchvision).")
+
+
+for _split in ("train", "test"):
+    setattr(MNIST, f"{_split}_data", _renamed(f"{_split}_data", "data"))
+    setattr(MNIST, f"{_split}_labels", _renamed(f"{_split}_labels", "targets"))
 
 
 class FashionMNIST(MNIST):

@@ -27,6 +27,16 @@ def _numeric_array(x: np.ndarray | np.generic) -> np.ndarray:
     return np.asarray(x)
 
 
+def _stack_tensors(batch) -> Tensor:
+    """stack(batch); with nothing to differentiate and one dtype and shape, straight through NumPy
+    (the same values, without building an autograd node per batch)."""
+    first = batch[0]._data
+    if all(isinstance(t, Tensor) and not t.requires_grad and t._data.dtype == first.dtype
+           and t._data.shape == first.shape for t in batch):
+        return Tensor._make(np.stack([t._data for t in batch]))
+    return stack(batch, 0)  # promotes dtypes, records StackBackward0, or raises PyTorch's size error
+
+
 def default_collate(batch):
     """Collate a list of samples into a batch (see the module docstring for the rules).
 
@@ -36,9 +46,9 @@ def default_collate(batch):
         return batch.collated()
     elem = batch[0]
     if isinstance(elem, Tensor):
-        return stack(batch, 0)
+        return _stack_tensors(batch)
     if isinstance(elem, np.ndarray):
-        return stack([from_numpy(_numeric_array(b)) for b in batch], 0)
+        return _stack_tensors([from_numpy(_numeric_array(b)) for b in batch])
     if isinstance(elem, np.generic):  # NumPy scalars keep their dtype
         return from_numpy(_numeric_array(np.array(batch)))
     if isinstance(elem, float):

@@ -14,6 +14,11 @@ from ... import random as _random
 from ...tensor import Tensor
 
 
+def _check_positive_int(name: str, value) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{name} should be a positive integer value, but got {name}={value}")
+
+
 class Sampler:
     """Base class: subclasses define `__iter__` (indices) and usually `__len__`."""
 
@@ -44,7 +49,14 @@ class SequentialSampler(Sampler):
         return np.arange(len(self.data_source))
 
 
-class RandomSampler(Sampler):
+class _RandomOrder(Sampler):
+    """A sampler whose pass is one array drawn up front (by `_index_array`)."""
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._index_array().tolist())
+
+
+class RandomSampler(_RandomOrder):
     """A random permutation of the indices each pass (or `num_samples` draws with replacement).
 
     Without `generator`, each pass draws from the global generator (`manual_seed`)."""
@@ -55,8 +67,7 @@ class RandomSampler(Sampler):
             raise TypeError(f"replacement should be a boolean value, but got replacement={replacement}")
         self.data_source, self.replacement, self._num_samples, self.generator = (
             data_source, replacement, num_samples, generator)
-        if not isinstance(self.num_samples, int) or isinstance(self.num_samples, bool) or self.num_samples <= 0:
-            raise ValueError(f"num_samples should be a positive integer value, but got num_samples={self.num_samples}")
+        _check_positive_int("num_samples", self.num_samples)
 
     @property
     def num_samples(self) -> int:
@@ -73,11 +84,9 @@ class RandomSampler(Sampler):
         perms = [rng.permutation(n) for _ in range(k // n)] + [rng.permutation(n)[:k % n]]
         return np.concatenate(perms)
 
-    def __iter__(self) -> Iterator[int]:
-        return iter(self._index_array().tolist())
 
 
-class SubsetRandomSampler(Sampler):
+class SubsetRandomSampler(_RandomOrder):
     """The given indices, in a random order each pass."""
 
     def __init__(self, indices: Sequence[int], generator: _random.Generator | None = None):
@@ -89,17 +98,14 @@ class SubsetRandomSampler(Sampler):
     def _index_array(self) -> np.ndarray:
         return np.asarray(self.indices)[_random._generator(self.generator).permutation(len(self.indices))]
 
-    def __iter__(self) -> Iterator[int]:
-        return iter(self._index_array().tolist())
 
 
-class WeightedRandomSampler(Sampler):
+class WeightedRandomSampler(_RandomOrder):
     """`num_samples` indices drawn with probabilities proportional to `weights`."""
 
     def __init__(self, weights, num_samples: int, replacement: bool = True,
                  generator: _random.Generator | None = None):
-        if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples <= 0:
-            raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples}")
+        _check_positive_int("num_samples", num_samples)
         if not isinstance(replacement, bool):
             raise ValueError(f"replacement should be a boolean value, but got replacement={replacement}")
         w = np.asarray(weights._data if isinstance(weights, Tensor) else weights, dtype=np.float64)
@@ -118,16 +124,13 @@ class WeightedRandomSampler(Sampler):
         rng = _random._generator(self.generator)
         return rng.choice(len(self.weights), self.num_samples, replace=self.replacement, p=self.weights / self.weights.sum())
 
-    def __iter__(self) -> Iterator[int]:
-        return iter(self._index_array().tolist())
 
 
 class BatchSampler(Sampler):
     """Groups the sampler's indices into lists of `batch_size` (the last one shorter unless drop_last)."""
 
     def __init__(self, sampler, batch_size: int, drop_last: bool):
-        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
-            raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size}")
+        _check_positive_int("batch_size", batch_size)
         if not isinstance(drop_last, bool):
             raise ValueError(f"drop_last should be a boolean value, but got drop_last={drop_last}")
         self.sampler, self.batch_size, self.drop_last = sampler, batch_size, drop_last
@@ -154,4 +157,4 @@ class BatchSampler(Sampler):
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
 
-_ARRAY_ITERS = {cls.__iter__ for cls in (SequentialSampler, RandomSampler, SubsetRandomSampler, WeightedRandomSampler)}
+_ARRAY_ITERS = {SequentialSampler.__iter__, _RandomOrder.__iter__}
