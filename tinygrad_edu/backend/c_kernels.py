@@ -240,35 +240,60 @@ def _call(table: dict, dtype: np.dtype, inputs: tuple, shape: tuple, sizes: tupl
     return out
 
 
-def _elementwise(name: str):
-    """The wrapper of an elementwise kernel ``tg_<name>``: checks, any shape, n = size."""
-    table = _table(name)
-
-    def kernel(*arrays: np.ndarray) -> np.ndarray:
-        dtype = check_same(name, *arrays)
-        return _call(table, dtype, arrays, arrays[0].shape, (arrays[0].size,))
-
-    return kernel
+def _sizes_elementwise(shape: tuple, size: int) -> tuple:
+    return (size,)
 
 
-def _rowwise(name: str):
-    """The wrapper of a kernel over the last dimension: ``[..., cols]`` seen as ``[rows, cols]``."""
-    table = _table(name)
-
-    def kernel(*arrays: np.ndarray) -> np.ndarray:
-        dtype = check_same(name, *arrays, min_ndim=1)
-        shape = arrays[0].shape
-        cols = shape[-1]
-        return _call(table, dtype, arrays, shape, (arrays[0].size // cols if cols else 0, cols))
-
-    return kernel
+def _sizes_rowwise(shape: tuple, size: int) -> tuple:
+    cols = shape[-1]
+    return (size // cols if cols else 0, cols)
 
 
-_relu, _relu_backward = _elementwise("relu"), _elementwise("relu_backward")
-_sigmoid, _sigmoid_backward = _elementwise("sigmoid"), _elementwise("sigmoid_backward")
-_tanh, _tanh_backward = _elementwise("tanh"), _elementwise("tanh_backward")
-_softmax, _softmax_backward = _rowwise("softmax"), _rowwise("softmax_backward")
-_log_softmax, _log_softmax_backward = _rowwise("log_softmax"), _rowwise("log_softmax_backward")
+def _wrapper(name: str, rowwise: bool):
+    """The wrapper of kernel ``tg_<name>`` taking one array (forward) or two (grad, saved array).
+
+    Elementwise kernels see any shape as ``n = size`` elements, row-wise ones ``[..., cols]`` as
+    ``[rows, cols]``. The common case (right types, same shape) is checked inline: these run
+    once per layer per step, where a microsecond of Python is a good part of the kernel's time
+    at batch 64; anything unusual goes through ``check_same`` for its error message.
+    """
+    table, sizes = _table(name), (_sizes_rowwise if rowwise else _sizes_elementwise)
+    min_ndim = 1 if rowwise else 0
+
+    def unary(x: np.ndarray) -> np.ndarray:
+        if type(x) is not np.ndarray or x.dtype not in table or x.ndim < min_ndim:
+            check_same(name, x, min_ndim=min_ndim)  # raises the error
+        dtype = x.dtype
+        ctype = _CTYPE[dtype]
+        out = np.empty(x.shape, dtype)
+        fn = table[dtype]
+        rc = fn(ffi.from_buffer(ctype, _dense(x)), ffi.from_buffer(ctype, out), *sizes(x.shape, x.size))
+        if rc != 0:
+            _raise_on_error(rc, fn)
+        return out
+
+    def binary(grad: np.ndarray, saved: np.ndarray) -> np.ndarray:
+        if (type(grad) is not np.ndarray or type(saved) is not np.ndarray or grad.dtype not in table
+                or saved.dtype != grad.dtype or grad.shape != saved.shape or grad.ndim < min_ndim):
+            check_same(name, grad, saved, min_ndim=min_ndim)
+        dtype = grad.dtype
+        ctype = _CTYPE[dtype]
+        out = np.empty(grad.shape, dtype)
+        fn = table[dtype]
+        rc = fn(ffi.from_buffer(ctype, _dense(grad)), ffi.from_buffer(ctype, _dense(saved)),
+                ffi.from_buffer(ctype, out), *sizes(grad.shape, grad.size))
+        if rc != 0:
+            _raise_on_error(rc, fn)
+        return out
+
+    return binary if name.endswith("_backward") else unary
+
+
+_relu, _relu_backward = _wrapper("relu", False), _wrapper("relu_backward", False)
+_sigmoid, _sigmoid_backward = _wrapper("sigmoid", False), _wrapper("sigmoid_backward", False)
+_tanh, _tanh_backward = _wrapper("tanh", False), _wrapper("tanh_backward", False)
+_softmax, _softmax_backward = _wrapper("softmax", True), _wrapper("softmax_backward", True)
+_log_softmax, _log_softmax_backward = _wrapper("log_softmax", True), _wrapper("log_softmax_backward", True)
 _LEAKY, _LEAKY_BACKWARD, _BIAS_RELU = _table("leaky_relu"), _table("leaky_relu_backward"), _table("bias_relu")
 
 
