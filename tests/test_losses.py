@@ -149,8 +149,15 @@ def test_cross_entropy_uint8_targets_accepted():
      "var is of incorrect size"),
     (lambda lib: F(lib).multi_margin_loss(lib.ones(3, 4), lib.tensor([1, 2, 1]), p=3), ValueError,
      "only p == 1 and p == 2 supported"),
+    (lambda lib: F(lib).cross_entropy(lib.ones(3, 4), lib.tensor([1, 2, 1]), weight=lib.ones(4, requires_grad=True)),
+     RuntimeError, "'nll_loss_forward' is not differentiable with respect to argument 'weight'"),
+    (lambda lib: F(lib).binary_cross_entropy_with_logits(lib.ones(3), lib.ones(3), pos_weight=lib.ones(
+        3, requires_grad=True)), RuntimeError, "not differentiable with respect to argument 'pos_weight'"),
+    (lambda lib: F(lib).binary_cross_entropy(lib.ones(3) / 2, lib.ones(3), weight=lib.ones(3, requires_grad=True)),
+     RuntimeError, "'binary_cross_entropy' is not differentiable with respect to argument 'weight'"),
 ], ids=["int32", "float_target", "too_big", "negative", "batch", "weight_size", "nd_target", "smoothing",
-        "reduction", "bce_range", "bce_shape", "bce_logits_shape", "gauss_var", "gauss_size", "margin_p"])
+        "reduction", "bce_range", "bce_shape", "bce_logits_shape", "gauss_var", "gauss_size", "margin_p",
+        "ce_weight_grad", "bce_logits_pos_weight_grad", "bce_weight_grad"])
 def test_bad_input_raises_as_torch(bad, error, match):
     with pytest.raises(error, match=match):
         bad(torch)

@@ -542,3 +542,15 @@ def test_import_forms():
                  "ModuleList", "ModuleDict", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
                  "NLLLoss", "MultiMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss"):
         assert hasattr(nn, name) and hasattr(torch.nn, name), name
+
+
+def test_state_dict_saves_and_loads_through_tinygrad_edu_save(tmp_path):
+    """The notes' checkpoint: torch.save(model.state_dict(), path) then load_state_dict(torch.load(path))."""
+    model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.ReLU(), nn.Linear(3, 2))
+    model(tg.randn(5, 4))  # running stats move away from their initial values
+    tg.save(model.state_dict(), tmp_path / "best-model.pt")
+    clone = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.ReLU(), nn.Linear(3, 2))
+    assert clone.load_state_dict(tg.load(tmp_path / "best-model.pt")) == ([], [])
+    for (k, a), (_, b) in zip(model.state_dict().items(), clone.state_dict().items()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=k)
+        assert a.dtype is b.dtype, k

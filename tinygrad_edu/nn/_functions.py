@@ -25,8 +25,9 @@ class NllLoss(Op):
         loss = -logp[np.arange(m), safe] * w
         denom = w.sum() if reduction == "mean" else 1
         coeff = np.zeros_like(logp)
+        rows = np.flatnonzero(kept)  # ignored rows get no gradient, even when all are (and the mean is nan)
         with np.errstate(divide="ignore", invalid="ignore"):
-            coeff[np.arange(m), safe] = -w / denom
+            coeff[rows, safe[rows]] = -w[rows] / denom
             out = loss if reduction == "none" else np.asarray(loss.sum() / denom, logp.dtype)
         ctx.per_row = reduction == "none"
         ctx.save_for_backward(coeff)

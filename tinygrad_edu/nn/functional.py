@@ -54,9 +54,15 @@ def _same_size(input: Tensor, target: Tensor, name: str) -> None:
                       "the same size.", UserWarning, stacklevel=3)
 
 
-def _const_array(x: Tensor | None, like: Tensor) -> np.ndarray | None:
-    """A class weight as a constant array of input's dtype (the fused losses take no gradient for it)."""
-    return None if x is None else x._data.astype(like._data.dtype, copy=False)
+def _const_array(x: Tensor | None, like: Tensor, fn: str = "", arg: str = "weight") -> np.ndarray | None:
+    """A class weight as a constant array of input's dtype: as PyTorch's, the fused losses are not
+    differentiable with respect to it, and say so rather than silently give no gradient."""
+    if x is None:
+        return None
+    if x.requires_grad and grad_mode.is_grad_enabled():
+        raise RuntimeError(f"The function '{fn}' is not differentiable with respect to argument '{arg}'. This "
+                           "input cannot have requires_grad True.")
+    return x._data.astype(like._data.dtype, copy=False)
 
 
 def _promote(input: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
@@ -135,9 +141,9 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input
-    keep = _generator(None).random(input.shape) >= p
-    scale = np.float64(0.0 if p == 1.0 else 1.0 / (1.0 - p))
-    mask = Tensor._make((keep * scale).astype(input._data.dtype))
+    dt = input._data.dtype
+    draws = _generator(None).random(input.shape, dtype=np.float32 if dt == np.float32 else np.float64)
+    mask = Tensor._make(np.where(draws >= p, dt.type(0.0 if p == 1.0 else 1.0 / (1.0 - p)), dt.type(0)))
     return input.mul_(mask) if inplace else input * mask
 
 
@@ -264,7 +270,8 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     if input.numel() and bool(((input._data < 0) | (input._data > 1)).any()):
         raise RuntimeError("all elements of input should be between 0 and 1")
     input, target = _promote(input, target)
-    return _functions.BinaryCrossEntropy.apply(input, target, reduction, _const_array(weight, input))
+    return _functions.BinaryCrossEntropy.apply(input, target, reduction,
+                                               _const_array(weight, input, "binary_cross_entropy"))
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -276,13 +283,15 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     if target.shape != input.shape:
         raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
     input, target = _promote(input, target)
-    return _functions.BinaryCrossEntropyWithLogits.apply(input, target, reduction, _const_array(weight, input),
-                                                         _const_array(pos_weight, input))
+    fn = "binary_cross_entropy_with_logits"
+    return _functions.BinaryCrossEntropyWithLogits.apply(input, target, reduction, _const_array(weight, input, fn),
+                                                         _const_array(pos_weight, input, fn, "pos_weight"))
 
 
 # ---------------------------------------------------------------- multi-class losses
 
-def _class_target(input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int) -> tuple:
+def _class_target(input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int,
+                  fn: str = "nll_loss_forward") -> tuple:
     """Check class-index targets as PyTorch does; return (logits as [M, C], target int64 [M],
     weight array or None, shape of the unreduced loss)."""
     if input.dim() < 1:
@@ -313,8 +322,8 @@ def _class_target(input: Tensor, target: Tensor, weight: Tensor | None, ignore_i
     if weight is not None and weight.numel() != c:
         raise RuntimeError(f"weight tensor should be defined either for all {c} classes or no classes but got "
                            f"weight tensor of shape: {list(weight.shape)}")
-    w = None if weight is None else weight._data.astype(input._data.dtype, copy=False).reshape(-1)
-    return flat, t, w, out_shape
+    w = _const_array(weight, input, fn)
+    return flat, t, None if w is None else w.reshape(-1), out_shape
 
 
 def _unflatten_loss(loss: Tensor, reduction: str, out_shape: tuple) -> Tensor:
@@ -387,7 +396,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     if input.dim() > 2:
         raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
                            f"{list(input.shape)}")
-    x, t, w, out_shape = _class_target(input, target, weight, ignore_index=-(2**62))
+    x, t, w, out_shape = _class_target(input, target, weight, -(2**62), "multi_margin_loss")
     m, c = x.shape
     picked = x[np.arange(m), t].unsqueeze(1)
     others = _const(np.arange(c)[None, :] != t[:, None], x)
