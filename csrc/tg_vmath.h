@@ -108,75 +108,43 @@ static inline T SFX(tg_row_max)(const T *restrict x, int64_t n)
     return m;
 }
 
-/* sum of x[0..n) in TG_NLANES independent partial sums. */
-static inline T SFX(tg_row_sum)(const T *restrict x, int64_t n)
-{
-    T acc[TG_NLANES] = {0};
-    int64_t i = 0;
-    for (; i + TG_NLANES <= n; i += TG_NLANES)
-        for (int l = 0; l < TG_NLANES; ++l) acc[l] += x[i + l];
-    T s = 0;
-    for (int l = 0; l < TG_NLANES; ++l) s += acc[l];
-    for (; i < n; ++i) s += x[i];
-    return s;
-}
+/* The sum over j in [0, n) of TERM (an expression of j), kept in TG_NLANES partial sums
+ * that the compiler maps onto SIMD lanes; the leftover j go into the total one by one.
+ * Every summing helper below is this loop with its own TERM. Defined once per type
+ * (this part of the file is included twice), hence the #undef at the end. */
+#define TG_LANE_SUM(n, TERM)                                                    \
+    T acc[TG_NLANES] = {0};                                                     \
+    int64_t i = 0;                                                              \
+    for (; i + TG_NLANES <= (n); i += TG_NLANES)                                \
+        for (int l = 0; l < TG_NLANES; ++l) {                                   \
+            const int64_t j = i + l;                                            \
+            acc[l] += (TERM);                                                   \
+        }                                                                       \
+    T s = 0;                                                                    \
+    for (int l = 0; l < TG_NLANES; ++l) s += acc[l];                            \
+    for (int64_t j = i; j < (n); ++j) s += (TERM);                              \
+    return s
 
-/* sum of x[i] * y[i]. */
-static inline T SFX(tg_row_dot)(const T *restrict x, const T *restrict y, int64_t n)
-{
-    T acc[TG_NLANES] = {0};
-    int64_t i = 0;
-    for (; i + TG_NLANES <= n; i += TG_NLANES)
-        for (int l = 0; l < TG_NLANES; ++l) acc[l] += x[i + l] * y[i + l];
-    T s = 0;
-    for (int l = 0; l < TG_NLANES; ++l) s += acc[l];
-    for (; i < n; ++i) s += x[i] * y[i];
-    return s;
-}
+/* sum of x[0..n) */
+static inline T SFX(tg_row_sum)(const T *restrict x, int64_t n) { TG_LANE_SUM(n, x[j]); }
 
-/* e[i] = exp(x[i] - m) for i < n, returning their sum (one pass: the exps are reused). */
+/* sum of x[j] * y[j] */
+static inline T SFX(tg_row_dot)(const T *restrict x, const T *restrict y, int64_t n) { TG_LANE_SUM(n, x[j] * y[j]); }
+
+/* e[j] = exp(x[j] - m), returning their sum (one pass: the exps are reused by the caller) */
 static inline T SFX(tg_row_exp_sum)(const T *restrict x, T m, T *restrict e, int64_t n)
 {
-    T acc[TG_NLANES] = {0};
-    int64_t i = 0;
-    for (; i + TG_NLANES <= n; i += TG_NLANES)
-        for (int l = 0; l < TG_NLANES; ++l) {
-            T v = TG_EXP(x[i + l] - m);
-            e[i + l] = v;
-            acc[l] += v;
-        }
-    T s = 0;
-    for (int l = 0; l < TG_NLANES; ++l) s += acc[l];
-    for (; i < n; ++i) {
-        e[i] = TG_EXP(x[i] - m);
-        s += e[i];
-    }
-    return s;
+    TG_LANE_SUM(n, e[j] = TG_EXP(x[j] - m));
 }
 
-/* sum of exp(x[i] - m) without storing the exps (the loss when no gradient is wanted). */
-static inline T SFX(tg_row_sum_exp)(const T *restrict x, T m, int64_t n)
-{
-    T acc[TG_NLANES] = {0};
-    int64_t i = 0;
-    for (; i + TG_NLANES <= n; i += TG_NLANES)
-        for (int l = 0; l < TG_NLANES; ++l) acc[l] += TG_EXP(x[i + l] - m);
-    T s = 0;
-    for (int l = 0; l < TG_NLANES; ++l) s += acc[l];
-    for (; i < n; ++i) s += TG_EXP(x[i] - m);
-    return s;
-}
+/* sum of exp(x[j] - m) without storing the exps (the loss when no gradient is wanted) */
+static inline T SFX(tg_row_sum_exp)(const T *restrict x, T m, int64_t n) { TG_LANE_SUM(n, TG_EXP(x[j] - m)); }
 
-/* sum of w[i] * (m - x[i]), or of (m - x[i]) when w is NULL: the smoothing term of
- * cross-entropy, shifted by the row max so that huge logits do not cancel. */
+/* sum of w[j] * (m - x[j]), or of (m - x[j]) when w is NULL: the smoothing term of
+ * cross-entropy, shifted by the row max so that huge logits do not cancel */
 static inline T SFX(tg_row_wsum_shift)(const T *restrict w, const T *restrict x, T m, int64_t n)
 {
-    T acc[TG_NLANES] = {0};
-    int64_t i = 0;
-    for (; i + TG_NLANES <= n; i += TG_NLANES)
-        for (int l = 0; l < TG_NLANES; ++l) acc[l] += (w ? w[i + l] : (T)1) * (m - x[i + l]);
-    T s = 0;
-    for (int l = 0; l < TG_NLANES; ++l) s += acc[l];
-    for (; i < n; ++i) s += (w ? w[i] : (T)1) * (m - x[i]);
-    return s;
+    TG_LANE_SUM(n, (w ? w[j] : (T)1) * (m - x[j]));
 }
+
+#undef TG_LANE_SUM
