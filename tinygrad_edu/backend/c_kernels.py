@@ -41,7 +41,7 @@ __all__ = [
 
     # activations.c
     "relu", "relu_backward", "bias_relu", "leaky_relu", "leaky_relu_backward",
-    "sigmoid", "sigmoid_backward", "tanh", "tanh_backward",
+    "sigmoid", "sigmoid_backward", "tanh_backward",
     # softmax.c
     "softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
     # loss.c
@@ -188,7 +188,7 @@ def _wrapper(name: str, rowwise: bool):
 
 _relu, _relu_backward = _wrapper("relu", False), _wrapper("relu_backward", False)
 _sigmoid, _sigmoid_backward = _wrapper("sigmoid", False), _wrapper("sigmoid_backward", False)
-_tanh, _tanh_backward = _wrapper("tanh", False), _wrapper("tanh_backward", False)
+_tanh_backward = _wrapper("tanh_backward", False)
 _softmax, _softmax_backward = _wrapper("softmax", True), _wrapper("softmax_backward", True)
 _log_softmax, _log_softmax_backward = _wrapper("log_softmax", True), _wrapper("log_softmax_backward", True)
 _LEAKY, _LEAKY_BACKWARD, _BIAS_RELU = _table("leaky_relu"), _table("leaky_relu_backward"), _table("bias_relu")
@@ -230,11 +230,6 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 def sigmoid_backward(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``grad * (1 - out) * out``, ``out`` the sigmoid's output."""
     return _sigmoid_backward(grad, out)
-
-
-def tanh(x: np.ndarray) -> np.ndarray:
-    """``tanh(x)`` elementwise (Cephes' polynomial near 0, ``1 - 2 / (e^2x + 1)`` beyond)."""
-    return _tanh(x)
 
 
 def tanh_backward(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
