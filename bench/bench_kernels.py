@@ -199,6 +199,10 @@ def cases(quick: bool):
     def inputs(*makers):
         return lambda: tuple(m() for m in makers)
 
+    def grad_and_saved(forward, *shape):
+        """(upstream gradient, what the forward saved) for a backward kernel."""
+        return lambda: (rng.standard_normal(shape, f32), forward(rng.standard_normal(shape, f32)))
+
     out = []
     mm_tol = (2e-4, 2e-3)
 
@@ -241,8 +245,7 @@ def cases(quick: bool):
                     (lambda x: torch.softmax(x, -1)) if torch else None, 2 * nbytes, "GB/s", (1e-5, 1e-6)))
         out.append(("log_softmax", shape, inputs(randn(batch, 10)), K.log_softmax, np_log_softmax,
                     (lambda x: torch.log_softmax(x, -1)) if torch else None, 2 * nbytes, "GB/s", (1e-5, 1e-5)))
-        make = (lambda b: lambda: (rng.standard_normal((b, 10), f32), np_softmax(rng.standard_normal((b, 10), f32))))(batch)
-        out.append(("softmax_backward", shape, make, K.softmax_backward,
+        out.append(("softmax_backward", shape, grad_and_saved(np_softmax, batch, 10), K.softmax_backward,
                     lambda g, y: y * (g - (g * y).sum(-1, keepdims=True)),
                     (lambda g, y: torch.ops.aten._softmax_backward_data(g, y, -1, torch.float32)) if torch else None,
                     3 * nbytes, "GB/s", (1e-5, 1e-6)))
@@ -259,8 +262,7 @@ def cases(quick: bool):
     for name in ("sigmoid_backward", "tanh_backward"):
         act = K.sigmoid if name == "sigmoid_backward" else np.tanh
         ref = (lambda g, y: g * (1 - y) * y) if name == "sigmoid_backward" else (lambda g, y: g * (1 - y * y))
-        make = (lambda act: lambda: (rng.standard_normal((512, 512), f32), act(rng.standard_normal((512, 512), f32))))(act)
-        out.append((name, "512x512", make, getattr(K, name), ref,
+        out.append((name, "512x512", grad_and_saved(act, 512, 512), getattr(K, name), ref,
                     getattr(torch.ops.aten, name) if torch else None, 12.0 * 512 * 512, "GB/s", (1e-6, 1e-6)))
     for size in (256, 512) if quick else (256, 512, 1024, 2048):
         matmul_row("matmul square", size, size, size)

@@ -118,8 +118,9 @@ _CTYPE = {np.dtype(np.float32): ffi.typeof("float[]"), np.dtype(np.float64): ffi
 
 
 def _table(name: str) -> dict:
-    """dtype -> C function ``tg_<name>_f32`` / ``tg_<name>_f64``."""
-    return {np.dtype(np.float32): getattr(lib, f"tg_{name}_f32"), np.dtype(np.float64): getattr(lib, f"tg_{name}_f64")}
+    """dtype -> ``(C function tg_<name>_f32 / _f64, its cffi array type, dtype)``."""
+    return {dtype: (getattr(lib, f"tg_{name}_{'f32' if dtype == np.float32 else 'f64'}"), ctype, dtype)
+            for dtype, ctype in _CTYPE.items()}
 
 
 def _dense(a: np.ndarray) -> np.ndarray:
@@ -127,14 +128,19 @@ def _dense(a: np.ndarray) -> np.ndarray:
     return a if a.flags.c_contiguous else np.ascontiguousarray(a)
 
 
-def _call(table: dict, dtype: np.dtype, inputs: tuple, shape: tuple, sizes: tuple, extra: tuple = ()) -> np.ndarray:
-    """Run ``table[dtype](*inputs, out, *sizes, *extra)`` on dense inputs into a new ``out`` of ``shape``."""
-    fn, ctype = table[dtype], _CTYPE[dtype]
+def _call(fn, ctype, dtype: np.dtype, inputs: tuple, shape: tuple, sizes: tuple, extra: tuple = ()) -> np.ndarray:
+    """Run ``fn(*inputs, out, *sizes, *extra)`` on dense inputs into a new ``out`` of ``shape``."""
     out = np.empty(shape, dtype)
-    rc = fn(*(ffi.from_buffer(ctype, _dense(a)) for a in inputs), ffi.from_buffer(ctype, out), *sizes, *extra)
+    rc = fn(*[ffi.from_buffer(ctype, _dense(a)) for a in inputs], ffi.from_buffer(ctype, out), *sizes, *extra)
     if rc != 0:
         _raise_on_error(rc, fn)
     return out
+
+
+def _rows_cols(shape: tuple, size: int) -> tuple:
+    """``[..., cols]`` seen as ``(rows, cols)``."""
+    cols = shape[-1]
+    return (size // cols if cols else 0, cols)
 
 
 def _wrapper(name: str, rowwise: bool):
@@ -145,28 +151,14 @@ def _wrapper(name: str, rowwise: bool):
     lookup: these run once per layer per step, and at batch 64 the Python around the call
     (~1.5 us) is most of the time; anything unusual goes through ``check_same`` for its error.
     """
-    entries = {dtype: (fn, _CTYPE[dtype], dtype) for dtype, fn in _table(name).items()}
+    entries = _table(name)
     min_ndim = 1 if rowwise else 0
-    from_buffer = ffi.from_buffer
-
-    def call(fn, ctype, dtype: np.dtype, inputs: tuple, shape: tuple, size: int) -> np.ndarray:
-        out = np.empty(shape, dtype)
-        if rowwise:
-            cols = shape[-1]
-            sizes = (size // cols if cols else 0, cols)
-        else:
-            sizes = (size,)
-        rc = fn(*[from_buffer(ctype, a if a.flags.c_contiguous else np.ascontiguousarray(a)) for a in inputs],
-                from_buffer(ctype, out), *sizes)
-        if rc != 0:
-            _raise_on_error(rc, fn)
-        return out
 
     def unary(x: np.ndarray) -> np.ndarray:
         entry = entries.get(x.dtype) if type(x) is np.ndarray else None
         if entry is None or x.ndim < min_ndim:
             check_same(name, x, min_ndim=min_ndim)  # raises the error
-        return call(*entry, (x,), x.shape, x.size)
+        return _call(*entry, (x,), x.shape, _rows_cols(x.shape, x.size) if rowwise else (x.size,))
 
     def binary(grad: np.ndarray, saved: np.ndarray) -> np.ndarray:
         entry = None
@@ -174,7 +166,7 @@ def _wrapper(name: str, rowwise: bool):
             entry = entries.get(grad.dtype) if saved.dtype == grad.dtype else None
         if entry is None or grad.ndim < min_ndim:
             check_same(name, grad, saved, min_ndim=min_ndim)
-        return call(*entry, (grad, saved), grad.shape, grad.size)
+        return _call(*entry, (grad, saved), grad.shape, _rows_cols(grad.shape, grad.size) if rowwise else (grad.size,))
 
     return binary if name.endswith("_backward") else unary
 
@@ -200,19 +192,19 @@ def relu_backward(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
 def bias_relu(x: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``relu(x + b)`` for x ``[rows, cols]``, b ``[cols]`` broadcast over the rows, in one pass."""
     rows, cols = check_bias_relu(x, b)
-    return _call(_BIAS_RELU, x.dtype, (x, b), (rows, cols), (rows, cols))
+    return _call(*_BIAS_RELU[x.dtype], (x, b), (rows, cols), (rows, cols))
 
 
 def leaky_relu(x: np.ndarray, negative_slope: float) -> np.ndarray:
     """``x`` where ``x > 0``, else ``x * negative_slope``."""
     dtype = check_same("leaky_relu", x)
-    return _call(_LEAKY, dtype, (x,), x.shape, (x.size,), (float(negative_slope),))
+    return _call(*_LEAKY[dtype], (x,), x.shape, (x.size,), (float(negative_slope),))
 
 
 def leaky_relu_backward(grad: np.ndarray, x: np.ndarray, negative_slope: float) -> np.ndarray:
     """``grad`` where the INPUT ``x > 0``, else ``grad * negative_slope``."""
     dtype = check_same("leaky_relu_backward", grad, x)
-    return _call(_LEAKY_BACKWARD, dtype, (grad, x), x.shape, (x.size,), (float(negative_slope),))
+    return _call(*_LEAKY_BACKWARD[dtype], (grad, x), x.shape, (x.size,), (float(negative_slope),))
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -268,8 +260,7 @@ def cross_entropy(logits: np.ndarray, target: np.ndarray, weight: np.ndarray | N
     n, k = logits.shape
     if not -2**63 <= ignore_index < 2**63:
         raise OverflowError(f"cross_entropy: ignore_index {ignore_index} does not fit in int64")
-    dtype = logits.dtype
-    fn, ctype = _CROSS_ENTROPY[dtype], _CTYPE[dtype]
+    fn, ctype, dtype = _CROSS_ENTROPY[logits.dtype]
     target = _dense(target)
     loss = np.empty(n if code == 0 else (), dtype)
     dlogits = np.empty((n, k), dtype) if need_grad else None
