@@ -16,6 +16,8 @@ Method (tinygrad's test/test_speed_v_torch.py habits):
     input copies spanning >= 16 MB (more than this CPU's L2 and its share of L3), so
     a kernel over arrays of a few MB cannot live in cache between calls. The same pool
     feeds all three libraries, so none of them is favoured;
+  * the clock: with one thread (the default) the process's CPU time, so that other
+    processes on a shared machine do not distort the ratios; wall time with --threads > 1;
   * threads are equal on both sides: --threads sets TINYGRAD_EDU_NUM_THREADS,
     OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and MKL_NUM_THREADS before NumPy is imported,
     and torch.set_num_threads (default 1: the machine is shared).
@@ -36,10 +38,16 @@ def _parse() -> argparse.Namespace:
     p.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
     p.add_argument("--plot", metavar="PATH", help="also draw the ratios vs NumPy as a PNG (matplotlib)")
     p.add_argument("--quick", action="store_true", help="fewer repeats, no 1024/2048 square matmul")
+    p.add_argument("--clock", choices=("cpu", "wall"), default=None,
+                   help="cpu: this process's CPU time (default with 1 thread: immune to other processes "
+                        "on a shared machine); wall: elapsed time (default with more threads)")
+    p.add_argument("--hot", action="store_true", help="reuse one set of inputs (warm caches) instead of a pool")
     return p.parse_args()
 
 
-ARGS = _parse() if __name__ == "__main__" else argparse.Namespace(threads=1, json=None, plot=None, quick=True)
+ARGS = _parse() if __name__ == "__main__" else argparse.Namespace(threads=1, json=None, plot=None, quick=True,
+                                                                    clock=None, hot=False)
+ARGS.clock = ARGS.clock or ("cpu" if ARGS.threads == 1 else "wall")
 # Before NumPy (and its BLAS) is imported: BLAS reads these once, at load time.
 for _var in ("TINYGRAD_EDU_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = str(ARGS.threads)
@@ -67,7 +75,9 @@ try:
 except ImportError:  # torch is optional here
     torch = None
 
-POOL_BYTES = 16 << 20
+POOL_BYTES = 0 if ARGS.hot else 16 << 20
+# CPU time counts every thread of the process, so it is only comparable single-threaded.
+CLOCK = time.process_time if ARGS.clock == "cpu" else time.perf_counter
 MIN_REPEAT_S = 0.002
 
 
@@ -93,17 +103,18 @@ def _median_seconds(entries: list[tuple[Callable, list[tuple]]], repeats: int) -
         for args in pool[:3]:  # warm-up: first-call costs, page faults of the outputs
             fn(*args)
         t0 = time.perf_counter()
-        fn(*pool[0])
-        numbers.append(max(1, int(MIN_REPEAT_S / max(time.perf_counter() - t0, 1e-7))))
+        for _ in range(3):
+            fn(*pool[0])
+        numbers.append(max(1, int(MIN_REPEAT_S / max((time.perf_counter() - t0) / 3, 1e-7))))
     times: list[list[float]] = [[] for _ in entries]
     i = 0
     for _ in range(repeats):
         for (fn, pool), number, out in zip(entries, numbers, times):
-            t0 = time.perf_counter()
+            t0 = CLOCK()
             for _ in range(number):
                 fn(*pool[i % len(pool)])
                 i += 1
-            out.append((time.perf_counter() - t0) / number)
+            out.append((CLOCK() - t0) / number)
     return [statistics.median(t) for t in times]
 
 
@@ -188,6 +199,10 @@ def cases(quick: bool):
     def inputs(*makers):
         return lambda: tuple(m() for m in makers)
 
+    def grad_and_saved(forward, *shape):
+        """(upstream gradient, what the forward saved) for a backward kernel."""
+        return lambda: (rng.standard_normal(shape, f32), forward(rng.standard_normal(shape, f32)))
+
     out = []
     mm_tol = (2e-4, 2e-3)
 
@@ -230,8 +245,7 @@ def cases(quick: bool):
                     (lambda x: torch.softmax(x, -1)) if torch else None, 2 * nbytes, "GB/s", (1e-5, 1e-6)))
         out.append(("log_softmax", shape, inputs(randn(batch, 10)), K.log_softmax, np_log_softmax,
                     (lambda x: torch.log_softmax(x, -1)) if torch else None, 2 * nbytes, "GB/s", (1e-5, 1e-5)))
-        make = (lambda b: lambda: (rng.standard_normal((b, 10), f32), np_softmax(rng.standard_normal((b, 10), f32))))(batch)
-        out.append(("softmax_backward", shape, make, K.softmax_backward,
+        out.append(("softmax_backward", shape, grad_and_saved(np_softmax, batch, 10), K.softmax_backward,
                     lambda g, y: y * (g - (g * y).sum(-1, keepdims=True)),
                     (lambda g, y: torch.ops.aten._softmax_backward_data(g, y, -1, torch.float32)) if torch else None,
                     3 * nbytes, "GB/s", (1e-5, 1e-6)))
@@ -243,14 +257,12 @@ def cases(quick: bool):
         out.append((name, "4096x1000", inputs(randn(4096, 1000)), getattr(K, name), ref,
                     (lambda t: lambda x: getattr(torch, t)(x, -1))(tref) if torch else None,
                     8.0 * 4096 * 1000, "GB/s", (1e-5, 1e-5)))
-    for name, ref, tref in [("sigmoid", lambda x: 1 / (1 + np.exp(-x)), "sigmoid"), ("tanh", np.tanh, "tanh")]:
-        out.append((name, "512x512", inputs(randn(512, 512)), getattr(K, name), ref,
-                    getattr(torch, tref) if torch else None, 8.0 * 512 * 512, "GB/s", (1e-5, 1e-6)))
+    out.append(("sigmoid", "512x512", inputs(randn(512, 512)), K.sigmoid, lambda x: 1 / (1 + np.exp(-x)),
+                torch.sigmoid if torch else None, 8.0 * 512 * 512, "GB/s", (1e-5, 1e-6)))
     for name in ("sigmoid_backward", "tanh_backward"):
-        act = K.sigmoid if name == "sigmoid_backward" else K.tanh
+        act = K.sigmoid if name == "sigmoid_backward" else np.tanh
         ref = (lambda g, y: g * (1 - y) * y) if name == "sigmoid_backward" else (lambda g, y: g * (1 - y * y))
-        make = (lambda act: lambda: (rng.standard_normal((512, 512), f32), act(rng.standard_normal((512, 512), f32))))(act)
-        out.append((name, "512x512", make, getattr(K, name), ref,
+        out.append((name, "512x512", grad_and_saved(act, 512, 512), getattr(K, name), ref,
                     getattr(torch.ops.aten, name) if torch else None, 12.0 * 512 * 512, "GB/s", (1e-6, 1e-6)))
     for size in (256, 512) if quick else (256, 512, 1024, 2048):
         matmul_row("matmul square", size, size, size)
@@ -272,8 +284,9 @@ TARGETS = [  # (kernel, shape or None for every shape, minimum ratio vs NumPy)
 def main() -> int:
     repeats = 7 if ARGS.quick else 21
     rows = []
-    print(f"threads={ARGS.threads}  numpy {np.__version__}  torch {torch.__version__ if torch else '(not installed)'}"
-          f"  repeats={repeats}  (median ms; ratio = NumPy ms / ours)")
+    print(f"threads={ARGS.threads}  clock={ARGS.clock}  caches={'warm' if ARGS.hot else 'defeated (16 MB pool)'}  "
+          f"numpy {np.__version__}  torch {torch.__version__ if torch else '(not installed)'}  repeats={repeats}"
+          "  (median ms; ratio = NumPy ms / ours)")
     header = f"{'kernel':<22} {'shape':<22} {'ours ms':>9} {'NumPy ms':>9} {'torch ms':>9} {'rate':>14} {'vs NumPy':>9}"
     print(header)
     print("-" * len(header))

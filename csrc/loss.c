@@ -98,6 +98,7 @@ int SFX(tg_cross_entropy)(const T *restrict logits, const int64_t *restrict targ
         const T *restrict x = logits + i * k;
         T *restrict d = dlogits ? dlogits + i * k : NULL;
         const int64_t t = target[i];
+        if (i + 1 < n) tg_prefetch_row(x + k, k * (int64_t)sizeof(T));
         T li = 0;
         if (t == ignore_index) {
             if (d)

@@ -61,6 +61,7 @@ int SFX(tg_softmax)(const T *restrict x, T *restrict y, int64_t rows, int64_t co
     for (int64_t r = 0; r < rows; ++r) {
         const T *restrict xr = x + r * cols;
         T *restrict yr = y + r * cols;
+        if (r + 1 < rows) tg_prefetch_row(xr + cols, cols * (int64_t)sizeof(T));
         T m = SFX(tg_row_max)(xr, cols);
         T inv = (T)1 / SFX(tg_row_exp_sum)(xr, m, yr, cols);
         for (int64_t j = 0; j < cols; ++j) yr[j] *= inv;
@@ -75,6 +76,7 @@ int SFX(tg_log_softmax)(const T *restrict x, T *restrict y, int64_t rows, int64_
     for (int64_t r = 0; r < rows; ++r) {
         const T *restrict xr = x + r * cols;
         T *restrict yr = y + r * cols;
+        if (r + 1 < rows) tg_prefetch_row(xr + cols, cols * (int64_t)sizeof(T));
         T m = SFX(tg_row_max)(xr, cols);
         /* the exps go to y as scratch; y is then overwritten with (x - m) - log sum.
          * Not x - (m + log sum): at m = 1e4, m + 0.69 rounds to a float32 ulp of 1e-3. */

@@ -30,11 +30,14 @@
 #define TG_CHECK_SIZE(n) do { if ((n) < 0) return TG_ERR_SIZE; } while (0)
 #define TG_CHECK_PTR(p, count) do { if ((p) == NULL && (count) != 0) return TG_ERR_NULL; } while (0)
 
-/* exp for float: e^x = 2^n e^r with n = round(x / ln 2), |r| <= ln2 / 2. */
-static inline float tg_exp_f32(float x)
+/* exp for float: e^x = 2^n e^r with n = round(x / ln 2), |r| <= ln2 / 2.
+ * `any_sign` = 0 promises x <= 0 (or NaN), as for x - max in softmax: the overflow
+ * handling then folds away at compile time (the calls pass a constant). */
+static inline float tg_exp_f32_impl(float x, int any_sign)
 {
     const float hi = 88.72283f, lo = -87.33654f; /* e^hi = FLT_MAX, e^lo = FLT_MIN */
-    float xc = x > hi ? hi : (x < lo ? lo : x);   /* NaN falls through both tests */
+    float xc = x < lo ? lo : x;                   /* NaN falls through the tests */
+    if (any_sign) xc = xc > hi ? hi : xc;
     /* round(x / ln2) with the 1.5 * 2^23 trick: n ends up in the low mantissa bits */
     const float magic = 12582912.0f;
     float nf = xc * 1.44269504088896341f + magic;
@@ -53,16 +56,17 @@ static inline float tg_exp_f32(float x)
     uint32_t sbits = (nbits - 0x4B400000u + 127u) << 23;
     float scale;
     memcpy(&scale, &sbits, 4);
-    float y = (r == r) ? p * scale : x; /* keep NaN */
-    y = x > hi ? INFINITY : y;
+    float y = p * scale; /* x NaN: r and p are NaN, so y is too */
+    if (any_sign) y = x > hi ? INFINITY : y;
     return x < lo ? 0.0f : y;
 }
 
 /* exp for double: Cephes' Pade form e^r = 1 + 2 r P(r^2) / (Q(r^2) - r P(r^2)). */
-static inline double tg_exp_f64(double x)
+static inline double tg_exp_f64_impl(double x, int any_sign)
 {
     const double hi = 709.782712893384, lo = -708.3964185322641; /* e^lo = DBL_MIN */
-    double xc = x > hi ? hi : (x < lo ? lo : x);
+    double xc = x < lo ? lo : x;
+    if (any_sign) xc = xc > hi ? hi : xc;
     const double magic = 6755399441055744.0; /* 1.5 * 2^52 */
     double nf = xc * 1.4426950408889634073599 + magic;
     uint64_t nbits;
@@ -82,9 +86,24 @@ static inline double tg_exp_f64(double x)
     double s1, s2;
     memcpy(&s1, &b1, 8);
     memcpy(&s2, &b2, 8);
-    double y = (r == r) ? p * s1 * s2 : x;
-    y = x > hi ? (double)INFINITY : y;
+    double y = p * s1 * s2; /* NaN propagates through r and p */
+    if (any_sign) y = x > hi ? (double)INFINITY : y;
     return x < lo ? 0.0 : y;
+}
+
+static inline float tg_exp_f32(float x) { return tg_exp_f32_impl(x, 1); }
+static inline double tg_exp_f64(double x) { return tg_exp_f64_impl(x, 1); }
+/* exp of x <= 0 only (x - max in the row kernels) */
+static inline float tg_expneg_f32(float x) { return tg_exp_f32_impl(x, 0); }
+static inline double tg_expneg_f64(double x) { return tg_exp_f64_impl(x, 0); }
+
+/* Ask for the next row while this one is being computed on: the row kernels read a row
+ * once from memory, then work on it in L1 (exp is the bottleneck there), so without this
+ * the memory system idles during the arithmetic and the arithmetic waits at each new row. */
+static inline void tg_prefetch_row(const void *row, int64_t bytes)
+{
+    const char *p = (const char *)row;
+    for (int64_t b = 0; b < bytes; b += 64) __builtin_prefetch(p + b);
 }
 
 #endif /* TG_VMATH_COMMON */
@@ -94,89 +113,67 @@ static inline double tg_exp_f64(double x)
 #define TG_EXP SFX(tg_exp)
 #define TG_NLANES (TG_LANES * 4 / (int)sizeof(T))
 
-/* max of x[0..n), n >= 1; a NaN anywhere makes the softmax NaN through exp anyway. */
+/* max of x[0..n), n >= 1. Written with GCC/Clang vector types: the plain-array version
+ * stays scalar (GCC will not vectorise a compare-and-select reduction without
+ * -ffast-math), and a max pass at one element per cycle costs as much as the exps.
+ * NaN needs no care: a NaN anywhere makes the row NaN through exp(x - m) anyway. */
+typedef T SFX(tg_vec) __attribute__((vector_size(TG_NLANES * sizeof(T))));
 static inline T SFX(tg_row_max)(const T *restrict x, int64_t n)
 {
-    T acc[TG_NLANES];
+    SFX(tg_vec) acc, v;
     for (int l = 0; l < TG_NLANES; ++l) acc[l] = x[0];
     int64_t i = 0;
-    for (; i + TG_NLANES <= n; i += TG_NLANES)
-        for (int l = 0; l < TG_NLANES; ++l) acc[l] = x[i + l] > acc[l] ? x[i + l] : acc[l];
+    for (; i + TG_NLANES <= n; i += TG_NLANES) {
+        memcpy(&v, x + i, sizeof v); /* an unaligned vector load */
+        __typeof__(v > acc) take = v > acc;  /* lanes of all ones where v wins */
+        acc = (SFX(tg_vec))(((__typeof__(take))v & take) | ((__typeof__(take))acc & ~take));
+    }
     T m = acc[0];
     for (int l = 1; l < TG_NLANES; ++l) m = acc[l] > m ? acc[l] : m;
     for (; i < n; ++i) m = x[i] > m ? x[i] : m;
     return m;
 }
 
-/* sum of x[0..n) in TG_NLANES independent partial sums. */
-static inline T SFX(tg_row_sum)(const T *restrict x, int64_t n)
-{
-    T acc[TG_NLANES] = {0};
-    int64_t i = 0;
-    for (; i + TG_NLANES <= n; i += TG_NLANES)
-        for (int l = 0; l < TG_NLANES; ++l) acc[l] += x[i + l];
-    T s = 0;
-    for (int l = 0; l < TG_NLANES; ++l) s += acc[l];
-    for (; i < n; ++i) s += x[i];
-    return s;
-}
+/* The sum over j in [0, n) of TERM (an expression of j), kept in TG_NLANES partial sums
+ * that the compiler maps onto SIMD lanes; the leftover j go into the total one by one.
+ * Every summing helper below is this loop with its own TERM. Defined once per type
+ * (this part of the file is included twice), hence the #undef at the end. */
+#define TG_LANE_SUM(n, TERM)                                                    \
+    T acc[TG_NLANES] = {0};                                                     \
+    int64_t i = 0;                                                              \
+    for (; i + TG_NLANES <= (n); i += TG_NLANES)                                \
+        for (int l = 0; l < TG_NLANES; ++l) {                                   \
+            const int64_t j = i + l;                                            \
+            acc[l] += (TERM);                                                   \
+        }                                                                       \
+    T s = 0;                                                                    \
+    for (int l = 0; l < TG_NLANES; ++l) s += acc[l];                            \
+    for (int64_t j = i; j < (n); ++j) s += (TERM);                              \
+    return s
 
-/* sum of x[i] * y[i]. */
-static inline T SFX(tg_row_dot)(const T *restrict x, const T *restrict y, int64_t n)
-{
-    T acc[TG_NLANES] = {0};
-    int64_t i = 0;
-    for (; i + TG_NLANES <= n; i += TG_NLANES)
-        for (int l = 0; l < TG_NLANES; ++l) acc[l] += x[i + l] * y[i + l];
-    T s = 0;
-    for (int l = 0; l < TG_NLANES; ++l) s += acc[l];
-    for (; i < n; ++i) s += x[i] * y[i];
-    return s;
-}
+/* sum of x[0..n) */
+static inline T SFX(tg_row_sum)(const T *restrict x, int64_t n) { TG_LANE_SUM(n, x[j]); }
 
-/* e[i] = exp(x[i] - m) for i < n, returning their sum (one pass: the exps are reused). */
+/* sum of x[j] * y[j] */
+static inline T SFX(tg_row_dot)(const T *restrict x, const T *restrict y, int64_t n) { TG_LANE_SUM(n, x[j] * y[j]); }
+
+/* e[j] = exp(x[j] - m), returning their sum (one pass: the exps are reused by the caller) */
 static inline T SFX(tg_row_exp_sum)(const T *restrict x, T m, T *restrict e, int64_t n)
 {
-    T acc[TG_NLANES] = {0};
-    int64_t i = 0;
-    for (; i + TG_NLANES <= n; i += TG_NLANES)
-        for (int l = 0; l < TG_NLANES; ++l) {
-            T v = TG_EXP(x[i + l] - m);
-            e[i + l] = v;
-            acc[l] += v;
-        }
-    T s = 0;
-    for (int l = 0; l < TG_NLANES; ++l) s += acc[l];
-    for (; i < n; ++i) {
-        e[i] = TG_EXP(x[i] - m);
-        s += e[i];
-    }
-    return s;
+    TG_LANE_SUM(n, e[j] = SFX(tg_expneg)(x[j] - m));
 }
 
-/* sum of exp(x[i] - m) without storing the exps (the loss when no gradient is wanted). */
+/* sum of exp(x[j] - m) without storing the exps (the loss when no gradient is wanted) */
 static inline T SFX(tg_row_sum_exp)(const T *restrict x, T m, int64_t n)
 {
-    T acc[TG_NLANES] = {0};
-    int64_t i = 0;
-    for (; i + TG_NLANES <= n; i += TG_NLANES)
-        for (int l = 0; l < TG_NLANES; ++l) acc[l] += TG_EXP(x[i + l] - m);
-    T s = 0;
-    for (int l = 0; l < TG_NLANES; ++l) s += acc[l];
-    for (; i < n; ++i) s += TG_EXP(x[i] - m);
-    return s;
+    TG_LANE_SUM(n, SFX(tg_expneg)(x[j] - m));
 }
 
-/* sum of w[i] * (m - x[i]), or of (m - x[i]) when w is NULL: the smoothing term of
- * cross-entropy, shifted by the row max so that huge logits do not cancel. */
+/* sum of w[j] * (m - x[j]), or of (m - x[j]) when w is NULL: the smoothing term of
+ * cross-entropy, shifted by the row max so that huge logits do not cancel */
 static inline T SFX(tg_row_wsum_shift)(const T *restrict w, const T *restrict x, T m, int64_t n)
 {
-    T acc[TG_NLANES] = {0};
-    int64_t i = 0;
-    for (; i + TG_NLANES <= n; i += TG_NLANES)
-        for (int l = 0; l < TG_NLANES; ++l) acc[l] += (w ? w[i + l] : (T)1) * (m - x[i + l]);
-    T s = 0;
-    for (int l = 0; l < TG_NLANES; ++l) s += acc[l];
-    for (; i < n; ++i) s += (w ? w[i] : (T)1) * (m - x[i]);
-    return s;
+    TG_LANE_SUM(n, (w ? w[j] : (T)1) * (m - x[j]));
 }
+
+#undef TG_LANE_SUM

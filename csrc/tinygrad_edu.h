@@ -101,8 +101,8 @@ int64_t tg_get_num_threads(void);
  * tg_leaky_relu_backward dx = x > 0 ? grad : grad * negative_slope   (x = the input)
  * tg_sigmoid:            y = 1 / (1 + e^-x)
  * tg_sigmoid_backward:   dx = grad * (1 - out) * out    (out = sigmoid's output)
- * tg_tanh:               y = tanh(x)
- * tg_tanh_backward:      dx = grad * (1 - out^2)        (out = tanh's output)
+ * tg_tanh_backward:      dx = grad * (1 - out^2)        (out = tanh's output; no tanh forward:
+ *                        np.tanh is already SIMD and faster, see activations.c)
  */
 int tg_relu_f32(const float *x, float *y, int64_t n);
 int tg_relu_f64(const double *x, double *y, int64_t n);
@@ -116,8 +116,6 @@ int tg_sigmoid_f32(const float *x, float *y, int64_t n);
 int tg_sigmoid_f64(const double *x, double *y, int64_t n);
 int tg_sigmoid_backward_f32(const float *grad, const float *out, float *dx, int64_t n);
 int tg_sigmoid_backward_f64(const double *grad, const double *out, double *dx, int64_t n);
-int tg_tanh_f32(const float *x, float *y, int64_t n);
-int tg_tanh_f64(const double *x, double *y, int64_t n);
 int tg_tanh_backward_f32(const float *grad, const float *out, float *dx, int64_t n);
 int tg_tanh_backward_f64(const double *grad, const double *out, double *dx, int64_t n);
 

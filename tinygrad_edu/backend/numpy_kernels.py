@@ -23,7 +23,7 @@ __all__ = [
 
     # activations.c
     "relu", "relu_backward", "bias_relu", "leaky_relu", "leaky_relu_backward",
-    "sigmoid", "sigmoid_backward", "tanh", "tanh_backward",
+    "sigmoid", "sigmoid_backward", "tanh_backward",
     # softmax.c
     "softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
     # loss.c
@@ -220,12 +220,6 @@ def sigmoid_backward(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``grad * (1 - out) * out``, ``out`` the sigmoid's output."""
     check_same("sigmoid_backward", grad, out)
     return np.asarray(grad * (1 - out) * out)
-
-
-def tanh(x: np.ndarray) -> np.ndarray:
-    """``tanh(x)`` elementwise."""
-    check_same("tanh", x)
-    return np.asarray(np.tanh(x))
 
 
 def tanh_backward(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
