@@ -397,27 +397,26 @@ static int SFX(gemm_block)(const T *a, int64_t a_rs, int64_t a_cs, const T *b, i
                         const int64_t mr = TG_MIN(TG_MR, mc - ir);
                         T *c_tile = c + (ic + ir) * n + jc + jr;
                         const T *b_pan = bp + jr * kc;
-                        if (pack_a && nr > VLEN) {
-                            SFX(micro_kernel)(kc, ap + ir * kc, 0, 1, 2, 3, 4, 5, TG_MR, b_pan,
-                                              c_tile, n, mr, nr, pc > 0, bias_r, 2);
-                            continue;
-                        }
+/* The four variants (A packed or in place, one or two B vectors) differ only in
+ * arguments that are constants at each call, so each inlines to its own loop. */
+#define TG_TILE(a_pan, o1, o2, o3, o4, o5, step, nv)                                          \
+    SFX(micro_kernel)(kc, a_pan, 0, o1, o2, o3, o4, o5, step, b_pan, c_tile, n, mr, nr, pc > 0, \
+                      bias_r, nv)
                         if (pack_a) {
-                            SFX(micro_kernel)(kc, ap + ir * kc, 0, 1, 2, 3, 4, 5, TG_MR, b_pan,
-                                              c_tile, n, mr, nr, pc > 0, bias_r, 1);
-                            continue;
+                            const T *a_pan = ap + ir * kc;
+                            if (nr > VLEN) TG_TILE(a_pan, 1, 2, 3, 4, 5, TG_MR, 2);
+                            else TG_TILE(a_pan, 1, 2, 3, 4, 5, TG_MR, 1);
+                        } else {
+                            /* Rows past mr re-read the last real row: in bounds, never stored. */
+                            const T *a_pan = a_blk + ir * a_rs;
+                            const int64_t last = mr - 1;
+                            const int64_t o1 = TG_MIN(1, last) * a_rs, o2 = TG_MIN(2, last) * a_rs;
+                            const int64_t o3 = TG_MIN(3, last) * a_rs, o4 = TG_MIN(4, last) * a_rs;
+                            const int64_t o5 = TG_MIN(5, last) * a_rs;
+                            if (nr > VLEN) TG_TILE(a_pan, o1, o2, o3, o4, o5, a_cs, 2);
+                            else TG_TILE(a_pan, o1, o2, o3, o4, o5, a_cs, 1);
                         }
-                        /* Rows past mr re-read the last real row: in bounds, never stored. */
-                        const int64_t rs = a_rs, last = mr - 1;
-                        const int64_t o1 = TG_MIN(1, last) * rs, o2 = TG_MIN(2, last) * rs;
-                        const int64_t o3 = TG_MIN(3, last) * rs, o4 = TG_MIN(4, last) * rs;
-                        const int64_t o5 = TG_MIN(5, last) * rs;
-                        if (nr > VLEN)
-                            SFX(micro_kernel)(kc, a_blk + ir * rs, 0, o1, o2, o3, o4, o5, a_cs,
-                                              b_pan, c_tile, n, mr, nr, pc > 0, bias_r, 2);
-                        else
-                            SFX(micro_kernel)(kc, a_blk + ir * rs, 0, o1, o2, o3, o4, o5, a_cs,
-                                              b_pan, c_tile, n, mr, nr, pc > 0, bias_r, 1);
+#undef TG_TILE
                     }
                 }
             }
