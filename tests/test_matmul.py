@@ -85,7 +85,7 @@ def test_matmul_any_layout_equals_twin(c_kernels, threads, layout_a, layout_b, d
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("m,k,n", [(300, 200, 250), (7, 300, 5000), (5000, 300, 7), (250, 520, 130)])
+@pytest.mark.parametrize("m,k,n", [(300, 200, 250), (7, 400, 5000), (5000, 400, 7), (250, 520, 130)])
 def test_matmul_threaded_sizes(c_kernels, threads, m, k, n, dtype):
     # Above the parallel threshold (12M multiply-adds): split by rows, or by columns.
     rng = np.random.default_rng(m + n)
@@ -122,7 +122,9 @@ def test_matmul_special_values(c_kernels):
 # ---------------------------------------------------------------- bmm
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("batch,m,k,n", [(0, 2, 3, 4), (1, 1, 1, 1), (3, 7, 13, 5), (5, 33, 257, 40), (9, 120, 130, 100)])
+# The last two are above the parallel threshold: whole items per task, then strips of items.
+@pytest.mark.parametrize("batch,m,k,n", [(0, 2, 3, 4), (1, 1, 1, 1), (3, 7, 13, 5), (5, 33, 257, 40),
+                                         (9, 120, 130, 100), (3, 100, 300, 200)])
 def test_bmm_equals_twin(kernels, threads, batch, m, k, n, dtype):
     rng = np.random.default_rng(batch * 100 + m)
     a, b = _ints(rng, (batch, m, k), dtype), _ints(rng, (batch, k, n), dtype)

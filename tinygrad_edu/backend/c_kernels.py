@@ -85,11 +85,11 @@ def _pointer(x: np.ndarray, ctype, ptype) -> tuple:
     flags = x.flags
     if flags.c_contiguous:
         return x, ffi.from_buffer(ctype, x)
+    if flags.f_contiguous and flags.aligned:  # W.t(): the common case after C-contiguous
+        return x, ffi.from_buffer(ctype, x.T)
     if not flags.aligned or min(x.strides) < 0:
         x = np.ascontiguousarray(x)
         return x, ffi.from_buffer(ctype, x)
-    if flags.f_contiguous:
-        return x, ffi.from_buffer(ctype, x.T)
     return x, ffi.cast(ptype, x.__array_interface__["data"][0])
 
 
