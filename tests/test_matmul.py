@@ -175,6 +175,17 @@ def test_linear_k_zero_gives_bias(kernels):
     np.testing.assert_array_equal(out, np.tile(np.arange(4, dtype=np.float32), (3, 1)))
 
 
+def test_misaligned_inputs_are_copied(kernels):
+    # A float32 array starting one byte into a buffer: not even element-aligned.
+    raw = np.zeros(4 * 12 + 1, np.uint8)
+    a = raw[1:].view(np.float32).reshape(3, 4)
+    a[...] = np.arange(12).reshape(3, 4)
+    assert not a.flags.aligned
+    b = np.ones((4, 2), np.float32)
+    np.testing.assert_array_equal(kernels.matmul(a, b), np.asarray(a) @ b)
+    np.testing.assert_array_equal(kernels.linear(b.T, a, a[:, 0].copy()), b.T @ a.T + a[:, 0])
+
+
 def test_linear_strided_bias_and_inputs(kernels):
     rng = np.random.default_rng(6)
     x, w = _ints(rng, (20, 30), np.float64), _ints(rng, (11, 30), np.float64)

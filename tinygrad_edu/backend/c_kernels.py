@@ -83,14 +83,15 @@ def _pointer(x: np.ndarray, ctype, ptype) -> tuple:
     whole call, so its memory cannot go away under the kernel.
     """
     flags = x.flags
-    if flags.c_contiguous:
-        return x, ffi.from_buffer(ctype, x)
-    if flags.f_contiguous and flags.aligned:  # W.t(): the common case after C-contiguous
-        return x, ffi.from_buffer(ctype, x.T)
-    if not flags.aligned or min(x.strides) < 0:
-        x = np.ascontiguousarray(x)
-        return x, ffi.from_buffer(ctype, x)
-    return x, ffi.cast(ptype, x.__array_interface__["data"][0])
+    if flags.aligned:
+        if flags.c_contiguous:
+            return x, ffi.from_buffer(ctype, x)
+        if flags.f_contiguous:  # W.t(): the common case after C-contiguous
+            return x, ffi.from_buffer(ctype, x.T)
+        if min(x.strides) >= 0:
+            return x, ffi.cast(ptype, x.__array_interface__["data"][0])
+    x = np.require(x, requirements="CA")  # C-contiguous and aligned: a fresh copy
+    return x, ffi.from_buffer(ctype, x)
 
 
 def _gemm(a: np.ndarray, b: np.ndarray, bias: np.ndarray | None, batch: int, m: int, k: int, n: int) -> np.ndarray:
@@ -114,7 +115,10 @@ def _gemm(a: np.ndarray, b: np.ndarray, bias: np.ndarray | None, batch: int, m: 
     if bias is None:
         pbias = ffi.NULL
     else:
-        pbias = ffi.from_buffer(ctype, bias if bias.flags.c_contiguous else np.ascontiguousarray(bias))
+        bias_flags = bias.flags
+        if not (bias_flags.c_contiguous and bias_flags.aligned):  # the kernel reads a dense bias
+            bias = np.require(bias, requirements="CA")
+        pbias = ffi.from_buffer(ctype, bias)
     rc = fn(pa, pb, pbias, ffi.from_buffer(ctype, out), batch, m, k, n, a_bs // item, a_rs // item,
             a_cs // item, b_bs // item, b_rs // item, b_cs // item)
     if rc != 0:
