@@ -96,7 +96,10 @@ def compile_args() -> tuple[list[str], list[str]]:
         "-Wall",
         "-Wextra",
     ]
-    link: list[str] = []
+    # The matmul thread pool (threadpool.c) uses POSIX threads. (On Windows/MSVC it does
+    # not build, and setup.py falls back to the NumPy backend with a warning.)
+    args.append("-pthread")
+    link: list[str] = ["-pthread"]
     if os.environ.get("TINYGRAD_EDU_SANITIZE") == "1":
         # -fno-sanitize-recover: undefined behaviour aborts (fails the test run)
         # instead of printing a line that scrolls past.
@@ -108,7 +111,10 @@ def compile_args() -> tuple[list[str], list[str]]:
         args.append("-O3")
         # Use every SIMD extension of this machine (AVX2 / AVX-512) when the compiler
         # knows the flag. The resulting .so is for this CPU only: build on the machine
-        # that runs it (pip install builds from source, so it does).
+        # that runs it (pip install builds from source, so it does). Without the flag
+        # the kernels are the portable path: matmul.c picks its vector width from the
+        # target macros (__AVX512F__, __AVX__, else 16-byte SSE2 / NEON vectors), so
+        # the same source is correct everywhere and only slower without AVX2/FMA.
         if _compiler_accepts("-march=native"):
             args.append("-march=native")
     return args, link

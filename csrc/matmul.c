@@ -92,12 +92,24 @@
  * and joining it costs ~20-40 us, i.e. ~4M multiply-adds at ~200 GFLOP/s, and
  * a second thread only wins clearly above ~3x that (see the report in the
  * commit log; bench/ measures it). */
+#ifndef TG_PAR_MIN_WORK /* -DTG_PAR_MIN_WORK=0 to measure where threads start to pay */
 #define TG_PAR_MIN_WORK (12 * 1000 * 1000)
+#endif
 
 /* Tasks per thread for a parallel call: more than one, so a thread that the OS
  * deschedules leaves work the others can take, but few, as each task packs its
  * own copy of the operand it does not split. */
 #define TG_TASKS_PER_THREAD 2
+
+/* GCC turns short copy loops into memcpy/memset calls, one per row of a
+ * packed panel: ~30% of the time of a 64x64x10 product went to those calls.
+ * Packing loops opt out, and stay out of line so that the option sticks
+ * (other compilers keep their defaults). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define TG_NO_MEMCPY_CALLS __attribute__((optimize("no-tree-loop-distribute-patterns"), noinline))
+#else
+#define TG_NO_MEMCPY_CALLS
+#endif
 
 #define TG_MIN(x, y) ((x) < (y) ? (x) : (y))
 #define TG_MAX(x, y) ((x) > (y) ? (x) : (y))
@@ -204,7 +216,7 @@ int SFX(tg_matmul_naive)(const T *a, const T *b, T *c, int64_t m, int64_t k, int
  * consecutive values per p -- which is the order the micro-kernel reads them.
  * Rows past mc are zeros, not garbage (maybe NaN, maybe slow denormals) fed to
  * the FMAs of tile rows that are never stored. */
-static void SFX(pack_a)(int64_t mc, int64_t kc, const T *a, int64_t rs, int64_t cs, T *restrict ap)
+TG_NO_MEMCPY_CALLS static void SFX(pack_a)(int64_t mc, int64_t kc, const T *a, int64_t rs, int64_t cs, T *restrict ap)
 {
     for (int64_t i0 = 0; i0 < mc; i0 += TG_MR, a += TG_MR * rs) {
         const int64_t mr = TG_MIN(TG_MR, mc - i0);
@@ -222,19 +234,21 @@ static void SFX(pack_a)(int64_t mc, int64_t kc, const T *a, int64_t rs, int64_t 
  * pack 22 columns of zeros). Row-major B (cs == 1) is copied row segment by
  * row segment; otherwise (e.g. B = W^T, rs == 1) column by column, so that the
  * reads, not the writes into the small L1-resident panel, run along memory. */
-static void SFX(pack_b)(int64_t kc, int64_t nc, const T *b, int64_t rs, int64_t cs, T *restrict bp)
+TG_NO_MEMCPY_CALLS static void SFX(pack_b)(int64_t kc, int64_t nc, const T *b, int64_t rs, int64_t cs, T *restrict bp)
 {
     for (int64_t j0 = 0; j0 < nc; j0 += NR, bp += kc * NR) {
         const int64_t nr = TG_MIN(NR, nc - j0), width = nr > VLEN ? NR : VLEN;
         const T *src = b + j0 * cs;
+        if (cs == 1 && nr == NR) { /* constant trip count: vector moves */
+            for (int64_t p = 0; p < kc; p++)
+                for (int64_t j = 0; j < NR; j++) bp[p * NR + j] = src[p * rs + j];
+            continue;
+        }
+        if (nr < width) memset(bp, 0, (size_t)(kc * width) * sizeof(T));
         if (cs == 1) {
-            for (int64_t p = 0; p < kc; p++) {
-                T *dst = bp + p * width;
-                for (int64_t j = 0; j < nr; j++) dst[j] = src[p * rs + j];
-                for (int64_t j = nr; j < width; j++) dst[j] = 0;
-            }
+            for (int64_t p = 0; p < kc; p++)
+                for (int64_t j = 0; j < nr; j++) bp[p * width + j] = src[p * rs + j];
         } else {
-            if (nr < width) memset(bp, 0, (size_t)(kc * width) * sizeof(T));
             for (int64_t j = 0; j < nr; j++)
                 for (int64_t p = 0; p < kc; p++) bp[p * width + j] = src[j * cs + p * rs];
         }
@@ -246,7 +260,8 @@ static void SFX(pack_b)(int64_t kc, int64_t nc, const T *b, int64_t rs, int64_t 
  * Row i of A is read at a[oi + p * a_cs]: a packed panel passes oi = i and
  * a_cs = MR (constants, once inlined), an in-place A its own strides.
  * nv (a constant at each call) is the number of B vectors used: 1 when the
- * tile is at most one vector wide (n = 10 logits), halving the FMAs. */
+ * tile is at most one vector wide (n = 10 logits), halving the FMAs. Only
+ * the first nr <= VLEN columns of the tile are then meaningful. */
 static inline __attribute__((always_inline)) void SFX(micro_kernel)(
     int64_t kc, const T *restrict a, int64_t o0, int64_t o1, int64_t o2, int64_t o3, int64_t o4,
     int64_t o5, int64_t a_cs, const T *restrict bp, T *restrict c, int64_t ldc, int64_t mr,
@@ -259,21 +274,44 @@ static inline __attribute__((always_inline)) void SFX(micro_kernel)(
     vec c0_0 = {0}, c0_1 = {0}, c1_0 = {0}, c1_1 = {0}, c2_0 = {0}, c2_1 = {0};
     vec c3_0 = {0}, c3_1 = {0}, c4_0 = {0}, c4_1 = {0}, c5_0 = {0}, c5_1 = {0};
 
-    for (int64_t p = 0; p < kc; p++) {
-        /* bp is TG_ALIGN-aligned and advances by whole vectors. */
-        const vec b0 = ((const vec *)bp)[0];
-        const vec b1 = nv == 2 ? ((const vec *)bp)[1] : (vec){0};
-        /* scalar * vector broadcasts the scalar (a GCC/Clang extension);
-         * with -ffp-contract=fast each line is one FMA. */
-        const T a0 = a[o0], a1 = a[o1], a2 = a[o2], a3 = a[o3], a4 = a[o4], a5 = a[o5];
-        c0_0 += a0 * b0;  c1_0 += a1 * b0;  c2_0 += a2 * b0;
-        c3_0 += a3 * b0;  c4_0 += a4 * b0;  c5_0 += a5 * b0;
-        if (nv == 2) {
-            c0_1 += a0 * b1;  c1_1 += a1 * b1;  c2_1 += a2 * b1;
-            c3_1 += a3 * b1;  c4_1 += a4 * b1;  c5_1 += a5 * b1;
+    if (nv == 1) {
+        /* One vector of B per p gives only six accumulators, and six chains of
+         * dependent FMAs (4-cycle latency) cannot keep two FMA pipes busy. So
+         * even and odd p go to separate accumulators (the idle ci_1), summed at
+         * the end: twelve independent chains, as in the two-vector loop. */
+        int64_t p = 0;
+        for (; p + 1 < kc; p += 2) {
+            const vec b0 = ((const vec *)bp)[0], b1 = ((const vec *)bp)[1];
+            const T *a1 = a + a_cs;
+            c0_0 += a[o0] * b0;  c1_0 += a[o1] * b0;  c2_0 += a[o2] * b0;
+            c3_0 += a[o3] * b0;  c4_0 += a[o4] * b0;  c5_0 += a[o5] * b0;
+            c0_1 += a1[o0] * b1; c1_1 += a1[o1] * b1; c2_1 += a1[o2] * b1;
+            c3_1 += a1[o3] * b1; c4_1 += a1[o4] * b1; c5_1 += a1[o5] * b1;
+            a += 2 * a_cs;
+            bp += 2 * VLEN; /* the panel is one vector wide, see pack_b */
         }
-        a += a_cs;
-        bp += nv * VLEN; /* the panel's width, see pack_b */
+        if (p < kc) {
+            const vec b0 = ((const vec *)bp)[0];
+            c0_0 += a[o0] * b0;  c1_0 += a[o1] * b0;  c2_0 += a[o2] * b0;
+            c3_0 += a[o3] * b0;  c4_0 += a[o4] * b0;  c5_0 += a[o5] * b0;
+        }
+        c0_0 += c0_1;  c1_0 += c1_1;  c2_0 += c2_1;  c3_0 += c3_1;  c4_0 += c4_1;  c5_0 += c5_1;
+    } else {
+        for (int64_t p = 0; p < kc; p++) {
+            /* bp is TG_ALIGN-aligned and advances by whole vectors. */
+            const vec b0 = ((const vec *)bp)[0], b1 = ((const vec *)bp)[1];
+            /* scalar * vector broadcasts the scalar (a GCC/Clang extension);
+             * with -ffp-contract=fast each line is one FMA. */
+            const T a0 = a[o0], a1 = a[o1], a2 = a[o2], a3 = a[o3], a4 = a[o4], a5 = a[o5];
+            c0_0 += a0 * b0;  c0_1 += a0 * b1;
+            c1_0 += a1 * b0;  c1_1 += a1 * b1;
+            c2_0 += a2 * b0;  c2_1 += a2 * b1;
+            c3_0 += a3 * b0;  c3_1 += a3 * b1;
+            c4_0 += a4 * b0;  c4_1 += a4 * b1;
+            c5_0 += a5 * b0;  c5_1 += a5 * b1;
+            a += a_cs;
+            bp += NR;
+        }
     }
 
     if (mr == TG_MR && nr == NR) {
@@ -359,27 +397,26 @@ static int SFX(gemm_block)(const T *a, int64_t a_rs, int64_t a_cs, const T *b, i
                         const int64_t mr = TG_MIN(TG_MR, mc - ir);
                         T *c_tile = c + (ic + ir) * n + jc + jr;
                         const T *b_pan = bp + jr * kc;
-                        if (pack_a && nr > VLEN) {
-                            SFX(micro_kernel)(kc, ap + ir * kc, 0, 1, 2, 3, 4, 5, TG_MR, b_pan,
-                                              c_tile, n, mr, nr, pc > 0, bias_r, 2);
-                            continue;
-                        }
+/* The four variants (A packed or in place, one or two B vectors) differ only in
+ * arguments that are constants at each call, so each inlines to its own loop. */
+#define TG_TILE(a_pan, o1, o2, o3, o4, o5, step, nv)                                          \
+    SFX(micro_kernel)(kc, a_pan, 0, o1, o2, o3, o4, o5, step, b_pan, c_tile, n, mr, nr, pc > 0, \
+                      bias_r, nv)
                         if (pack_a) {
-                            SFX(micro_kernel)(kc, ap + ir * kc, 0, 1, 2, 3, 4, 5, TG_MR, b_pan,
-                                              c_tile, n, mr, nr, pc > 0, bias_r, 1);
-                            continue;
+                            const T *a_pan = ap + ir * kc;
+                            if (nr > VLEN) TG_TILE(a_pan, 1, 2, 3, 4, 5, TG_MR, 2);
+                            else TG_TILE(a_pan, 1, 2, 3, 4, 5, TG_MR, 1);
+                        } else {
+                            /* Rows past mr re-read the last real row: in bounds, never stored. */
+                            const T *a_pan = a_blk + ir * a_rs;
+                            const int64_t last = mr - 1;
+                            const int64_t o1 = TG_MIN(1, last) * a_rs, o2 = TG_MIN(2, last) * a_rs;
+                            const int64_t o3 = TG_MIN(3, last) * a_rs, o4 = TG_MIN(4, last) * a_rs;
+                            const int64_t o5 = TG_MIN(5, last) * a_rs;
+                            if (nr > VLEN) TG_TILE(a_pan, o1, o2, o3, o4, o5, a_cs, 2);
+                            else TG_TILE(a_pan, o1, o2, o3, o4, o5, a_cs, 1);
                         }
-                        /* Rows past mr re-read the last real row: in bounds, never stored. */
-                        const int64_t rs = a_rs, last = mr - 1;
-                        const int64_t o1 = TG_MIN(1, last) * rs, o2 = TG_MIN(2, last) * rs;
-                        const int64_t o3 = TG_MIN(3, last) * rs, o4 = TG_MIN(4, last) * rs;
-                        const int64_t o5 = TG_MIN(5, last) * rs;
-                        if (nr > VLEN)
-                            SFX(micro_kernel)(kc, a_blk + ir * rs, 0, o1, o2, o3, o4, o5, a_cs,
-                                              b_pan, c_tile, n, mr, nr, pc > 0, bias_r, 2);
-                        else
-                            SFX(micro_kernel)(kc, a_blk + ir * rs, 0, o1, o2, o3, o4, o5, a_cs,
-                                              b_pan, c_tile, n, mr, nr, pc > 0, bias_r, 1);
+#undef TG_TILE
                     }
                 }
             }

@@ -85,7 +85,7 @@ def test_matmul_any_layout_equals_twin(c_kernels, threads, layout_a, layout_b, d
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("m,k,n", [(300, 200, 250), (7, 300, 5000), (5000, 300, 7), (250, 520, 130)])
+@pytest.mark.parametrize("m,k,n", [(300, 200, 250), (7, 400, 5000), (5000, 400, 7), (250, 520, 130)])
 def test_matmul_threaded_sizes(c_kernels, threads, m, k, n, dtype):
     # Above the parallel threshold (12M multiply-adds): split by rows, or by columns.
     rng = np.random.default_rng(m + n)
@@ -122,7 +122,9 @@ def test_matmul_special_values(c_kernels):
 # ---------------------------------------------------------------- bmm
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("batch,m,k,n", [(0, 2, 3, 4), (1, 1, 1, 1), (3, 7, 13, 5), (5, 33, 257, 40), (9, 120, 130, 100)])
+# The last two are above the parallel threshold: whole items per task, then strips of items.
+@pytest.mark.parametrize("batch,m,k,n", [(0, 2, 3, 4), (1, 1, 1, 1), (3, 7, 13, 5), (5, 33, 257, 40),
+                                         (9, 120, 130, 100), (3, 100, 300, 200)])
 def test_bmm_equals_twin(kernels, threads, batch, m, k, n, dtype):
     rng = np.random.default_rng(batch * 100 + m)
     a, b = _ints(rng, (batch, m, k), dtype), _ints(rng, (batch, k, n), dtype)
@@ -171,6 +173,17 @@ def test_linear_equals_twin(kernels, threads, batch, fan_in, fan_out, with_bias,
 def test_linear_k_zero_gives_bias(kernels):
     out = kernels.linear(np.ones((3, 0), np.float32), np.ones((4, 0), np.float32), np.arange(4, dtype=np.float32))
     np.testing.assert_array_equal(out, np.tile(np.arange(4, dtype=np.float32), (3, 1)))
+
+
+def test_misaligned_inputs_are_copied(kernels):
+    # A float32 array starting one byte into a buffer: not even element-aligned.
+    raw = np.zeros(4 * 12 + 1, np.uint8)
+    a = raw[1:].view(np.float32).reshape(3, 4)
+    a[...] = np.arange(12).reshape(3, 4)
+    assert not a.flags.aligned
+    b = np.ones((4, 2), np.float32)
+    np.testing.assert_array_equal(kernels.matmul(a, b), np.asarray(a) @ b)
+    np.testing.assert_array_equal(kernels.linear(b.T, a, a[:, 0].copy()), b.T @ a.T + a[:, 0])
 
 
 def test_linear_strided_bias_and_inputs(kernels):
@@ -347,9 +360,10 @@ def test_linear_pattern_matches_torch(active_backend, threads, shape, dtype):
 
 
 def test_linear_pattern_graph_and_gradient_layout(active_backend):
-    w = tg.randn(5, 3, requires_grad=True)
-    b = tg.randn(5, requires_grad=True)
-    x = tg.randn(4, 3)
+    rng = np.random.default_rng(10)
+    w = tg.tensor(rng.standard_normal((5, 3)), requires_grad=True)
+    b = tg.tensor(rng.standard_normal(5), requires_grad=True)
+    x = tg.tensor(rng.standard_normal((4, 3)))
     y = tg.addmm(b, x, w.t())
     node = y.grad_fn
     assert node_name_of(y) == "AddmmBackward0"
@@ -358,8 +372,8 @@ def test_linear_pattern_graph_and_gradient_layout(active_backend):
     assert type(node.next_functions[2][0].next_functions[0][0]).__name__ == "AccumulateGrad"
     y.sum().backward()
     assert w.grad.is_contiguous() and w.grad._data.flags.c_contiguous
-    np.testing.assert_allclose(w.grad.numpy(), np.ones((4, 5)).T @ x.numpy(), rtol=1e-6)
-    np.testing.assert_allclose(b.grad.numpy(), np.full(5, 4.0), rtol=1e-6)
+    np.testing.assert_allclose(w.grad.numpy(), np.ones((4, 5)).T @ x.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(b.grad.numpy(), np.full(5, 4.0), rtol=1e-12)
 
 
 @pytest.mark.parametrize("transpose_w", [True, False])

@@ -91,49 +91,57 @@ def _raise_on_error(rc: int, fn: object) -> NoReturn:
     raise RuntimeError(f"{name} failed with code {rc} ({_STATUS.get(rc, 'unknown code')})")
 
 
-def _strided(x: np.ndarray, ctype, ptype) -> tuple:
-    """``(pointer, element strides)`` through which the gemm kernel reads ``x`` in place.
+def _pointer(x: np.ndarray, ctype, ptype) -> tuple:
+    """``(x, pointer)`` for the gemm kernel to read ``x`` in place -- or a copy of ``x``, and its pointer.
 
     Any view whose strides are non-negative whole elements is read where it lies
     (transposed, sliced, broadcast); anything else (a reversed view, a packed record
     field: NumPy's ``aligned`` flag is off when a stride is not a multiple of the
     itemsize) is copied first. The C side ignores the stride of a dimension of size
-    <= 1. ``ffi.from_buffer`` (~0.2 us) only takes C-contiguous arrays, so a transposed
+    <= 1. ``ffi.from_buffer`` (~0.1 us) only takes C-contiguous arrays, so a transposed
     matrix is handed over as its C-contiguous transpose; other views pay ~1 us for their
-    address from ``__array_interface__``. The caller keeps the view referenced for the
+    address from ``__array_interface__``. The caller keeps the array referenced for the
     whole call, so its memory cannot go away under the kernel.
     """
     flags = x.flags
-    if flags.c_contiguous:
-        ptr = ffi.from_buffer(ctype, x)
-    elif not flags.aligned or min(x.strides) < 0:
-        x = np.ascontiguousarray(x)
-        ptr = ffi.from_buffer(ctype, x)
-    elif flags.f_contiguous:
-        ptr = ffi.from_buffer(ctype, x.T)
-    else:
-        ptr = ffi.cast(ptype, x.__array_interface__["data"][0])
-    item = x.itemsize
-    return ptr, [s // item for s in x.strides]
+    if flags.aligned:
+        if flags.c_contiguous:
+            return x, ffi.from_buffer(ctype, x)
+        if flags.f_contiguous:  # W.t(): the common case after C-contiguous
+            return x, ffi.from_buffer(ctype, x.T)
+        if min(x.strides) >= 0:
+            return x, ffi.cast(ptype, x.__array_interface__["data"][0])
+    x = np.require(x, requirements="CA")  # C-contiguous and aligned: a fresh copy
+    return x, ffi.from_buffer(ctype, x)
 
 
 def _gemm(a: np.ndarray, b: np.ndarray, bias: np.ndarray | None, batch: int, m: int, k: int, n: int) -> np.ndarray:
-    """``C[q] = A[q] @ B[q] (+ bias)`` through ``tg_gemm_*``; ``a``, ``b`` are 2-D or 3-D (then batched)."""
+    """``C[q] = A[q] @ B[q] (+ bias)`` through ``tg_gemm_*``; ``a``, ``b`` both 2-D, or both 3-D (batched).
+
+    Written flat, with no helper calls beyond ``_pointer``: the MNIST MLP's smallest products
+    take ~1.5 us in C, so every 0.1 us of Python here shows.
+    """
     dtype = a.dtype
     fn, ctype, ptype = _GEMM[dtype]
-    pa, sa = _strided(a, ctype, ptype)
-    pb, sb = _strided(b, ctype, ptype)
-    if len(sa) == 2:  # a plain product: batch stride 0
-        sa.insert(0, 0)
-        sb.insert(0, 0)
+    a, pa = _pointer(a, ctype, ptype)
+    b, pb = _pointer(b, ctype, ptype)
+    item = a.itemsize
+    if a.ndim == 2:
+        (a_rs, a_cs), (b_rs, b_cs) = a.strides, b.strides
+        a_bs = b_bs = 0
         out = np.empty((m, n), dtype)
     else:
+        (a_bs, a_rs, a_cs), (b_bs, b_rs, b_cs) = a.strides, b.strides
         out = np.empty((batch, m, n), dtype)
     if bias is None:
         pbias = ffi.NULL
     else:
-        pbias = ffi.from_buffer(ctype, bias if bias.flags.c_contiguous else np.ascontiguousarray(bias))
-    rc = fn(pa, pb, pbias, ffi.from_buffer(ctype, out), batch, m, k, n, *sa, *sb)
+        bias_flags = bias.flags
+        if not (bias_flags.c_contiguous and bias_flags.aligned):  # the kernel reads a dense bias
+            bias = np.require(bias, requirements="CA")
+        pbias = ffi.from_buffer(ctype, bias)
+    rc = fn(pa, pb, pbias, ffi.from_buffer(ctype, out), batch, m, k, n, a_bs // item, a_rs // item,
+            a_cs // item, b_bs // item, b_rs // item, b_cs // item)
     if rc != 0:
         _raise_on_error(rc, fn)
     return out
@@ -143,7 +151,7 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """C = A @ B for 2-D float32/float64 arrays: ``C[i, j] = sum_p A[i, p] * B[p, j]``.
 
     ``a`` is ``[m, k]``, ``b`` is ``[k, n]``, any strides (views are read in place, see
-    ``_strided``); returns a new C-contiguous ``[m, n]`` array of the same dtype, computed
+    ``_pointer``); returns a new C-contiguous ``[m, n]`` array of the same dtype, computed
     by the blocked, threaded kernel ``tg_gemm_f32/_f64``. Results match NumPy up to
     floating-point summation order (like PyTorch, which also promises no particular
     order). Errors: see ``numpy_kernels.check_matmul``.
