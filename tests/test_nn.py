@@ -554,3 +554,34 @@ def test_state_dict_saves_and_loads_through_tinygrad_edu_save(tmp_path):
     for (k, a), (_, b) in zip(model.state_dict().items(), clone.state_dict().items()):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=k)
         assert a.dtype is b.dtype, k
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("shape", [(5, 3), (3, 3, 4), (2, 3, 2, 2)])
+def test_batch_norm_gradcheck_and_gradgradcheck(training, shape):
+    rng = np.random.default_rng(0)
+    x = tg.tensor(rng.standard_normal(shape), requires_grad=True)
+    w = tg.tensor(rng.uniform(0.5, 2.0, 3), requires_grad=True)
+    b = tg.tensor(rng.standard_normal(3), requires_grad=True)
+    rm, rv = tg.tensor(rng.standard_normal(3)), tg.tensor(rng.uniform(0.5, 2.0, 3))
+
+    def fn(x, w, b):
+        return F.batch_norm(x, rm.clone(), rv.clone(), w, b, training=training, eps=1e-3)
+    assert type(fn(x, w, b).grad_fn).__name__ == "NativeBatchNormBackward0"
+    assert tg.autograd.gradcheck(fn, (x, w, b))
+    assert tg.autograd.gradgradcheck(fn, (x, w, b))
+
+
+def test_batch_norm_double_backward_matches_torch():
+    rng = np.random.default_rng(1)
+    x, v = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    results = []
+    for lib in (tg, torch):
+        xx = lib.tensor(x, requires_grad=True)
+        w = lib.tensor([0.5, 1.5, 2.0], dtype=lib.float64, requires_grad=True)
+        out = lib.nn.functional.batch_norm(xx, None, None, w, None, training=True)
+        (g,) = lib.autograd.grad((out * lib.tensor(v)).sum(), xx, create_graph=True)
+        hx, hw = lib.autograd.grad((g ** 2).sum(), (xx, w))
+        results.append((hx.detach().numpy(), hw.detach().numpy()))
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-10)

@@ -3,10 +3,9 @@
 Each follows PyTorch's formula, defaults and reduction semantics. Where PyTorch records one
 fused node, so do we (nll_loss and cross_entropy: NllLossBackward0; mse_loss,
 binary_cross_entropy, binary_cross_entropy_with_logits: see `_functions.py`); the rest are
-written with Tensor ops as PyTorch's are (l1, Poisson and Gaussian NLL). Differences:
-batch_norm and multi_margin_loss record their composition's nodes, not
-NativeBatchNormBackward0 / MultiMarginLossBackward0 (values and gradients agree), and the
-class weights of the losses take no gradient.
+written with Tensor ops as PyTorch's are (l1, Poisson and Gaussian NLL). batch_norm is one
+NativeBatchNormBackward0 node. Differences: multi_margin_loss records its composition's
+nodes, not MultiMarginLossBackward0 (values and gradients agree).
 """
 from __future__ import annotations
 
@@ -83,9 +82,13 @@ def _const(x, like: Tensor) -> Tensor:
 # ---------------------------------------------------------------- layers
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """input @ weight.T + bias. A 2-D input with a bias is one AddmmBackward0 node (as PyTorch)."""
-    if input.dim() == 2 and bias is not None:
-        return addmm(bias, input, weight.t())
+    """input @ weight.T + bias. With a bias, one AddmmBackward0 node (as PyTorch), other input
+    dims folded into the batch and viewed back (ViewBackward0 on top, as PyTorch)."""
+    if bias is not None and input.dim() >= 1:
+        if input.dim() == 2:
+            return addmm(bias, input, weight.t())
+        flat = addmm(bias, input.reshape(-1, input.shape[-1]), weight.t())
+        return flat.view(*input.shape[:-1], flat.shape[-1])
     out = input.matmul(weight.t())
     return out + bias if bias is not None else out
 
@@ -154,40 +157,29 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
 
     training: use the batch's mean and biased variance, and update the running stats in place
     with momentum (running_var from the unbiased variance, as PyTorch); otherwise use the
-    running stats. Differs from PyTorch: the graph is the composition's (no
-    NativeBatchNormBackward0 node)."""
+    running stats. One NativeBatchNormBackward0 node, as PyTorch."""
     if input.dim() < 2:
         raise ValueError(f"expected 2D or more input (got {input.dim()}D input)")
     c = input.shape[1]
-    dims = (0,) + tuple(range(2, input.dim()))
-    shape = (1, c) + (1,) * (input.dim() - 2)
     for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
                     ("bias", bias)):
         if t is not None and t.numel() != c:
             raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
-    if training:
-        n = input.numel() // c
-        if n <= 1:
-            raise ValueError(f"Expected more than 1 value per channel when training, got input size {input.shape}")
-        mean = input.mean(dims, keepdim=True)
-        var = ((input - mean) ** 2).mean(dims, keepdim=True)
-        if running_mean is not None or running_var is not None:
-            with grad_mode.no_grad():
-                if running_mean is not None:
-                    running_mean.mul_(1 - momentum).add_(mean.reshape(c).to(running_mean.dtype), alpha=momentum)
-                if running_var is not None:
-                    unbiased = var.reshape(c) * (n / (n - 1))
-                    running_var.mul_(1 - momentum).add_(unbiased.to(running_var.dtype), alpha=momentum)
-    else:
-        if running_mean is None or running_var is None:
-            raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
-        mean, var = _const(running_mean, input).reshape(shape), _const(running_var, input).reshape(shape)
-    out = (input - mean) / (var + eps).sqrt()
-    if weight is not None:
-        out = out * weight.reshape(shape)
-    if bias is not None:
-        out = out + bias.reshape(shape)
+    if training and input.numel() // c <= 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size {input.shape}")
+    if not training and (running_mean is None or running_var is None):
+        raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
+    # the running stats go in as arrays: state the forward updates, never part of the graph
+    out = _functions.NativeBatchNorm.apply(input, weight, bias, _array_or_none(running_mean),
+                                           _array_or_none(running_var), training, momentum, eps)
+    for t in (running_mean, running_var) if training else ():
+        if t is not None:
+            t._version[0] += 1  # updated in place by the forward
     return out
+
+
+def _array_or_none(t: Tensor | None) -> np.ndarray | None:
+    return None if t is None else t._data
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
