@@ -186,3 +186,39 @@ class NativeBatchNorm(Op):
         dweight = (grad * xhat).sum(dims) if ctx.needs_input_grad[1] else None
         dbias = grad.sum(dims) if ctx.needs_input_grad[2] else None
         return dx, dweight, dbias
+
+
+class MultiMarginLoss(Op):
+    """Multi-class hinge loss of scores [M, C] and int64 targets [M] (checked by the caller):
+    loss_m = sum over i != y of w[y] * max(0, margin - x[y] + x[i])^p / C.
+
+    Backward (Tensor ops on x, so p = 2 has its second derivative): with h_i = d/dz of the
+    term (1 or 2z where z > 0, else 0), dx_i = w[y] h_i / C for i != y, dx_y = -sum of those."""
+    node_name = "MultiMarginLossBackward0"
+
+    @staticmethod
+    def forward(ctx, x, target, p, margin, weight, reduction):
+        m, c = x.shape
+        rows = np.arange(m)
+        others = np.ones((m, c), bool)
+        others[rows, target] = False
+        scale = (np.ones(m, x.dtype) if weight is None else weight[target]) / c
+        z = np.maximum(margin - x[rows, target][:, None] + x, 0) * others
+        loss = ((z if p == 1 else z * z).sum(1) * scale).astype(x.dtype, copy=False)
+        ctx.p, ctx.margin, ctx.reduction, ctx.m = p, margin, reduction, m
+        ctx.save_for_backward(x, others, scale[:, None], np.eye(c, dtype=x.dtype)[target])
+        if reduction == "none":
+            return loss
+        return np.asarray(loss.mean() if reduction == "mean" else loss.sum(), x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, others, scale, onehot = ctx.saved_tensors
+        picked = (x * onehot).sum(1, keepdim=True)
+        z = (ctx.margin - picked + x) * others
+        h = (z > 0) * others if ctx.p == 1 else z.relu() * 2
+        coef = h * scale
+        dx = coef - onehot * coef.sum(1, keepdim=True)
+        if ctx.reduction == "none":
+            return grad.unsqueeze(1) * dx
+        return (grad / ctx.m if ctx.reduction == "mean" else grad) * dx

@@ -3,9 +3,8 @@
 Each follows PyTorch's formula, defaults and reduction semantics. Where PyTorch records one
 fused node, so do we (nll_loss and cross_entropy: NllLossBackward0; mse_loss,
 binary_cross_entropy, binary_cross_entropy_with_logits: see `_functions.py`); the rest are
-written with Tensor ops as PyTorch's are (l1, Poisson and Gaussian NLL). batch_norm is one
-NativeBatchNormBackward0 node. Differences: multi_margin_loss records its composition's
-nodes, not MultiMarginLossBackward0 (values and gradients agree).
+written with Tensor ops as PyTorch's are (l1, Poisson and Gaussian NLL). batch_norm and
+multi_margin_loss are one node each (NativeBatchNormBackward0, MultiMarginLossBackward0).
 """
 from __future__ import annotations
 
@@ -404,12 +403,5 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
         raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
                            f"{list(input.shape)}")
     x, t, w, out_shape = _class_target(input, target, weight, -(2**62), "multi_margin_loss")
-    m, c = x.shape
-    picked = x[np.arange(m), t].unsqueeze(1)
-    others = _const(np.arange(c)[None, :] != t[:, None], x)
-    z = (margin - picked + x).relu()
-    z = z ** 2 if p == 2 else z
-    if w is not None:
-        z = z * Tensor._make(w[t][:, None])
-    loss = (z * others).sum(1) / c
-    return _unflatten_loss(_reduce(loss, reduction), reduction, out_shape)
+    loss = _functions.MultiMarginLoss.apply(x, t, p, margin, w, reduction)
+    return _unflatten_loss(loss, reduction, out_shape)
