@@ -105,6 +105,15 @@ class BinaryCrossEntropy(_PointwiseLoss):
         return (dx, dt) if w is None else (dx * w, dt * w)
 
 
+def _softplus(x):
+    """log(1 + exp(x)) on a Tensor without overflow: relu(x) + log(exp(-relu(x)) + exp(min(x, 0))).
+
+    NOTE: relu passes no gradient at 0 and clamp(max=0) passes all of it, so at x = 0 the
+    gradient is exactly sigmoid(0) = 0.5, as it should be."""
+    pos = x.relu()
+    return pos + ((-pos).exp() + x.clamp(max=0).exp()).log()
+
+
 def _softplus_array(z):
     """log(1 + exp(z)) without overflow."""
     return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
@@ -124,7 +133,6 @@ class BinaryCrossEntropyWithLogits(_PointwiseLoss):
 
     @staticmethod
     def grads(x, t, w=None, pos_weight=None):
-        from .functional import _softplus
         sig_neg = (-x).sigmoid()
         if pos_weight is None:
             dx, dt = (1 - t) - sig_neg, -x

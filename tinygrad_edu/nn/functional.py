@@ -44,7 +44,7 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     return loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
 
 
-def _same_size(input: Tensor, target: Tensor, name: str) -> None:
+def _same_size(input: Tensor, target: Tensor) -> None:
     """PyTorch broadcasts a target of another size with a warning (usually a bug: [N,1] vs [N])."""
     if target.shape != input.shape:
         warnings.warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
@@ -70,12 +70,6 @@ def _promote(input: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
     dt = np.result_type(input._data.dtype, target._data.dtype)
     dt = dt if dt.kind == "f" else np.dtype(np.float32)
     return (input if input._data.dtype == dt else input.to(dt)), (target if target._data.dtype == dt else target.to(dt))
-
-
-def _const(x, like: Tensor) -> Tensor:
-    """A weight, mask or target as a constant of input's dtype (no gradient flows into it)."""
-    data = x._data if isinstance(x, Tensor) else np.asarray(x)
-    return Tensor._make(data.astype(like._data.dtype, copy=False))
 
 
 # ---------------------------------------------------------------- layers
@@ -109,15 +103,6 @@ def sigmoid(input: Tensor) -> Tensor:
 
 def tanh(input: Tensor) -> Tensor:
     return input.tanh()
-
-
-def _softplus(x: Tensor) -> Tensor:
-    """log(1 + exp(x)) without overflow: relu(x) + log(exp(-relu(x)) + exp(min(x, 0))).
-
-    NOTE: relu passes no gradient at 0 and clamp(max=0) passes all of it, so at x = 0 the
-    gradient is exactly sigmoid(0) = 0.5, as it should be."""
-    pos = x.relu()
-    return pos + ((-pos).exp() + x.clamp(max=0).exp()).log()
 
 
 def _softmax_dim(name: str, ndim: int) -> int:
@@ -199,7 +184,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """(input - target)^2, reduced."""
     reduction = _reduction(size_average, reduce, reduction)
-    _same_size(input, target, "mse_loss")
+    _same_size(input, target)
     input, target = _promote(input, target)
     return _functions.MseLoss.apply(input, target, reduction)
 
@@ -207,7 +192,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, redu
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """|input - target|, reduced."""
     reduction = _reduction(size_average, reduce, reduction)
-    _same_size(input, target, "l1_loss")
+    _same_size(input, target)
     return _reduce((input - target).abs(), reduction)
 
 
@@ -384,7 +369,7 @@ def _cross_entropy_probs(input: Tensor, target: Tensor, weight: Tensor | None, r
         target = target * (1 - label_smoothing) + label_smoothing / c
     terms = logp * target
     if weight is not None:
-        terms = terms * _const(weight, input).reshape((c,) + (1,) * (input.dim() - 1 - class_dim))
+        terms = terms * weight.reshape((c,) + (1,) * (input.dim() - 1 - class_dim))  # differentiable, as torch
     # PyTorch's expressions, so that the graph has its nodes
     if reduction == "none":
         return -terms.sum(class_dim)
