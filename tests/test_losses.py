@@ -151,9 +151,15 @@ def test_cross_entropy_uint8_targets_accepted():
         3, requires_grad=True)), RuntimeError, "not differentiable with respect to argument 'pos_weight'"),
     (lambda lib: F(lib).binary_cross_entropy(lib.ones(3) / 2, lib.ones(3), weight=lib.ones(3, requires_grad=True)),
      RuntimeError, "'binary_cross_entropy' is not differentiable with respect to argument 'weight'"),
+    (lambda lib: F(lib).multi_margin_loss(lib.ones(2, 4), lib.tensor([1, 7])), RuntimeError, "target out of range"),
+    (lambda lib: F(lib).multi_margin_loss(lib.ones(2, 4), lib.tensor([1, 2], dtype=lib.int32)), RuntimeError,
+     "expected scalar type Long but found Int"),
+    (lambda lib: F(lib).multi_margin_loss(lib.ones(2, 4), lib.tensor([1, 2, 3])), RuntimeError,
+     r"Expected target size \[2\], but got \[3\]. Input has shape \[2, 4\]."),
 ], ids=["int32", "float_target", "too_big", "negative", "batch", "weight_size", "nd_target", "smoothing",
         "reduction", "bce_range", "bce_shape", "bce_logits_shape", "gauss_var", "gauss_size", "margin_p",
-        "ce_weight_grad", "bce_logits_pos_weight_grad", "bce_weight_grad"])
+        "ce_weight_grad", "bce_logits_pos_weight_grad", "bce_weight_grad", "margin_range", "margin_int32",
+        "margin_size"])
 def test_bad_input_raises_as_torch(bad, error, match):
     with pytest.raises(error, match=match):
         bad(torch)

@@ -266,8 +266,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
 
 # ---------------------------------------------------------------- multi-class losses
 
-def _class_target(input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int,
-                  fn: str = "nll_loss_forward") -> tuple:
+def _class_target(input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int) -> tuple:
     """Check class-index targets as PyTorch does; return (logits as [M, C], target int64 [M],
     weight array or None, shape of the unreduced loss)."""
     if input.dim() < 1:
@@ -298,7 +297,7 @@ def _class_target(input: Tensor, target: Tensor, weight: Tensor | None, ignore_i
     if weight is not None and weight.numel() != c:
         raise RuntimeError(f"weight tensor should be defined either for all {c} classes or no classes but got "
                            f"weight tensor of shape: {list(weight.shape)}")
-    w = _const_array(weight, input, fn)
+    w = _const_array(weight, input, "nll_loss_forward")
     return flat, t, None if w is None else w.reshape(-1), out_shape
 
 
@@ -387,6 +386,16 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     if input.dim() > 2:
         raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
                            f"{list(input.shape)}")
-    x, t, w, out_shape = _class_target(input, target, weight, -(2**62), "multi_margin_loss")
+    if target._data.dtype != np.int64:
+        raise RuntimeError(f"expected scalar type Long but found {_TYPE_NAMES[target.dtype.name]}")
+    x = input.unsqueeze(0) if input.dim() == 1 else input
+    t = target._data.reshape(-1)
+    if t.shape[0] != x.shape[0]:
+        raise RuntimeError("multi_margin_loss: target tensor should be 1-D with size equal to the number of input "
+                           f"samples (batch size). Expected target size [{x.shape[0]}], but got {list(target.shape)}. "
+                           f"Input has shape {list(input.shape)}.")
+    if ((t < 0) | (t >= x.shape[1])).any():
+        raise RuntimeError("target out of range")
+    w = _const_array(weight, input, "multi_margin_loss")
     loss = _functions.MultiMarginLoss.apply(x, t, p, margin, w, reduction)
-    return _unflatten_loss(loss, reduction, out_shape)
+    return loss.reshape(()) if reduction == "none" and input.dim() == 1 else loss
