@@ -585,3 +585,26 @@ def test_batch_norm_double_backward_matches_torch():
         results.append((hx.detach().numpy(), hw.detach().numpy()))
     for ours, theirs in zip(*results):
         np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-10)
+
+
+def test_linear_bad_inputs_name_the_fault():
+    lin = nn.Linear(3, 2)
+    with pytest.raises(RuntimeError, match=r"mat1 and mat2 shapes cannot be multiplied \(2x4 and 3x2\)"):
+        lin(tg.ones(2, 4))
+    with pytest.raises(RuntimeError, match="same dtype.*float64.*float32"):
+        lin(tg.ones(2, 3, dtype=tg.float64))
+    with pytest.raises(RuntimeError, match="same dtype.*int64.*float32"):
+        lin(tg.ones(2, 3, dtype=tg.int64))
+
+
+def test_custom_extra_repr_and_nested_repr_as_torch():
+    def build(lib_nn):
+        class Scale(lib_nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.inner = lib_nn.Sequential(lib_nn.Linear(2, 2), lib_nn.Sequential(lib_nn.ReLU()))
+
+            def extra_repr(self):
+                return "factor=2,\nmode=fast"
+        return lib_nn.Sequential(Scale(), lib_nn.ModuleList([Scale(), Scale()]))
+    assert repr(build(nn)) == repr(build(torch.nn))
