@@ -176,6 +176,15 @@ def test_mse_l1(name, reduction, dtype):
     check_op(lambda lib, x, t: getattr(F(lib), name)(x, t, reduction=reduction), (3, 4), (3, 4), dtype=dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name,kw", [("smooth_l1_loss", {}), ("smooth_l1_loss", {"beta": 0.3}),
+                                     ("smooth_l1_loss", {"beta": 0.0}), ("huber_loss", {}),
+                                     ("huber_loss", {"delta": 0.4})])
+def test_smooth_l1_huber(name, kw, reduction, dtype):
+    check_op(lambda lib, x, t: getattr(F(lib), name)(x, t, reduction=reduction, **kw), (3, 4), (3, 4), dtype=dtype)
+
+
 def test_mse_broadcast_warns_as_torch():
     with pytest.warns(UserWarning, match="different to the input size"):
         check_op(lambda lib, x, t: F(lib).mse_loss(x, t), (3, 4), (4,))
@@ -265,6 +274,8 @@ MODULES = {
     "BCELoss": (lambda n, lib: n.BCELoss(weight=lib.tensor(W5)), "probs"),
     "BCEWithLogitsLoss": (lambda n, lib: n.BCEWithLogitsLoss(pos_weight=lib.tensor(W5), reduction="none"), "probs"),
     "PoissonNLLLoss": (lambda n, lib: n.PoissonNLLLoss(full=True), "counts"),
+    "SmoothL1Loss": (lambda n, lib: n.SmoothL1Loss(beta=0.2), "values"),
+    "HuberLoss": (lambda n, lib: n.HuberLoss(delta=0.5, reduction="sum"), "values"),
     "GaussianNLLLoss": (lambda n, lib: n.GaussianNLLLoss(full=True, eps=1e-3), "gauss"),
 }
 
@@ -302,6 +313,8 @@ def test_loss_module_legacy_reduce_arguments():
     ("bce_logits", lambda x, t: tg.nn.functional.binary_cross_entropy_with_logits(
         x, t.sigmoid(), pos_weight=tg.tensor([2.0, 0.5, 1.0, 3.0], dtype=tg.float64), reduction="none"),
      [(3, 4), (3, 4)]),
+    ("smooth_l1", lambda x, t: tg.nn.functional.smooth_l1_loss(x, t, beta=0.5), [(3, 4), (3, 4)]),
+    ("huber", lambda x, t: tg.nn.functional.huber_loss(x, t, delta=0.7, reduction="sum"), [(3, 4), (3, 4)]),
     ("multi_margin", lambda x: tg.nn.functional.multi_margin_loss(x, tg.tensor(T5), p=2, margin=3.0), [(6, 5)]),
     ("poisson", lambda x, t: tg.nn.functional.poisson_nll_loss(x, t.exp(), full=True), [(3, 4), (3, 4)]),
     ("gaussian", lambda x, t, v: tg.nn.functional.gaussian_nll_loss(x, t, v.exp(), full=True), [(3, 4)] * 3),

@@ -12,6 +12,7 @@ import torch
 
 import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
+from helpers import check_op
 from nn_helpers import assert_state_equal, check_module, to_tg_state
 from tinygrad_edu import nn
 
@@ -264,7 +265,9 @@ def test_repr_of_the_notes_mlp_equals_torch():
     lambda n: n.Sequential(n.Linear(784, 512), n.ReLU(), n.Dropout(0.2), n.Linear(512, 10), n.LogSoftmax(dim=1)),
     lambda n: n.Sequential(n.Flatten(), n.Linear(4, 4, bias=False), n.BatchNorm1d(4, momentum=None), n.Tanh(),
                            n.Sigmoid(), n.LeakyReLU(0.2, inplace=True), n.ReLU(inplace=True), n.Identity(),
-                           n.Softmax(dim=-1), n.Unflatten(1, (2, 2)), n.BatchNorm2d(3, affine=False), n.BatchNorm1d(2, bias=False)),
+                           n.Softmax(dim=-1), n.Unflatten(1, (2, 2)), n.BatchNorm2d(3, affine=False), n.BatchNorm1d(2, bias=False),
+                           n.ELU(), n.ELU(0.5, inplace=True), n.SiLU(), n.Softplus(beta=2, threshold=10), n.Hardtanh(),
+                           n.ReLU6(), n.ReLU6(inplace=True), n.SmoothL1Loss(beta=0.5), n.HuberLoss(delta=2.0)),
     lambda n: n.ModuleList([n.Linear(10, 10) for _ in range(10)] + [n.ReLU(), n.Sequential()]),
     lambda n: n.ModuleDict({"a": n.ModuleList(), "b": n.Sequential(n.Linear(1, 1))}),
     lambda n: n.Sequential(n.CrossEntropyLoss(label_smoothing=0.1), n.MSELoss(), n.BCEWithLogitsLoss(),
@@ -344,6 +347,12 @@ LAYERS = {
     "relu": (lambda n: n.ReLU(), (3, 4)),
     "leaky_relu": (lambda n: n.LeakyReLU(0.2), (3, 4)),
     "sigmoid": (lambda n: n.Sigmoid(), (3, 4)),
+    "elu": (lambda n: n.ELU(alpha=0.7), (3, 4)),
+    "silu": (lambda n: n.SiLU(), (3, 4)),
+    "softplus": (lambda n: n.Softplus(), (3, 4)),
+    "softplus_threshold": (lambda n: n.Softplus(beta=3.0, threshold=1.0), (3, 4)),
+    "hardtanh": (lambda n: n.Hardtanh(-0.5, 0.8), (3, 4)),
+    "relu6": (lambda n: n.ReLU6(), (3, 4)),
     "tanh": (lambda n: n.Tanh(), (3, 4)),
     "softmax": (lambda n: n.Softmax(dim=1), (3, 4)),
     "log_softmax": (lambda n: n.LogSoftmax(dim=-1), (2, 3, 4)),
@@ -453,6 +462,21 @@ class _no_warning:
         return False
 
 
+def test_activations_at_kinks_and_in_place_as_torch():
+    """Kink values given explicitly: hardtanh passes no gradient at its bounds, elu's is alpha at 0."""
+    kinks = np.array([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 6.0, 7.0, 25.0])
+    for fn in (lambda lib, x: lib.nn.functional.hardtanh(x), lambda lib, x: lib.nn.functional.relu6(x),
+               lambda lib, x: lib.nn.functional.elu(x, 0.5), lambda lib, x: lib.nn.functional.silu(x),
+               lambda lib, x: lib.nn.functional.softplus(x, 2.0, 12.0)):
+        check_op(fn, kinks)
+    for fn in (lambda lib, x: lib.nn.functional.elu(x * 1, inplace=True),
+               lambda lib, x: lib.nn.functional.silu(x * 1, inplace=True),
+               lambda lib, x: lib.nn.functional.hardtanh(x * 1, -0.5, 0.5, inplace=True)):
+        check_op(fn, (3, 4), node_name=False)  # in place: torch's node names differ (see tensor.py)
+    with pytest.raises(ValueError, match="min_val cannot be greater than max_val"):
+        nn.Hardtanh(1.0, -1.0)
+
+
 def test_functional_relu_leaky_inplace():
     x = tg.tensor([-1.0, 0.0, 2.0])
     assert F.relu(x, inplace=True) is x and x.tolist() == [0.0, 0.0, 2.0]
@@ -537,7 +561,8 @@ def test_import_forms():
     assert importlib.import_module("tinygrad_edu.nn") is nn and tg.nn is nn
     assert importlib.import_module("tinygrad_edu.nn.functional") is F and nn.functional is F
     from tinygrad_edu.nn import init  # noqa: F401
-    for name in ("Module", "Parameter", "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
+    for name in ("Module", "Parameter", "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "ELU", "SiLU", "Softplus",
+                 "Hardtanh", "ReLU6", "SmoothL1Loss", "HuberLoss", "Softmax", "LogSoftmax",
                  "Dropout", "BatchNorm1d", "BatchNorm2d", "Flatten", "Unflatten", "Identity", "Sequential",
                  "ModuleList", "ModuleDict", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
                  "NLLLoss", "MultiMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss"):
@@ -608,3 +633,12 @@ def test_custom_extra_repr_and_nested_repr_as_torch():
                 return "factor=2,\nmode=fast"
         return lib_nn.Sequential(Scale(), lib_nn.ModuleList([Scale(), Scale()]))
     assert repr(build(nn)) == repr(build(torch.nn))
+
+
+@pytest.mark.parametrize("fn", [lambda x: F.elu(x, 0.6), F.silu, lambda x: F.softplus(x, 1.5, 4.0),
+                                lambda x: F.hardtanh(x, -0.7, 0.9), F.leaky_relu],
+                         ids=["elu", "silu", "softplus", "hardtanh", "leaky_relu"])
+def test_activation_gradcheck_and_gradgradcheck(fn):
+    x = tg.tensor(np.random.default_rng(2).uniform(-3, 3, (3, 4)), requires_grad=True)
+    assert tg.autograd.gradcheck(fn, (x,))
+    assert tg.autograd.gradgradcheck(fn, (x,))

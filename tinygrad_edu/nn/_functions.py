@@ -230,3 +230,101 @@ class MultiMarginLoss(Op):
         if ctx.reduction == "none":
             return grad.unsqueeze(1) * dx
         return (grad / ctx.m if ctx.reduction == "mean" else grad) * dx
+
+
+class SmoothL1Loss(_PointwiseLoss):
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = x - t); d/dx = clamp(d / beta, -1, 1)."""
+    node_name = "SmoothL1LossBackward0"
+
+    @staticmethod
+    def value(x, t, beta):
+        d = np.abs(x - t)
+        return np.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def grads(x, t, beta):
+        d = ((x - t) / beta).clamp(-1, 1)
+        return d, -d
+
+
+class HuberLoss(_PointwiseLoss):
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta); d/dx = clamp(d, -delta, delta)."""
+    node_name = "HuberLossBackward0"
+
+    @staticmethod
+    def value(x, t, delta):
+        d = np.abs(x - t)
+        return np.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def grads(x, t, delta):
+        d = (x - t).clamp(-delta, delta)
+        return d, -d
+
+
+# ---------------------------------------------------------------- activations beyond ops.py
+
+class Elu(Op):
+    """x where x > 0, else alpha (exp(x) - 1); the gradient is 1, or alpha exp(x)."""
+    node_name = "EluBackward0"
+
+    @staticmethod
+    def forward(ctx, x, alpha):
+        ctx.alpha = alpha
+        ctx.save_for_backward(x)
+        return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * (x.clamp(max=0).exp() * ctx.alpha).masked_fill(x > 0, 1)
+
+
+class Silu(Op):
+    """x sigmoid(x); the gradient is s (1 + x (1 - s)) with s = sigmoid(x)."""
+    node_name = "SiluBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return (x / (1 + np.exp(-x))).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        s = x.sigmoid()
+        return grad * s * (1 + x * (1 - s))
+
+
+class Softplus(Op):
+    """log(1 + exp(beta x)) / beta, or x where beta x > threshold (as PyTorch, for speed and
+    precision); the gradient is sigmoid(beta x), or 1 past the threshold."""
+    node_name = "SoftplusBackward0"
+
+    @staticmethod
+    def forward(ctx, x, beta, threshold):
+        ctx.beta, ctx.threshold = beta, threshold
+        ctx.save_for_backward(x)
+        z = beta * x
+        return np.where(z > threshold, x, _softplus_array(z) / beta).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        z = x * ctx.beta
+        return grad * z.sigmoid().masked_fill(z > ctx.threshold, 1)
+
+
+class Hardtanh(Op):
+    """clamp(x, min_val, max_val); unlike clamp, no gradient at the bounds themselves (PyTorch's)."""
+    node_name = "HardtanhBackward0"
+
+    @staticmethod
+    def forward(ctx, x, min_val, max_val):
+        ctx.save_for_backward((x > min_val) & (x < max_val))
+        return np.clip(x, min_val, max_val).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (inside,) = ctx.saved_tensors
+        return grad * inside

@@ -86,15 +86,40 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return out + bias if bias is not None else out
 
 
+def _activation(input: Tensor, inplace: bool, apply) -> Tensor:
+    """apply(input), or written into input's memory (PyTorch's inplace=True, with its autograd rules)."""
+    return input._inplace(apply) if inplace else apply(input)
+
+
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     return input.relu_() if inplace else input.relu()
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     from ..ops import LeakyRelu
-    if inplace:
-        return input._inplace(lambda x: LeakyRelu.apply(x, negative_slope))
-    return LeakyRelu.apply(input, negative_slope)
+    return _activation(input, inplace, lambda x: LeakyRelu.apply(x, negative_slope))
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    return _activation(input, inplace, lambda x: _functions.Elu.apply(x, alpha))
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    return _activation(input, inplace, _functions.Silu.apply)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    return _functions.Softplus.apply(input, beta, threshold)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _activation(input, inplace, lambda x: _functions.Hardtanh.apply(x, min_val, max_val))
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    return hardtanh(input, 0.0, 6.0, inplace)
 
 
 def sigmoid(input: Tensor) -> Tensor:
@@ -194,6 +219,29 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduc
     reduction = _reduction(size_average, reduce, reduction)
     _same_size(input, target)
     return _reduce((input - target).abs(), reduction)
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+                   beta: float = 1.0) -> Tensor:
+    """0.5 (x - t)^2 / beta where |x - t| < beta, else |x - t| - 0.5 beta; beta = 0 is l1_loss."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    if beta == 0.0:
+        return l1_loss(input, target, reduction=reduction)
+    _same_size(input, target)
+    input, target = _promote(input, target)
+    return _functions.SmoothL1Loss.apply(input, target, reduction, beta)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """0.5 (x - t)^2 where |x - t| < delta, else delta (|x - t| - 0.5 delta): smooth_l1 * delta for beta = delta."""
+    reduction = _reduction(None, None, reduction)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    _same_size(input, target)
+    input, target = _promote(input, target)
+    return _functions.HuberLoss.apply(input, target, reduction, delta)
 
 
 def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False, size_average=None,
