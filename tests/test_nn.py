@@ -267,7 +267,8 @@ def test_repr_of_the_notes_mlp_equals_torch():
                            n.Sigmoid(), n.LeakyReLU(0.2, inplace=True), n.ReLU(inplace=True), n.Identity(),
                            n.Softmax(dim=-1), n.Unflatten(1, (2, 2)), n.BatchNorm2d(3, affine=False), n.BatchNorm1d(2, bias=False),
                            n.ELU(), n.ELU(0.5, inplace=True), n.SiLU(), n.Softplus(beta=2, threshold=10), n.Hardtanh(),
-                           n.ReLU6(), n.ReLU6(inplace=True), n.SmoothL1Loss(beta=0.5), n.HuberLoss(delta=2.0)),
+                           n.ReLU6(), n.ReLU6(inplace=True), n.SmoothL1Loss(beta=0.5), n.HuberLoss(delta=2.0),
+                           n.LayerNorm(4), n.LayerNorm([2, 3], elementwise_affine=False)),
     lambda n: n.ModuleList([n.Linear(10, 10) for _ in range(10)] + [n.ReLU(), n.Sequential()]),
     lambda n: n.ModuleDict({"a": n.ModuleList(), "b": n.Sequential(n.Linear(1, 1))}),
     lambda n: n.Sequential(n.CrossEntropyLoss(label_smoothing=0.1), n.MSELoss(), n.BCEWithLogitsLoss(),
@@ -366,6 +367,10 @@ LAYERS = {
     "bn1d_nostats": (lambda n: n.BatchNorm1d(4, track_running_stats=False), (6, 4)),
     "bn2d": (lambda n: n.BatchNorm2d(3), (2, 3, 4, 5)),
     "bn2d_nobias": (lambda n: n.BatchNorm2d(3, bias=False, momentum=None), (2, 3, 4, 5)),
+    "layernorm": (lambda n: n.LayerNorm(5), (3, 5)),
+    "layernorm_2d": (lambda n: n.LayerNorm([3, 4], eps=1e-3), (2, 3, 4)),
+    "layernorm_nobias": (lambda n: n.LayerNorm(4, bias=False), (2, 3, 4)),
+    "layernorm_plain": (lambda n: n.LayerNorm(4, elementwise_affine=False), (3, 4)),
     "sequential": (lambda n: n.Sequential(n.Linear(6, 8), n.BatchNorm1d(8), n.ReLU(), n.Linear(8, 4), n.Tanh(),
                                           n.Linear(4, 2), n.LogSoftmax(dim=1)), (5, 6)),
 }
@@ -562,7 +567,7 @@ def test_import_forms():
     assert importlib.import_module("tinygrad_edu.nn.functional") is F and nn.functional is F
     from tinygrad_edu.nn import init  # noqa: F401
     for name in ("Module", "Parameter", "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "ELU", "SiLU", "Softplus",
-                 "Hardtanh", "ReLU6", "SmoothL1Loss", "HuberLoss", "Softmax", "LogSoftmax",
+                 "Hardtanh", "ReLU6", "SmoothL1Loss", "HuberLoss", "LayerNorm", "Softmax", "LogSoftmax",
                  "Dropout", "BatchNorm1d", "BatchNorm2d", "Flatten", "Unflatten", "Identity", "Sequential",
                  "ModuleList", "ModuleDict", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
                  "NLLLoss", "MultiMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss"):
@@ -642,3 +647,21 @@ def test_activation_gradcheck_and_gradgradcheck(fn):
     x = tg.tensor(np.random.default_rng(2).uniform(-3, 3, (3, 4)), requires_grad=True)
     assert tg.autograd.gradcheck(fn, (x,))
     assert tg.autograd.gradgradcheck(fn, (x,))
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_layer_norm_gradcheck_gradgradcheck_and_errors(affine):
+    rng = np.random.default_rng(4)
+    x = tg.tensor(rng.standard_normal((2, 3, 4)), requires_grad=True)
+    w = tg.tensor(rng.uniform(0.5, 2, (3, 4)), requires_grad=True) if affine else None
+    b = tg.tensor(rng.standard_normal((3, 4)), requires_grad=True) if affine else None
+    inputs = (x, w, b) if affine else (x,)
+
+    def fn(x, w=None, b=None):
+        return F.layer_norm(x, (3, 4), w, b, eps=1e-3)
+    assert type(fn(*inputs).grad_fn).__name__ == "NativeLayerNormBackward0"
+    assert tg.autograd.gradcheck(fn, inputs)
+    assert tg.autograd.gradgradcheck(fn, inputs)
+    with pytest.raises(RuntimeError, match=r"Given normalized_shape=\[4\], expected input with shape \[\*, 4\], "
+                                           r"but got input of size\[2, 3\]"):
+        F.layer_norm(tg.ones(2, 3), (4,))

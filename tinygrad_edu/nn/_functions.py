@@ -183,16 +183,58 @@ class NativeBatchNorm(Op):
         x, weight, mean, invstd = ctx.saved_tensors
         dims = ctx.dims
         if ctx.training:
-            mean = x.mean(dims, keepdim=True)
-            invstd = (((x - mean) ** 2).mean(dims, keepdim=True) + ctx.eps) ** -0.5
-        xhat = (x - mean) * invstd
+            xhat, invstd = _standardize(x, dims, ctx.eps)
+        else:
+            xhat = (x - mean) * invstd
         g = grad * weight.reshape(ctx.shape) if weight is not None else grad
         dx = None
         if ctx.needs_input_grad[0]:
-            dx = invstd * (g - g.mean(dims, keepdim=True) - xhat * (g * xhat).mean(dims, keepdim=True)) \
-                if ctx.training else g * invstd
+            dx = _standardize_backward(g, xhat, invstd, dims) if ctx.training else g * invstd
         dweight = (grad * xhat).sum(dims) if ctx.needs_input_grad[1] else None
         dbias = grad.sum(dims) if ctx.needs_input_grad[2] else None
+        return dx, dweight, dbias
+
+
+def _standardize(x, dims: tuple, eps: float) -> tuple:
+    """(x - mean) / sqrt(biased var + eps) over dims, and that 1/sqrt, with Tensor ops (so that
+    a backward using them can itself be differentiated)."""
+    centered = x - x.mean(dims, keepdim=True)
+    invstd = ((centered ** 2).mean(dims, keepdim=True) + eps) ** -0.5
+    return centered * invstd, invstd
+
+
+def _standardize_backward(g, xhat, invstd, dims: tuple):
+    """The gradient through xhat = standardize(x) over dims, given g = dL/dxhat:
+    invstd * (g - mean(g) - xhat * mean(g * xhat)) (mean and variance depend on x too)."""
+    return invstd * (g - g.mean(dims, keepdim=True) - xhat * (g * xhat).mean(dims, keepdim=True))
+
+
+class NativeLayerNorm(Op):
+    """y = (x - mean) / sqrt(var + eps) * weight + bias, the statistics over the last
+    `normalized_ndim` dims of each sample (weight and bias have those dims' shape)."""
+    node_name = "NativeLayerNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, normalized_ndim, eps):
+        dims = tuple(range(x.ndim - normalized_ndim, x.ndim))
+        mean = x.mean(axis=dims, keepdims=True)
+        out = (x - mean) / np.sqrt(x.var(axis=dims, keepdims=True) + eps)
+        if weight is not None:
+            out *= weight
+        if bias is not None:
+            out += bias
+        ctx.dims, ctx.eps, ctx.batch_dims = dims, eps, tuple(range(x.ndim - normalized_ndim))
+        ctx.save_for_backward(x, weight)
+        return out.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        xhat, invstd = _standardize(x, ctx.dims, ctx.eps)
+        g = grad * weight if weight is not None else grad
+        dx = _standardize_backward(g, xhat, invstd, ctx.dims) if ctx.needs_input_grad[0] else None
+        dweight = (grad * xhat).sum(ctx.batch_dims) if ctx.needs_input_grad[1] else None
+        dbias = grad.sum(ctx.batch_dims) if ctx.needs_input_grad[2] else None
         return dx, dweight, dbias
 
 

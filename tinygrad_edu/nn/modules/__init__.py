@@ -8,8 +8,9 @@ from .linear import Identity, Linear
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, GaussianNLLLoss, HuberLoss, L1Loss, MSELoss,
                    MultiMarginLoss, NLLLoss, PoissonNLLLoss, SmoothL1Loss)
 from .module import Module
+from .normalization import LayerNorm
 
 __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid",
            "Tanh", "ELU", "SiLU", "Softplus", "Hardtanh", "ReLU6", "Softmax", "LogSoftmax", "Dropout", "BatchNorm1d",
-           "BatchNorm2d", "Flatten", "Unflatten", "L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss", "NLLLoss",
+           "BatchNorm2d", "LayerNorm", "Flatten", "Unflatten", "L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss", "NLLLoss",
            "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "MultiMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss"]
