@@ -96,7 +96,8 @@ def test_attributes_register_parameters_modules_and_buffers():
     assert "scale" not in m.__dict__ and m.scale is m._parameters["scale"]
     m.scale = None  # a registered parameter may become None (then it is skipped)
     assert "scale" in m._parameters and [n for n, _ in m.named_parameters()][0] == "fc.weight"
-    with pytest.raises(TypeError, match=r"cannot assign 'torch.FloatTensor' as parameter 'weight' \(torch.nn.Parameter or None expected\)"):
+    with pytest.raises(TypeError, match=r"cannot assign 'torch.FloatTensor' as parameter 'weight' "
+                                        r"\(torch.nn.Parameter or None expected\)"):
         m.fc.weight = tg.ones(2, 3)
     with pytest.raises(TypeError, match="child module 'fc'"):
         m.fc = 3
@@ -265,7 +266,8 @@ def test_repr_of_the_notes_mlp_equals_torch():
     lambda n: n.Sequential(n.Linear(784, 512), n.ReLU(), n.Dropout(0.2), n.Linear(512, 10), n.LogSoftmax(dim=1)),
     lambda n: n.Sequential(n.Flatten(), n.Linear(4, 4, bias=False), n.BatchNorm1d(4, momentum=None), n.Tanh(),
                            n.Sigmoid(), n.LeakyReLU(0.2, inplace=True), n.ReLU(inplace=True), n.Identity(),
-                           n.Softmax(dim=-1), n.Unflatten(1, (2, 2)), n.BatchNorm2d(3, affine=False), n.BatchNorm1d(2, bias=False),
+                           n.Softmax(dim=-1), n.Unflatten(1, (2, 2)), n.BatchNorm2d(3, affine=False),
+                           n.BatchNorm1d(2, bias=False),
                            n.ELU(), n.ELU(0.5, inplace=True), n.SiLU(), n.Softplus(beta=2, threshold=10), n.Hardtanh(),
                            n.ReLU6(), n.ReLU6(inplace=True), n.SmoothL1Loss(beta=0.5), n.HuberLoss(delta=2.0),
                            n.LayerNorm(4), n.LayerNorm([2, 3], elementwise_affine=False)),

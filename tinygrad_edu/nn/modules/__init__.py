@@ -12,5 +12,6 @@ from .normalization import LayerNorm
 
 __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid",
            "Tanh", "ELU", "SiLU", "Softplus", "Hardtanh", "ReLU6", "Softmax", "LogSoftmax", "Dropout", "BatchNorm1d",
-           "BatchNorm2d", "LayerNorm", "Flatten", "Unflatten", "L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss", "NLLLoss",
+           "BatchNorm2d", "LayerNorm", "Flatten", "Unflatten", "L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss",
+           "NLLLoss",
            "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "MultiMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss"]
