@@ -28,6 +28,7 @@ def check_module(make, shape, dtype: str = "float32", seed: int = 0, train: bool
     rtol, atol = tol or TOLERANCE[dtype]
     np.testing.assert_allclose(yo.detach().numpy(), yt.detach().numpy(), rtol=rtol, atol=atol, err_msg="forward")
     assert str(yo.dtype).split(".")[-1] == str(yt.dtype).split(".")[-1]
+    assert type(yo.grad_fn).__name__ == type(yt.grad_fn).__name__, "grad_fn"
     upstream = rng.uniform(-1, 1, tuple(yt.shape)).astype(dtype)
     yt.backward(torch.tensor(upstream))
     yo.backward(tg.tensor(upstream))

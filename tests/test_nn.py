@@ -12,6 +12,7 @@ import torch
 
 import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
+from helpers import check_op
 from nn_helpers import assert_state_equal, check_module, to_tg_state
 from tinygrad_edu import nn
 
@@ -95,7 +96,8 @@ def test_attributes_register_parameters_modules_and_buffers():
     assert "scale" not in m.__dict__ and m.scale is m._parameters["scale"]
     m.scale = None  # a registered parameter may become None (then it is skipped)
     assert "scale" in m._parameters and [n for n, _ in m.named_parameters()][0] == "fc.weight"
-    with pytest.raises(TypeError, match=r"cannot assign 'torch.FloatTensor' as parameter 'weight' \(torch.nn.Parameter or None expected\)"):
+    with pytest.raises(TypeError, match=r"cannot assign 'torch.FloatTensor' as parameter 'weight' "
+                                        r"\(torch.nn.Parameter or None expected\)"):
         m.fc.weight = tg.ones(2, 3)
     with pytest.raises(TypeError, match="child module 'fc'"):
         m.fc = 3
@@ -264,7 +266,11 @@ def test_repr_of_the_notes_mlp_equals_torch():
     lambda n: n.Sequential(n.Linear(784, 512), n.ReLU(), n.Dropout(0.2), n.Linear(512, 10), n.LogSoftmax(dim=1)),
     lambda n: n.Sequential(n.Flatten(), n.Linear(4, 4, bias=False), n.BatchNorm1d(4, momentum=None), n.Tanh(),
                            n.Sigmoid(), n.LeakyReLU(0.2, inplace=True), n.ReLU(inplace=True), n.Identity(),
-                           n.Softmax(dim=-1), n.Unflatten(1, (2, 2)), n.BatchNorm2d(3, affine=False), n.BatchNorm1d(2, bias=False)),
+                           n.Softmax(dim=-1), n.Unflatten(1, (2, 2)), n.BatchNorm2d(3, affine=False),
+                           n.BatchNorm1d(2, bias=False),
+                           n.ELU(), n.ELU(0.5, inplace=True), n.SiLU(), n.Softplus(beta=2, threshold=10), n.Hardtanh(),
+                           n.ReLU6(), n.ReLU6(inplace=True), n.SmoothL1Loss(beta=0.5), n.HuberLoss(delta=2.0),
+                           n.LayerNorm(4), n.LayerNorm([2, 3], elementwise_affine=False)),
     lambda n: n.ModuleList([n.Linear(10, 10) for _ in range(10)] + [n.ReLU(), n.Sequential()]),
     lambda n: n.ModuleDict({"a": n.ModuleList(), "b": n.Sequential(n.Linear(1, 1))}),
     lambda n: n.Sequential(n.CrossEntropyLoss(label_smoothing=0.1), n.MSELoss(), n.BCEWithLogitsLoss(),
@@ -344,6 +350,12 @@ LAYERS = {
     "relu": (lambda n: n.ReLU(), (3, 4)),
     "leaky_relu": (lambda n: n.LeakyReLU(0.2), (3, 4)),
     "sigmoid": (lambda n: n.Sigmoid(), (3, 4)),
+    "elu": (lambda n: n.ELU(alpha=0.7), (3, 4)),
+    "silu": (lambda n: n.SiLU(), (3, 4)),
+    "softplus": (lambda n: n.Softplus(), (3, 4)),
+    "softplus_threshold": (lambda n: n.Softplus(beta=3.0, threshold=1.0), (3, 4)),
+    "hardtanh": (lambda n: n.Hardtanh(-0.5, 0.8), (3, 4)),
+    "relu6": (lambda n: n.ReLU6(), (3, 4)),
     "tanh": (lambda n: n.Tanh(), (3, 4)),
     "softmax": (lambda n: n.Softmax(dim=1), (3, 4)),
     "log_softmax": (lambda n: n.LogSoftmax(dim=-1), (2, 3, 4)),
@@ -357,6 +369,10 @@ LAYERS = {
     "bn1d_nostats": (lambda n: n.BatchNorm1d(4, track_running_stats=False), (6, 4)),
     "bn2d": (lambda n: n.BatchNorm2d(3), (2, 3, 4, 5)),
     "bn2d_nobias": (lambda n: n.BatchNorm2d(3, bias=False, momentum=None), (2, 3, 4, 5)),
+    "layernorm": (lambda n: n.LayerNorm(5), (3, 5)),
+    "layernorm_2d": (lambda n: n.LayerNorm([3, 4], eps=1e-3), (2, 3, 4)),
+    "layernorm_nobias": (lambda n: n.LayerNorm(4, bias=False), (2, 3, 4)),
+    "layernorm_plain": (lambda n: n.LayerNorm(4, elementwise_affine=False), (3, 4)),
     "sequential": (lambda n: n.Sequential(n.Linear(6, 8), n.BatchNorm1d(8), n.ReLU(), n.Linear(8, 4), n.Tanh(),
                                           n.Linear(4, 2), n.LogSoftmax(dim=1)), (5, 6)),
 }
@@ -453,6 +469,21 @@ class _no_warning:
         return False
 
 
+def test_activations_at_kinks_and_in_place_as_torch():
+    """Kink values given explicitly: hardtanh passes no gradient at its bounds, elu's is alpha at 0."""
+    kinks = np.array([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 6.0, 7.0, 25.0])
+    for fn in (lambda lib, x: lib.nn.functional.hardtanh(x), lambda lib, x: lib.nn.functional.relu6(x),
+               lambda lib, x: lib.nn.functional.elu(x, 0.5), lambda lib, x: lib.nn.functional.silu(x),
+               lambda lib, x: lib.nn.functional.softplus(x, 2.0, 12.0)):
+        check_op(fn, kinks)
+    for fn in (lambda lib, x: lib.nn.functional.elu(x * 1, inplace=True),
+               lambda lib, x: lib.nn.functional.silu(x * 1, inplace=True),
+               lambda lib, x: lib.nn.functional.hardtanh(x * 1, -0.5, 0.5, inplace=True)):
+        check_op(fn, (3, 4), node_name=False)  # in place: torch's node names differ (see tensor.py)
+    with pytest.raises(ValueError, match="min_val cannot be greater than max_val"):
+        nn.Hardtanh(1.0, -1.0)
+
+
 def test_functional_relu_leaky_inplace():
     x = tg.tensor([-1.0, 0.0, 2.0])
     assert F.relu(x, inplace=True) is x and x.tolist() == [0.0, 0.0, 2.0]
@@ -537,7 +568,8 @@ def test_import_forms():
     assert importlib.import_module("tinygrad_edu.nn") is nn and tg.nn is nn
     assert importlib.import_module("tinygrad_edu.nn.functional") is F and nn.functional is F
     from tinygrad_edu.nn import init  # noqa: F401
-    for name in ("Module", "Parameter", "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
+    for name in ("Module", "Parameter", "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "ELU", "SiLU", "Softplus",
+                 "Hardtanh", "ReLU6", "SmoothL1Loss", "HuberLoss", "LayerNorm", "Softmax", "LogSoftmax",
                  "Dropout", "BatchNorm1d", "BatchNorm2d", "Flatten", "Unflatten", "Identity", "Sequential",
                  "ModuleList", "ModuleDict", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
                  "NLLLoss", "MultiMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss"):
@@ -554,3 +586,84 @@ def test_state_dict_saves_and_loads_through_tinygrad_edu_save(tmp_path):
     for (k, a), (_, b) in zip(model.state_dict().items(), clone.state_dict().items()):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=k)
         assert a.dtype is b.dtype, k
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("shape", [(5, 3), (3, 3, 4), (2, 3, 2, 2)])
+def test_batch_norm_gradcheck_and_gradgradcheck(training, shape):
+    rng = np.random.default_rng(0)
+    x = tg.tensor(rng.standard_normal(shape), requires_grad=True)
+    w = tg.tensor(rng.uniform(0.5, 2.0, 3), requires_grad=True)
+    b = tg.tensor(rng.standard_normal(3), requires_grad=True)
+    rm, rv = tg.tensor(rng.standard_normal(3)), tg.tensor(rng.uniform(0.5, 2.0, 3))
+
+    def fn(x, w, b):
+        return F.batch_norm(x, rm.clone(), rv.clone(), w, b, training=training, eps=1e-3)
+    assert type(fn(x, w, b).grad_fn).__name__ == "NativeBatchNormBackward0"
+    assert tg.autograd.gradcheck(fn, (x, w, b))
+    assert tg.autograd.gradgradcheck(fn, (x, w, b))
+
+
+def test_batch_norm_double_backward_matches_torch():
+    rng = np.random.default_rng(1)
+    x, v = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    results = []
+    for lib in (tg, torch):
+        xx = lib.tensor(x, requires_grad=True)
+        w = lib.tensor([0.5, 1.5, 2.0], dtype=lib.float64, requires_grad=True)
+        out = lib.nn.functional.batch_norm(xx, None, None, w, None, training=True)
+        (g,) = lib.autograd.grad((out * lib.tensor(v)).sum(), xx, create_graph=True)
+        hx, hw = lib.autograd.grad((g ** 2).sum(), (xx, w))
+        results.append((hx.detach().numpy(), hw.detach().numpy()))
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-10)
+
+
+def test_linear_bad_inputs_name_the_fault():
+    lin = nn.Linear(3, 2)
+    with pytest.raises(RuntimeError, match=r"mat1 and mat2 shapes cannot be multiplied \(2x4 and 3x2\)"):
+        lin(tg.ones(2, 4))
+    with pytest.raises(RuntimeError, match="same dtype.*float64.*float32"):
+        lin(tg.ones(2, 3, dtype=tg.float64))
+    with pytest.raises(RuntimeError, match="same dtype.*int64.*float32"):
+        lin(tg.ones(2, 3, dtype=tg.int64))
+
+
+def test_custom_extra_repr_and_nested_repr_as_torch():
+    def build(lib_nn):
+        class Scale(lib_nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.inner = lib_nn.Sequential(lib_nn.Linear(2, 2), lib_nn.Sequential(lib_nn.ReLU()))
+
+            def extra_repr(self):
+                return "factor=2,\nmode=fast"
+        return lib_nn.Sequential(Scale(), lib_nn.ModuleList([Scale(), Scale()]))
+    assert repr(build(nn)) == repr(build(torch.nn))
+
+
+@pytest.mark.parametrize("fn", [lambda x: F.elu(x, 0.6), F.silu, lambda x: F.softplus(x, 1.5, 4.0),
+                                lambda x: F.hardtanh(x, -0.7, 0.9), F.leaky_relu],
+                         ids=["elu", "silu", "softplus", "hardtanh", "leaky_relu"])
+def test_activation_gradcheck_and_gradgradcheck(fn):
+    x = tg.tensor(np.random.default_rng(2).uniform(-3, 3, (3, 4)), requires_grad=True)
+    assert tg.autograd.gradcheck(fn, (x,))
+    assert tg.autograd.gradgradcheck(fn, (x,))
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_layer_norm_gradcheck_gradgradcheck_and_errors(affine):
+    rng = np.random.default_rng(4)
+    x = tg.tensor(rng.standard_normal((2, 3, 4)), requires_grad=True)
+    w = tg.tensor(rng.uniform(0.5, 2, (3, 4)), requires_grad=True) if affine else None
+    b = tg.tensor(rng.standard_normal((3, 4)), requires_grad=True) if affine else None
+    inputs = (x, w, b) if affine else (x,)
+
+    def fn(x, w=None, b=None):
+        return F.layer_norm(x, (3, 4), w, b, eps=1e-3)
+    assert type(fn(*inputs).grad_fn).__name__ == "NativeLayerNormBackward0"
+    assert tg.autograd.gradcheck(fn, inputs)
+    assert tg.autograd.gradgradcheck(fn, inputs)
+    with pytest.raises(RuntimeError, match=r"Given normalized_shape=\[4\], expected input with shape \[\*, 4\], "
+                                           r"but got input of size\[2, 3\]"):
+        F.layer_norm(tg.ones(2, 3), (4,))

@@ -238,3 +238,76 @@ model = MLP_h([2,3])
         fixed = build(lib, code.replace("LIST", "nn.ModuleList()"))["model"]
         assert [tuple(p.shape) for p in fixed.parameters()] == [(2, 784), (2,), (3, 2), (3,), (10, 3), (10,)]
         assert fixed(lib.ones(4, 1, 28, 28)).shape == (4, 10)
+
+
+def test_notes_004_loss_examples_give_the_printed_values():
+    """Lecture 8's loss examples, fed the inputs the notes print, give the outputs they print."""
+    import tinygrad_edu as torch
+    from tinygrad_edu import nn
+    x = torch.tensor([0.6147, 0.3810, 0.6371, 0.4745, 0.7136])
+    y = torch.tensor([1., 0., 1., 0., 1.])
+    np.testing.assert_allclose(nn.BCELoss(reduction='none')(x, y).numpy(),
+                               [0.4866, 0.4797, 0.4508, 0.6433, 0.3374], atol=2e-4)
+    x = torch.tensor([[0.6147, 0.3810, 0.6371], [0.4745, 0.7136, 0.6190], [0.4425, 0.0958, 0.6142],
+                      [0.0573, 0.5657, 0.5332]])
+    y = torch.tensor([2, 1, 0, 2])
+    np.testing.assert_allclose(nn.MultiMarginLoss(reduction='none')(x, y).numpy(),
+                               [0.5738, 0.5554, 0.6083, 0.5189], atol=2e-4)
+    log_input = torch.tensor([0.3923, -0.2236, -0.3195, -1.2050, 1.0445])
+    target = torch.tensor([4., 0., 0., 3., 4.])
+    np.testing.assert_allclose(nn.PoissonNLLLoss(reduction='none')(log_input, target).numpy(),
+                               [-0.0888, 0.7997, 0.7265, 3.9148, -1.3360], atol=2e-4)
+    mean = torch.tensor([0.3923, -0.2236, -0.3195, -1.2050, 1.0445])
+    var = torch.tensor([2.3668, 3.5731, 3.5409, 2.6081, 1.9573])
+    target = torch.tensor([1.3186, 0.7476, -1.3265, -1.2413, -0.1028])
+    np.testing.assert_allclose(nn.GaussianNLLLoss(reduction='none')(mean, target, var).numpy(),
+                               [0.6120, 0.7687, 0.7754, 0.4796, 0.6720], atol=2e-4)
+
+
+NOTES_004_FFN = '''
+import torch.nn.functional as F
+class FFN(nn.Module):
+   def __init__(self, in_features, out_features, hidden_size):
+        super().__init__()
+        self.layer1 = nn.Linear(in_features, hidden_size)
+        self.layer2 = nn.Linear(hidden_size, hidden_size)
+        self.layer3 = nn.Linear(hidden_size, out_features)
+   def forward(self, x):
+       y = self.layer1(x)
+       y = nn.ReLU()(y)
+       y = self.layer2(y)
+       y = F.relu(y)
+       y = self.layer3(y)
+       return y
+
+net = FFN(4, 1, 4)
+'''
+
+
+def test_notes_004_end_to_end_regression_like_torch():
+    """The end-to-end example (y = sum of X's columns) with the SGD step written out, against torch."""
+    rng = np.random.default_rng(0)
+    X_data = rng.standard_normal((100, 4)).astype(np.float32)
+    runs = []
+    real_torch.manual_seed(0)
+    theirs = build(real_torch, NOTES_004_FFN.replace("import torch.nn.functional as F", "F = torch.nn.functional"))
+    ours = build(tinygrad_edu, NOTES_004_FFN.replace("import torch.nn.functional as F", "F = torch.nn.functional"))
+    ours["net"].load_state_dict(to_tg_state(theirs["net"]))
+    for torch, scope in ((tinygrad_edu, ours), (real_torch, theirs)):
+        nn, net = torch.nn, scope["net"]
+        X = torch.tensor(X_data)
+        y = torch.sum(X, axis=1)
+        n_epochs = 60
+        losses = np.zeros(n_epochs)
+        for e in range(n_epochs):
+            net.zero_grad()
+            y_pred = net(X).squeeze(1)
+            loss = nn.MSELoss()(y_pred, y)
+            loss.backward()
+            losses[e] = loss.item()
+            with torch.no_grad():
+                for p in net.parameters():
+                    p -= 1e-2 * p.grad
+        runs.append(losses)
+    np.testing.assert_allclose(runs[0], runs[1], rtol=1e-4)
+    assert runs[0][-1] < runs[0][0]

@@ -2,9 +2,9 @@
 
 Convolution and pooling layers (nn/modules/conv.py, pooling.py) come from another branch.
 """
-from . import functional, init
+from . import functional, init, utils
 from .modules import *  # noqa: F401,F403 -- the public layers, listed in modules.__all__
 from .modules import __all__ as _modules_all
 from .parameter import Parameter
 
-__all__ = ["Parameter", "functional", "init", *_modules_all]
+__all__ = ["Parameter", "functional", "init", "utils", *_modules_all]

@@ -3,10 +3,8 @@
 Each follows PyTorch's formula, defaults and reduction semantics. Where PyTorch records one
 fused node, so do we (nll_loss and cross_entropy: NllLossBackward0; mse_loss,
 binary_cross_entropy, binary_cross_entropy_with_logits: see `_functions.py`); the rest are
-written with Tensor ops as PyTorch's are (l1, Poisson and Gaussian NLL). Differences:
-batch_norm and multi_margin_loss record their composition's nodes, not
-NativeBatchNormBackward0 / MultiMarginLossBackward0 (values and gradients agree), and the
-class weights of the losses take no gradient.
+written with Tensor ops as PyTorch's are (l1, Poisson and Gaussian NLL). batch_norm and
+multi_margin_loss are one node each (NativeBatchNormBackward0, MultiMarginLossBackward0).
 """
 from __future__ import annotations
 
@@ -46,7 +44,7 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     return loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
 
 
-def _same_size(input: Tensor, target: Tensor, name: str) -> None:
+def _same_size(input: Tensor, target: Tensor) -> None:
     """PyTorch broadcasts a target of another size with a warning (usually a bug: [N,1] vs [N])."""
     if target.shape != input.shape:
         warnings.warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
@@ -74,20 +72,23 @@ def _promote(input: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
     return (input if input._data.dtype == dt else input.to(dt)), (target if target._data.dtype == dt else target.to(dt))
 
 
-def _const(x, like: Tensor) -> Tensor:
-    """A weight, mask or target as a constant of input's dtype (no gradient flows into it)."""
-    data = x._data if isinstance(x, Tensor) else np.asarray(x)
-    return Tensor._make(data.astype(like._data.dtype, copy=False))
-
-
 # ---------------------------------------------------------------- layers
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """input @ weight.T + bias. A 2-D input with a bias is one AddmmBackward0 node (as PyTorch)."""
-    if input.dim() == 2 and bias is not None:
-        return addmm(bias, input, weight.t())
+    """input @ weight.T + bias. With a bias, one AddmmBackward0 node (as PyTorch), other input
+    dims folded into the batch and viewed back (ViewBackward0 on top, as PyTorch)."""
+    if bias is not None and input.dim() >= 1:
+        if input.dim() == 2:
+            return addmm(bias, input, weight.t())
+        flat = addmm(bias, input.reshape(-1, input.shape[-1]), weight.t())
+        return flat.view(*input.shape[:-1], flat.shape[-1])
     out = input.matmul(weight.t())
     return out + bias if bias is not None else out
+
+
+def _activation(input: Tensor, inplace: bool, apply) -> Tensor:
+    """apply(input), or written into input's memory (PyTorch's inplace=True, with its autograd rules)."""
+    return input._inplace(apply) if inplace else apply(input)
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -96,9 +97,29 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     from ..ops import LeakyRelu
-    if inplace:
-        return input._inplace(lambda x: LeakyRelu.apply(x, negative_slope))
-    return LeakyRelu.apply(input, negative_slope)
+    return _activation(input, inplace, lambda x: LeakyRelu.apply(x, negative_slope))
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    return _activation(input, inplace, lambda x: _functions.Elu.apply(x, alpha))
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    return _activation(input, inplace, _functions.Silu.apply)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    return _functions.Softplus.apply(input, beta, threshold)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _activation(input, inplace, lambda x: _functions.Hardtanh.apply(x, min_val, max_val))
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    return hardtanh(input, 0.0, 6.0, inplace)
 
 
 def sigmoid(input: Tensor) -> Tensor:
@@ -107,15 +128,6 @@ def sigmoid(input: Tensor) -> Tensor:
 
 def tanh(input: Tensor) -> Tensor:
     return input.tanh()
-
-
-def _softplus(x: Tensor) -> Tensor:
-    """log(1 + exp(x)) without overflow: relu(x) + log(exp(-relu(x)) + exp(min(x, 0))).
-
-    NOTE: relu passes no gradient at 0 and clamp(max=0) passes all of it, so at x = 0 the
-    gradient is exactly sigmoid(0) = 0.5, as it should be."""
-    pos = x.relu()
-    return pos + ((-pos).exp() + x.clamp(max=0).exp()).log()
 
 
 def _softmax_dim(name: str, ndim: int) -> int:
@@ -154,40 +166,44 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
 
     training: use the batch's mean and biased variance, and update the running stats in place
     with momentum (running_var from the unbiased variance, as PyTorch); otherwise use the
-    running stats. Differs from PyTorch: the graph is the composition's (no
-    NativeBatchNormBackward0 node)."""
+    running stats. One NativeBatchNormBackward0 node, as PyTorch."""
     if input.dim() < 2:
         raise ValueError(f"expected 2D or more input (got {input.dim()}D input)")
     c = input.shape[1]
-    dims = (0,) + tuple(range(2, input.dim()))
-    shape = (1, c) + (1,) * (input.dim() - 2)
     for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
                     ("bias", bias)):
         if t is not None and t.numel() != c:
             raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
-    if training:
-        n = input.numel() // c
-        if n <= 1:
-            raise ValueError(f"Expected more than 1 value per channel when training, got input size {input.shape}")
-        mean = input.mean(dims, keepdim=True)
-        var = ((input - mean) ** 2).mean(dims, keepdim=True)
-        if running_mean is not None or running_var is not None:
-            with grad_mode.no_grad():
-                if running_mean is not None:
-                    running_mean.mul_(1 - momentum).add_(mean.reshape(c).to(running_mean.dtype), alpha=momentum)
-                if running_var is not None:
-                    unbiased = var.reshape(c) * (n / (n - 1))
-                    running_var.mul_(1 - momentum).add_(unbiased.to(running_var.dtype), alpha=momentum)
-    else:
-        if running_mean is None or running_var is None:
-            raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
-        mean, var = _const(running_mean, input).reshape(shape), _const(running_var, input).reshape(shape)
-    out = (input - mean) / (var + eps).sqrt()
-    if weight is not None:
-        out = out * weight.reshape(shape)
-    if bias is not None:
-        out = out + bias.reshape(shape)
+    if training and input.numel() // c <= 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size {input.shape}")
+    if not training and (running_mean is None or running_var is None):
+        raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
+    # the running stats go in as arrays: state the forward updates, never part of the graph
+    out = _functions.NativeBatchNorm.apply(input, weight, bias, _array_or_none(running_mean),
+                                           _array_or_none(running_var), training, momentum, eps)
+    for t in (running_mean, running_var) if training else ():
+        if t is not None:
+            t._version[0] += 1  # updated in place by the forward
     return out
+
+
+def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalise each sample over its last len(normalized_shape) dims, then scale and shift
+    (one NativeLayerNormBackward0 node, as PyTorch)."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if tuple(input.shape[input.dim() - len(shape):]) != shape or input.dim() < len(shape):
+        raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape [*, "
+                           f"{', '.join(map(str, shape))}], but got input of size{list(input.shape)}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != shape:
+            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got {name} of shape "
+                               f"{list(t.shape)} and normalized_shape = {list(shape)}")
+    return _functions.NativeLayerNorm.apply(input, weight, bias, len(shape), eps)
+
+
+def _array_or_none(t: Tensor | None) -> np.ndarray | None:
+    return None if t is None else t._data
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
@@ -208,7 +224,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """(input - target)^2, reduced."""
     reduction = _reduction(size_average, reduce, reduction)
-    _same_size(input, target, "mse_loss")
+    _same_size(input, target)
     input, target = _promote(input, target)
     return _functions.MseLoss.apply(input, target, reduction)
 
@@ -216,8 +232,31 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, redu
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """|input - target|, reduced."""
     reduction = _reduction(size_average, reduce, reduction)
-    _same_size(input, target, "l1_loss")
+    _same_size(input, target)
     return _reduce((input - target).abs(), reduction)
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+                   beta: float = 1.0) -> Tensor:
+    """0.5 (x - t)^2 / beta where |x - t| < beta, else |x - t| - 0.5 beta; beta = 0 is l1_loss."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    if beta == 0.0:
+        return l1_loss(input, target, reduction=reduction)
+    _same_size(input, target)
+    input, target = _promote(input, target)
+    return _functions.SmoothL1Loss.apply(input, target, reduction, beta)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """0.5 (x - t)^2 where |x - t| < delta, else delta (|x - t| - 0.5 delta): smooth_l1 * delta for beta = delta."""
+    reduction = _reduction(None, None, reduction)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    _same_size(input, target)
+    input, target = _promote(input, target)
+    return _functions.HuberLoss.apply(input, target, reduction, delta)
 
 
 def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False, size_average=None,
@@ -290,8 +329,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
 
 # ---------------------------------------------------------------- multi-class losses
 
-def _class_target(input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int,
-                  fn: str = "nll_loss_forward") -> tuple:
+def _class_target(input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int) -> tuple:
     """Check class-index targets as PyTorch does; return (logits as [M, C], target int64 [M],
     weight array or None, shape of the unreduced loss)."""
     if input.dim() < 1:
@@ -322,7 +360,7 @@ def _class_target(input: Tensor, target: Tensor, weight: Tensor | None, ignore_i
     if weight is not None and weight.numel() != c:
         raise RuntimeError(f"weight tensor should be defined either for all {c} classes or no classes but got "
                            f"weight tensor of shape: {list(weight.shape)}")
-    w = _const_array(weight, input, fn)
+    w = _const_array(weight, input, "nll_loss_forward")
     return flat, t, None if w is None else w.reshape(-1), out_shape
 
 
@@ -378,7 +416,7 @@ def _cross_entropy_probs(input: Tensor, target: Tensor, weight: Tensor | None, r
         target = target * (1 - label_smoothing) + label_smoothing / c
     terms = logp * target
     if weight is not None:
-        terms = terms * _const(weight, input).reshape((c,) + (1,) * (input.dim() - 1 - class_dim))
+        terms = terms * weight.reshape((c,) + (1,) * (input.dim() - 1 - class_dim))  # differentiable, as torch
     # PyTorch's expressions, so that the graph has its nodes
     if reduction == "none":
         return -terms.sum(class_dim)
@@ -396,13 +434,16 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     if input.dim() > 2:
         raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
                            f"{list(input.shape)}")
-    x, t, w, out_shape = _class_target(input, target, weight, -(2**62), "multi_margin_loss")
-    m, c = x.shape
-    picked = x[np.arange(m), t].unsqueeze(1)
-    others = _const(np.arange(c)[None, :] != t[:, None], x)
-    z = (margin - picked + x).relu()
-    z = z ** 2 if p == 2 else z
-    if w is not None:
-        z = z * Tensor._make(w[t][:, None])
-    loss = (z * others).sum(1) / c
-    return _unflatten_loss(_reduce(loss, reduction), reduction, out_shape)
+    if target._data.dtype != np.int64:
+        raise RuntimeError(f"expected scalar type Long but found {_TYPE_NAMES[target.dtype.name]}")
+    x = input.unsqueeze(0) if input.dim() == 1 else input
+    t = target._data.reshape(-1)
+    if t.shape[0] != x.shape[0]:
+        raise RuntimeError("multi_margin_loss: target tensor should be 1-D with size equal to the number of input "
+                           f"samples (batch size). Expected target size [{x.shape[0]}], but got {list(target.shape)}. "
+                           f"Input has shape {list(input.shape)}.")
+    if ((t < 0) | (t >= x.shape[1])).any():
+        raise RuntimeError("target out of range")
+    w = _const_array(weight, input, "multi_margin_loss")
+    loss = _functions.MultiMarginLoss.apply(x, t, p, margin, w, reduction)
+    return loss.reshape(()) if reduction == "none" and input.dim() == 1 else loss
