@@ -26,6 +26,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tinygrad_edu.h"
@@ -57,6 +58,26 @@ static int tg_check_window(int64_t n, int64_t c, int64_t h, int64_t w, const str
     return TG_OK;
 }
 
+/* For each kernel column j, the output columns ox whose tap j lands inside the input:
+ * span[2j] <= ox < span[2j + 1] (an empty range if none). Computed once per call: the two
+ * divisions would otherwise cost more than the ow copies they bound. NULL if out of memory. */
+static int64_t *tg_column_spans(int64_t kw, int64_t w, const struct tg_window *win)
+{
+    int64_t *span = malloc((size_t)(2 * kw) * sizeof(int64_t));
+    if (span == NULL) return NULL;
+    const int64_t step = win->stride_w, count = win->out_w, size = w;
+    for (int64_t j = 0; j < kw; j++) {
+        const int64_t start = j * win->dilation_w - win->pad_w; /* input column of ox = 0 */
+        int64_t first = start >= 0 ? 0 : (-start + step - 1) / step;
+        int64_t last = start >= size ? 0 : (size - 1 - start) / step + 1;
+        if (last > count) last = count;
+        if (first > last) first = last;
+        span[2 * j] = first;
+        span[2 * j + 1] = last;
+    }
+    return span;
+}
+
 #define TG_CONV_BODY
 #define T float
 #define SFX(name) name##_f32
@@ -72,48 +93,43 @@ static int tg_check_window(int64_t n, int64_t c, int64_t h, int64_t w, const str
 
 #else /* ===== second pass: the body, instantiated for one element type T ===== */
 
+/* Both kernels walk cols one output row (b, oy) at a time: its ow rows of cols form a block
+ * [ow, k] that stays in L1. Within it they go tap by tap, (ch, i, j), with ox innermost, so x
+ * is read (or added to) along a row of the image, stride_w apart, and the block at stride k.
+ * This order has ow-long inner loops where the window-by-window order has kw-long ones (5 for
+ * the notes' CNN), and runs ~3x faster. */
 int SFX(tg_im2col)(const T *x, T *cols, int64_t n, int64_t c, int64_t h, int64_t w, const struct tg_window *win)
 {
     int rc = tg_check_window(n, c, h, w, win, (int64_t)sizeof(T));
     if (rc != TG_OK) return rc;
     const int64_t kh = win->kernel_h, kw = win->kernel_w, oh = win->out_h, ow = win->out_w;
-    const int64_t k = c * kh * kw;
+    const int64_t sw = win->stride_w, k = c * kh * kw;
     if (n * oh * ow * k == 0) return TG_OK;
     if (x == NULL || cols == NULL) return TG_ERR_NULL;
+    int64_t *span = tg_column_spans(kw, w, win);
+    if (span == NULL) return TG_ERR_NOMEM;
     for (int64_t b = 0; b < n; b++) {
-        const T *img = x + b * c * h * w;
         for (int64_t oy = 0; oy < oh; oy++) {
-            const int64_t y0 = oy * win->stride_h - win->pad_h;
-            for (int64_t ox = 0; ox < ow; ox++) {
-                const int64_t x0 = ox * win->stride_w - win->pad_w;
-                T *row = cols + ((b * oh + oy) * ow + ox) * k;
-                /* Taps whose column is inside the input: [j_lo, j_hi). Computed once per
-                 * row so the inner loop is a plain copy (a memcpy when dilation is 1). */
-                int64_t j_lo = 0, j_hi = kw;
-                while (j_lo < kw && x0 + j_lo * win->dilation_w < 0) j_lo++;
-                while (j_hi > j_lo && x0 + (j_hi - 1) * win->dilation_w >= w) j_hi--;
-                for (int64_t ch = 0; ch < c; ch++) {
-                    const T *plane = img + ch * h * w;
-                    for (int64_t i = 0; i < kh; i++, row += kw) {
-                        const int64_t y = y0 + i * win->dilation_h;
-                        if (y < 0 || y >= h) {
-                            memset(row, 0, (size_t)kw * sizeof(T));
-                            continue;
-                        }
-                        /* Indices, not a pointer to x0 (which may lie before the array).
-                         * A plain loop, not memcpy: a call per 5-float copy costs more than the copy. */
-                        const T *src = plane + y * w;
-                        for (int64_t j = 0; j < j_lo; j++) row[j] = 0;
-                        if (win->dilation_w == 1)
-                            for (int64_t j = j_lo; j < j_hi; j++) row[j] = src[x0 + j];
-                        else
-                            for (int64_t j = j_lo; j < j_hi; j++) row[j] = src[x0 + j * win->dilation_w];
-                        for (int64_t j = j_hi; j < kw; j++) row[j] = 0;
+            T *dst = cols + (b * oh + oy) * ow * k; /* tap (ch, i, j) of pixel ox is dst[ox * k] */
+            for (int64_t ch = 0; ch < c; ch++) {
+                for (int64_t i = 0; i < kh; i++) {
+                    const int64_t y = oy * win->stride_h - win->pad_h + i * win->dilation_h;
+                    const int inside = y >= 0 && y < h;
+                    /* Indices from the row start, never a pointer before the array. */
+                    const T *src = x + ((b * c + ch) * h + (inside ? y : 0)) * w;
+                    for (int64_t j = 0; j < kw; j++, dst++) {
+                        const int64_t x0 = j * win->dilation_w - win->pad_w; /* column of ox = 0 */
+                        const int64_t lo = inside ? span[2 * j] : 0, hi = inside ? span[2 * j + 1] : 0;
+                        int64_t ox = 0;
+                        for (; ox < lo; ox++) dst[ox * k] = 0;
+                        for (; ox < hi; ox++) dst[ox * k] = src[x0 + ox * sw];
+                        for (; ox < ow; ox++) dst[ox * k] = 0;
                     }
                 }
             }
         }
     }
+    free(span);
     return TG_OK;
 }
 
@@ -122,33 +138,30 @@ int SFX(tg_col2im)(const T *cols, T *x, int64_t n, int64_t c, int64_t h, int64_t
     int rc = tg_check_window(n, c, h, w, win, (int64_t)sizeof(T));
     if (rc != TG_OK) return rc;
     const int64_t kh = win->kernel_h, kw = win->kernel_w, oh = win->out_h, ow = win->out_w;
-    const int64_t k = c * kh * kw;
+    const int64_t sw = win->stride_w, k = c * kh * kw;
     if (n * c * h * w == 0) return TG_OK;
     if (x == NULL || (cols == NULL && n * oh * ow * k != 0)) return TG_ERR_NULL;
+    int64_t *span = tg_column_spans(kw, w, win);
+    if (span == NULL) return TG_ERR_NOMEM;
     memset(x, 0, (size_t)(n * c * h * w) * sizeof(T));
-    /* The loops of im2col with the copy reversed into an add. */
+    /* The loops of im2col, with the copy turned into an add and padding taps skipped. */
     for (int64_t b = 0; b < n; b++) {
-        T *img = x + b * c * h * w;
         for (int64_t oy = 0; oy < oh; oy++) {
-            const int64_t y0 = oy * win->stride_h - win->pad_h;
-            for (int64_t ox = 0; ox < ow; ox++) {
-                const int64_t x0 = ox * win->stride_w - win->pad_w;
-                const T *row = cols + ((b * oh + oy) * ow + ox) * k;
-                int64_t j_lo = 0, j_hi = kw;
-                while (j_lo < kw && x0 + j_lo * win->dilation_w < 0) j_lo++;
-                while (j_hi > j_lo && x0 + (j_hi - 1) * win->dilation_w >= w) j_hi--;
-                for (int64_t ch = 0; ch < c; ch++) {
-                    T *plane = img + ch * h * w;
-                    for (int64_t i = 0; i < kh; i++, row += kw) {
-                        const int64_t y = y0 + i * win->dilation_h;
-                        if (y < 0 || y >= h) continue;
-                        T *dst = plane + y * w;
-                        for (int64_t j = j_lo; j < j_hi; j++) dst[x0 + j * win->dilation_w] += row[j];
+            const T *src = cols + (b * oh + oy) * ow * k;
+            for (int64_t ch = 0; ch < c; ch++) {
+                for (int64_t i = 0; i < kh; i++, src += kw) {
+                    const int64_t y = oy * win->stride_h - win->pad_h + i * win->dilation_h;
+                    if (y < 0 || y >= h) continue;
+                    T *dst = x + ((b * c + ch) * h + y) * w;
+                    for (int64_t j = 0; j < kw; j++) {
+                        const int64_t x0 = j * win->dilation_w - win->pad_w;
+                        for (int64_t ox = span[2 * j]; ox < span[2 * j + 1]; ox++) dst[x0 + ox * sw] += src[j + ox * k];
                     }
                 }
             }
         }
     }
+    free(span);
     return TG_OK;
 }
 
