@@ -32,6 +32,7 @@
 #include "tinygrad_edu.h"
 
 #define TG_CONV_MIN(x, y) ((x) < (y) ? (x) : (y))
+#define TG_CONV_MAX(x, y) ((x) > (y) ? (x) : (y))
 
 /* Sizes >= 0, strides and dilations >= 1, kernel >= 1, and every buffer size (in
  * elements) representable with room for the byte count. */
@@ -58,25 +59,40 @@ static int tg_check_window(int64_t n, int64_t c, int64_t h, int64_t w, const str
     return TG_OK;
 }
 
-/* For each kernel column j, the output columns ox whose tap j lands inside the input:
- * span[2j] <= ox < span[2j + 1] (an empty range if none). Computed once per call: the two
- * divisions would otherwise cost more than the ow copies they bound. NULL if out of memory. */
-static int64_t *tg_column_spans(int64_t kw, int64_t w, const struct tg_window *win)
+/* The zero-padded images im2col and col2im work on, [n, c, hp, wp]: pad_h rows on top, then
+ * the image, then as many zero rows as the last window needs (or none); columns likewise.
+ * Allocated zeroed; NULL if out of memory or if the size does not fit in memory at all. */
+static void *tg_padded_alloc(int64_t n, int64_t c, int64_t h, int64_t w, const struct tg_window *win,
+                             int64_t elem_size, int64_t *hp, int64_t *wp)
 {
-    int64_t *span = malloc((size_t)(2 * kw) * sizeof(int64_t));
-    if (span == NULL) return NULL;
-    const int64_t step = win->stride_w, count = win->out_w, size = w;
-    for (int64_t j = 0; j < kw; j++) {
-        const int64_t start = j * win->dilation_w - win->pad_w; /* input column of ox = 0 */
-        int64_t first = start >= 0 ? 0 : (-start + step - 1) / step;
-        int64_t last = start >= size ? 0 : (size - 1 - start) / step + 1;
-        if (last > count) last = count;
-        if (first > last) first = last;
-        span[2 * j] = first;
-        span[2 * j + 1] = last;
-    }
-    return span;
+    const int64_t need_h = (win->out_h - 1) * win->stride_h + (win->kernel_h - 1) * win->dilation_h + 1;
+    const int64_t need_w = (win->out_w - 1) * win->stride_w + (win->kernel_w - 1) * win->dilation_w + 1;
+    *hp = TG_CONV_MAX(need_h, win->pad_h + h);
+    *wp = TG_CONV_MAX(need_w, win->pad_w + w);
+    const int64_t limit = INT64_MAX / elem_size; /* n*c*h*w > 0 here, and *hp >= h, *wp >= w */
+    if (*wp > limit / *hp || *hp * *wp > limit / (n * c)) return NULL;
+    return calloc((size_t)(n * c * *hp * *wp), (size_t)elem_size);
 }
+
+/* cols[j] = image[j * dw] (im2col) or image[j * dw] += cols[j] (col2im), for j < kw. The
+ * usual kernel widths get constant trip counts, so the compiler emits straight-line loads and
+ * stores: this runs once per (window, channel, kernel row) -- a million times for the notes'
+ * second conv -- and a generic loop's setup would cost more than its five elements. */
+#define TG_TAPS(statement)                                         \
+    do {                                                           \
+        if (dw == 1) {                                             \
+            switch (kw) {                                          \
+            case 1: for (int j = 0; j < 1; j++) statement; return; \
+            case 2: for (int j = 0; j < 2; j++) statement; return; \
+            case 3: for (int j = 0; j < 3; j++) statement; return; \
+            case 4: for (int j = 0; j < 4; j++) statement; return; \
+            case 5: for (int j = 0; j < 5; j++) statement; return; \
+            case 7: for (int j = 0; j < 7; j++) statement; return; \
+            default: break;                                        \
+            }                                                      \
+        }                                                          \
+        for (int64_t j = 0; j < kw; j++) statement;                \
+    } while (0)
 
 #define TG_CONV_BODY
 #define T float
@@ -93,43 +109,43 @@ static int64_t *tg_column_spans(int64_t kw, int64_t w, const struct tg_window *w
 
 #else /* ===== second pass: the body, instantiated for one element type T ===== */
 
-/* Both kernels walk cols one output row (b, oy) at a time: its ow rows of cols form a block
- * [ow, k] that stays in L1. Within it they go tap by tap, (ch, i, j), with ox innermost, so x
- * is read (or added to) along a row of the image, stride_w apart, and the block at stride k.
- * This order has ow-long inner loops where the window-by-window order has kw-long ones (5 for
- * the notes' CNN), and runs ~3x faster. */
+static inline void SFX(copy_taps)(T *restrict cols, const T *restrict image, int64_t kw, int64_t dw)
+{
+    TG_TAPS(cols[j] = image[j * dw]);
+}
+
+static inline void SFX(add_taps)(T *restrict image, const T *restrict cols, int64_t kw, int64_t dw)
+{
+    TG_TAPS(image[j * dw] += cols[j]);
+}
+
+/* Both kernels work on a zero-padded copy of the images, [n, c, hp, wp] (see tg_padded_size),
+ * so that no tap needs a bounds check: the padding is real zeros there. It costs one pass
+ * over the input, which is kh*kw times smaller than cols. */
 int SFX(tg_im2col)(const T *x, T *cols, int64_t n, int64_t c, int64_t h, int64_t w, const struct tg_window *win)
 {
     int rc = tg_check_window(n, c, h, w, win, (int64_t)sizeof(T));
     if (rc != TG_OK) return rc;
     const int64_t kh = win->kernel_h, kw = win->kernel_w, oh = win->out_h, ow = win->out_w;
-    const int64_t sw = win->stride_w, k = c * kh * kw;
+    const int64_t dh = win->dilation_h, dw = win->dilation_w, k = c * kh * kw;
     if (n * oh * ow * k == 0) return TG_OK;
     if (x == NULL || cols == NULL) return TG_ERR_NULL;
-    int64_t *span = tg_column_spans(kw, w, win);
-    if (span == NULL) return TG_ERR_NOMEM;
-    for (int64_t b = 0; b < n; b++) {
-        for (int64_t oy = 0; oy < oh; oy++) {
-            T *dst = cols + (b * oh + oy) * ow * k; /* tap (ch, i, j) of pixel ox is dst[ox * k] */
-            for (int64_t ch = 0; ch < c; ch++) {
-                for (int64_t i = 0; i < kh; i++) {
-                    const int64_t y = oy * win->stride_h - win->pad_h + i * win->dilation_h;
-                    const int inside = y >= 0 && y < h;
-                    /* Indices from the row start, never a pointer before the array. */
-                    const T *src = x + ((b * c + ch) * h + (inside ? y : 0)) * w;
-                    for (int64_t j = 0; j < kw; j++, dst++) {
-                        const int64_t x0 = j * win->dilation_w - win->pad_w; /* column of ox = 0 */
-                        const int64_t lo = inside ? span[2 * j] : 0, hi = inside ? span[2 * j + 1] : 0;
-                        int64_t ox = 0;
-                        for (; ox < lo; ox++) dst[ox * k] = 0;
-                        for (; ox < hi; ox++) dst[ox * k] = src[x0 + ox * sw];
-                        for (; ox < ow; ox++) dst[ox * k] = 0;
-                    }
+    int64_t hp, wp;
+    T *xp = tg_padded_alloc(n, c, h, w, win, (int64_t)sizeof(T), &hp, &wp);
+    if (xp == NULL) return TG_ERR_NOMEM;
+    for (int64_t plane = 0; plane < n * c; plane++)
+        for (int64_t y = 0; y < h; y++)
+            memcpy(xp + (plane * hp + win->pad_h + y) * wp + win->pad_w, x + (plane * h + y) * w,
+                   (size_t)w * sizeof(T));
+    T *row = cols; /* rows in (b, oy, ox) order, each in (ch, i, j) order: written sequentially */
+    for (int64_t b = 0; b < n; b++)
+        for (int64_t oy = 0; oy < oh; oy++)
+            for (int64_t ox = 0; ox < ow; ox++)
+                for (int64_t ch = 0; ch < c; ch++) {
+                    const T *src = xp + ((b * c + ch) * hp + oy * win->stride_h) * wp + ox * win->stride_w;
+                    for (int64_t i = 0; i < kh; i++, row += kw) SFX(copy_taps)(row, src + i * dh * wp, kw, dw);
                 }
-            }
-        }
-    }
-    free(span);
+    free(xp);
     return TG_OK;
 }
 
@@ -138,30 +154,26 @@ int SFX(tg_col2im)(const T *cols, T *x, int64_t n, int64_t c, int64_t h, int64_t
     int rc = tg_check_window(n, c, h, w, win, (int64_t)sizeof(T));
     if (rc != TG_OK) return rc;
     const int64_t kh = win->kernel_h, kw = win->kernel_w, oh = win->out_h, ow = win->out_w;
-    const int64_t sw = win->stride_w, k = c * kh * kw;
+    const int64_t dh = win->dilation_h, dw = win->dilation_w;
     if (n * c * h * w == 0) return TG_OK;
-    if (x == NULL || (cols == NULL && n * oh * ow * k != 0)) return TG_ERR_NULL;
-    int64_t *span = tg_column_spans(kw, w, win);
-    if (span == NULL) return TG_ERR_NOMEM;
-    memset(x, 0, (size_t)(n * c * h * w) * sizeof(T));
-    /* The loops of im2col, with the copy turned into an add and padding taps skipped. */
-    for (int64_t b = 0; b < n; b++) {
-        for (int64_t oy = 0; oy < oh; oy++) {
-            const T *src = cols + (b * oh + oy) * ow * k;
-            for (int64_t ch = 0; ch < c; ch++) {
-                for (int64_t i = 0; i < kh; i++, src += kw) {
-                    const int64_t y = oy * win->stride_h - win->pad_h + i * win->dilation_h;
-                    if (y < 0 || y >= h) continue;
-                    T *dst = x + ((b * c + ch) * h + y) * w;
-                    for (int64_t j = 0; j < kw; j++) {
-                        const int64_t x0 = j * win->dilation_w - win->pad_w;
-                        for (int64_t ox = span[2 * j]; ox < span[2 * j + 1]; ox++) dst[x0 + ox * sw] += src[j + ox * k];
-                    }
+    if (x == NULL || (cols == NULL && n * oh * ow * c * kh * kw != 0)) return TG_ERR_NULL;
+    int64_t hp, wp;
+    T *xp = tg_padded_alloc(n, c, h, w, win, (int64_t)sizeof(T), &hp, &wp);
+    if (xp == NULL) return TG_ERR_NOMEM;
+    /* The loops of im2col with the copy turned into an add; then the padding is cut off. */
+    const T *row = cols;
+    for (int64_t b = 0; b < n; b++)
+        for (int64_t oy = 0; oy < oh; oy++)
+            for (int64_t ox = 0; ox < ow; ox++)
+                for (int64_t ch = 0; ch < c; ch++) {
+                    T *dst = xp + ((b * c + ch) * hp + oy * win->stride_h) * wp + ox * win->stride_w;
+                    for (int64_t i = 0; i < kh; i++, row += kw) SFX(add_taps)(dst + i * dh * wp, row, kw, dw);
                 }
-            }
-        }
-    }
-    free(span);
+    for (int64_t plane = 0; plane < n * c; plane++)
+        for (int64_t y = 0; y < h; y++)
+            memcpy(x + (plane * h + y) * w, xp + (plane * hp + win->pad_h + y) * wp + win->pad_w,
+                   (size_t)w * sizeof(T));
+    free(xp);
     return TG_OK;
 }
 
