@@ -14,10 +14,13 @@
  *     input     dcols [N*P, K]    = dout_rows [N*P, O] @ W [O, K]  -> col2im -> dx
  * Only output-sized arrays (O times smaller than cols) are ever transposed.
  *
+ * (The caller, ops.Conv2d, runs these on a few images at a time so cols stays in L2.)
+ *
  * The window geometry comes in a struct tg_window (see the header). The output size is
- * given, not derived, so callers can pad asymmetrically; every read outside the input is
- * bounds-checked here, so any geometry is memory-safe -- the caller's job is only to size
- * the buffers as the header says.
+ * given, not derived, so callers can pad asymmetrically. im2col / col2im work on a
+ * zero-padded scratch copy sized from the window, and pooling clips every window to the
+ * input, so any geometry is memory-safe: the caller's job is only to size the buffers as the
+ * header says.
  *
  * As in matmul.c, the typed code is written once in the second half and the file includes
  * itself once per element type.
