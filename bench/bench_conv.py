@@ -89,7 +89,8 @@ def ref_conv(arrays: list[np.ndarray], params, grad_out: np.ndarray, x_grad: boo
         oh, ow = out.shape[2:]
         for i in range(k):
             for j in range(k):
-                dxp[:, :, i:i + oh, j:j + ow] += np.tensordot(grad_out, w[:, :, i, j], axes=([1], [0])).transpose(0, 3, 1, 2)
+                tap = np.tensordot(grad_out, w[:, :, i, j], axes=([1], [0]))  # [N, OH, OW, C]
+                dxp[:, :, i:i + oh, j:j + ow] += tap.transpose(0, 3, 1, 2)
         dx = dxp[:, :, p:p + h, p:p + wd]
     return [out, dx, dw, db]
 

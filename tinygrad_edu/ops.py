@@ -867,8 +867,8 @@ class MaxPool2dBackward(Op):
     @staticmethod
     def forward(ctx, grad_out, indices: np.ndarray, shape: tuple):
         ctx.save_for_backward(indices)
-        grad_in = backend.kernels.max_pool2d_backward(_batched(grad_out), _batched(indices), (1,) * (4 - len(shape)) + shape)
-        return grad_in.reshape(shape)
+        batched_shape = shape if len(shape) == 4 else (1, *shape)
+        return backend.kernels.max_pool2d_backward(_batched(grad_out), _batched(indices), batched_shape).reshape(shape)
 
     @staticmethod
     def backward(ctx, grad):
