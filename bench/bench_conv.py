@@ -9,8 +9,10 @@ input is the data, so it has no input gradient) for
     ours-numpy  tinygrad_edu, NumPy twin kernels
     numpy-ref   a textbook NumPy im2col (sliding_window_view + tensordot), no tinygrad_edu
     torch       torch.nn.functional, same thread count
-Every implementation is first checked against torch (values and gradients). Medians of
---repeats runs after a warm-up; the ratio is median / torch's median, measured in this run.
+Every implementation is first checked against torch (values and gradients). The runners take
+turns, one call each per round, for --repeats rounds after a warm-up round; the clock is the
+calling thread's CPU time (the 2 cores are shared with other jobs, which makes wall time
+swing 2-3x; --clock wall for elapsed time). Ratio = median / torch's median, in this run.
 
     python bench/bench_conv.py [--repeats 20] [--threads 1] [--dtype float32]
 """
@@ -36,9 +38,10 @@ import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, without installing
 import tinygrad_edu as tg  # noqa: E402
-from tinygrad_edu import backend
+from tinygrad_edu import backend  # noqa: E402
 
-# (name, kind, input shape, params): params = (out_channels, kernel, padding) for conv, kernel for pool.
+# (name, kind, input shape, params, input needs grad); params = (out_channels, kernel, padding) for
+# conv, kernel for pool.
 LAYERS = [
     ("conv1 1->16 5x5 p2 28x28", "conv", (64, 1, 28, 28), (16, 5, 2), False),
     ("pool1 2x2 on 16x28x28", "pool", (64, 16, 28, 28), 2, True),
@@ -158,7 +161,7 @@ def main() -> None:
         arrays = make_inputs(kind, shape, params, args.dtype)
         grad_out = _grad_out(kind, params, arrays)
         expected = run_lib(torch, kind, params, arrays, grad_out, x_grad)
-        on = lambda name, fn: lambda: (backend.use(name), fn())[1]  # noqa: E731 -- switch, then run
+        on = lambda which, fn: lambda: (backend.use(which), fn())[1]  # noqa: E731 -- switch, then run
         runners: dict[str, Callable[[], list]] = {
             "ours-c": on("c", lambda: run_lib(tg, kind, params, arrays, grad_out, x_grad)),
             "ours-numpy": on("numpy", lambda: run_lib(tg, kind, params, arrays, grad_out, x_grad)),
