@@ -1027,11 +1027,19 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     if 0 in input.shape[-3:]:
         raise RuntimeError(f"Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but "
                            f"got:{list(input.shape)}")
+    if pad[1] > kernel[1] // 2 or pad[0] > kernel[0] // 2:
+        raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, but got padW = {pad[1]}, "
+                           f"padH = {pad[0]}, kW = {kernel[1]}, kH = {kernel[0]}")
     if min(out) < 1:
         c = input.shape[-3]
         raise RuntimeError(f"Given input size: ({c}x{h}x{w}). Calculated output size: ({c}x{out[0]}x{out[1]}). "
                            "Output size is too small")
-    values, indices = MaxPool2d.apply(input, _Window(kernel, stride, pad, dilation, out))
+    try:
+        values, indices = MaxPool2d.apply(input, _Window(kernel, stride, pad, dilation, out))
+    except ValueError as e:  # a dilated window that skips over the whole input
+        # Where we differ: PyTorch returns -inf there, with an index outside the window.
+        raise RuntimeError(f"max_pool2d: a pooling window lies entirely in the padding (input {h}x{w}, kernel_size "
+                           f"{kernel}, padding {pad}, dilation {dilation}); use less padding or dilation") from e
     return (values, indices) if return_indices else values
 
 
