@@ -37,6 +37,18 @@
 #define TG_CONV_MIN(x, y) ((x) < (y) ? (x) : (y))
 #define TG_CONV_MAX(x, y) ((x) > (y) ? (x) : (y))
 
+/* Whether the product of dims (zeros counted as ones) is at most limit. */
+static int tg_product_fits(const int64_t *dims, int count, int64_t limit)
+{
+    int64_t total = 1;
+    for (int i = 0; i < count; i++) {
+        const int64_t d = dims[i] ? dims[i] : 1;
+        if (total > limit / d) return 0;
+        total *= d;
+    }
+    return 1;
+}
+
 /* Sizes >= 0, strides and dilations >= 1, kernel >= 1, and every buffer size (in
  * elements) representable with room for the byte count. */
 static int tg_check_window(int64_t n, int64_t c, int64_t h, int64_t w, const struct tg_window *win,
@@ -48,12 +60,10 @@ static int tg_check_window(int64_t n, int64_t c, int64_t h, int64_t w, const str
         win->out_h < 0 || win->out_w < 0)
         return TG_ERR_SIZE;
     const int64_t limit = INT64_MAX / elem_size / 4;
-    int64_t dims[] = {n, c, h, w, win->kernel_h, win->kernel_w, win->out_h, win->out_w};
-    int64_t total = 1; /* n*c*h*w*kh*kw*oh*ow bounds every buffer and every index below */
-    for (int i = 0; i < 8; i++) {
-        if (dims[i] != 0 && total > limit / dims[i]) return TG_ERR_SIZE;
-        total *= dims[i] ? dims[i] : 1;
-    }
+    /* x is n*c*h*w; cols n*oh*ow*c*kh*kw, which also bounds the pooling outputs and every index. */
+    const int64_t image[] = {n, c, h, w};
+    const int64_t cols[] = {n, c, win->kernel_h, win->kernel_w, win->out_h, win->out_w};
+    if (!tg_product_fits(image, 4, limit) || !tg_product_fits(cols, 6, limit)) return TG_ERR_SIZE;
     /* The furthest tap position must not overflow either. */
     if (win->stride_h > limit / (win->out_h + 1) || win->dilation_h > limit / win->kernel_h ||
         win->stride_w > limit / (win->out_w + 1) || win->dilation_w > limit / win->kernel_w ||
