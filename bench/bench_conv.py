@@ -9,29 +9,39 @@ input is the data, so it has no input gradient) for
     ours-numpy  tinygrad_edu, NumPy twin kernels
     numpy-ref   a textbook NumPy im2col (sliding_window_view + tensordot), no tinygrad_edu
     torch       torch.nn.functional, same thread count
-Every implementation is first checked against torch (values and gradients). Medians of
---repeats runs after a warm-up; the ratio is median / torch's median, measured in this run.
+Every implementation is first checked against torch (values and gradients). The runners take
+turns, one call each per round, for --repeats rounds after a warm-up round; the clock is the
+calling thread's CPU time (the 2 cores are shared with other jobs, which makes wall time
+swing 2-3x; --clock wall for elapsed time). Ratio = median / torch's median, in this run.
 
     python bench/bench_conv.py [--repeats 20] [--threads 1] [--dtype float32]
 """
 from __future__ import annotations
 
 import argparse
-import statistics
-import sys
-import time
-from pathlib import Path
-from typing import Callable
+import os
 
-import numpy as np
-import torch
-import torch.nn.functional as F
+# One thread everywhere, set before NumPy loads its BLAS: our kernels are single-threaded, and
+# idle BLAS threads spin on the CPU after each call, which would be charged to whatever runs next.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Callable  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, without installing
 import tinygrad_edu as tg  # noqa: E402
-from tinygrad_edu import backend
+from tinygrad_edu import backend  # noqa: E402
 
-# (name, kind, input shape, params): params = (out_channels, kernel, padding) for conv, kernel for pool.
+# (name, kind, input shape, params, input needs grad); params = (out_channels, kernel, padding) for
+# conv, kernel for pool.
 LAYERS = [
     ("conv1 1->16 5x5 p2 28x28", "conv", (64, 1, 28, 28), (16, 5, 2), False),
     ("pool1 2x2 on 16x28x28", "pool", (64, 16, 28, 28), 2, True),
@@ -82,7 +92,8 @@ def ref_conv(arrays: list[np.ndarray], params, grad_out: np.ndarray, x_grad: boo
         oh, ow = out.shape[2:]
         for i in range(k):
             for j in range(k):
-                dxp[:, :, i:i + oh, j:j + ow] += np.tensordot(grad_out, w[:, :, i, j], axes=([1], [0])).transpose(0, 3, 1, 2)
+                tap = np.tensordot(grad_out, w[:, :, i, j], axes=([1], [0]))  # [N, OH, OW, C]
+                dxp[:, :, i:i + oh, j:j + ow] += tap.transpose(0, 3, 1, 2)
         dx = dxp[:, :, p:p + h, p:p + wd]
     return [out, dx, dw, db]
 
@@ -105,14 +116,17 @@ def ref_pool(arrays: list[np.ndarray], k: int, grad_out: np.ndarray, x_grad: boo
 
 # ------------------------------------------------------------ timing
 
-def median_seconds(fn: Callable[[], object], repeats: int) -> float:
-    fn()  # warm-up: first-touch page faults, caches
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+def median_of(runners: dict[str, Callable[[], object]], repeats: int, clock: Callable[[], float]) -> dict[str, float]:
+    """Median seconds per runner. The runners take turns (one call each per round), so a burst of
+    load from other processes on this shared machine hits all of them alike."""
+    times: dict[str, list[float]] = {name: [] for name in runners}
+    for round_ in range(repeats + 1):
+        for name, fn in runners.items():
+            t0 = clock()
+            fn()
+            if round_:  # round 0 is the warm-up: first-touch page faults, caches
+                times[name].append(clock() - t0)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def check(got: list, expected: list, dtype: str, what: str) -> None:
@@ -128,12 +142,17 @@ def check(got: list, expected: list, dtype: str, what: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (our kernels use one)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch.set_num_threads (ours and NumPy's BLAS run on one; more needs --clock wall)")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    parser.add_argument("--clock", default="cpu", choices=["cpu", "wall"],
+                        help="cpu: CPU time of the calling thread (default: robust to other jobs on a shared "
+                             "machine, right for single-threaded runs); wall: elapsed time")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"batch 64, {args.dtype}, torch threads {torch.get_num_threads()}, median of {args.repeats} "
-          f"(ms, forward + backward); ratio = median / torch")
+    clock = time.thread_time if args.clock == "cpu" else time.perf_counter
+    print(f"batch 64, {args.dtype}, torch threads {torch.get_num_threads()}, {args.clock} time, median of "
+          f"{args.repeats} interleaved rounds (ms, forward + backward); ratio = median / torch")
     libs = ["ours-c", "ours-numpy", "numpy-ref", "torch"]
     print(f"{'layer':28s}" + "".join(f"{name:>12s}" for name in libs) + "   c/torch  numpy/torch")
     totals = dict.fromkeys(libs, 0.0)
@@ -142,19 +161,18 @@ def main() -> None:
         arrays = make_inputs(kind, shape, params, args.dtype)
         grad_out = _grad_out(kind, params, arrays)
         expected = run_lib(torch, kind, params, arrays, grad_out, x_grad)
+        on = lambda which, fn: lambda: (backend.use(which), fn())[1]  # noqa: E731 -- switch, then run
         runners: dict[str, Callable[[], list]] = {
-            "ours-c": lambda: run_lib(tg, kind, params, arrays, grad_out, x_grad),
-            "ours-numpy": lambda: run_lib(tg, kind, params, arrays, grad_out, x_grad),
+            "ours-c": on("c", lambda: run_lib(tg, kind, params, arrays, grad_out, x_grad)),
+            "ours-numpy": on("numpy", lambda: run_lib(tg, kind, params, arrays, grad_out, x_grad)),
             "numpy-ref": (lambda: ref_conv(arrays, params, grad_out, x_grad)) if kind == "conv"
             else (lambda: ref_pool(arrays, params, grad_out, x_grad)),
             "torch": lambda: run_lib(torch, kind, params, arrays, grad_out, x_grad),
         }
-        medians = {}
+        for lib, fn in runners.items():  # correctness first: no number for a wrong result
+            check(fn(), expected, args.dtype, f"{name} {lib}")
+        medians = median_of(runners, args.repeats, clock)
         for lib in libs:
-            if lib.startswith("ours"):
-                backend.use(lib.split("-")[1])
-            check(runners[lib](), expected, args.dtype, f"{name} {lib}")
-            medians[lib] = median_seconds(runners[lib], args.repeats)
             totals[lib] += medians[lib]
         backend.use(before)
         print(f"{name:28s}" + "".join(f"{medians[lib] * 1e3:12.2f}" for lib in libs)

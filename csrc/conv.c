@@ -14,10 +14,13 @@
  *     input     dcols [N*P, K]    = dout_rows [N*P, O] @ W [O, K]  -> col2im -> dx
  * Only output-sized arrays (O times smaller than cols) are ever transposed.
  *
+ * (The caller, ops.Conv2d, runs these on a few images at a time so cols stays in L2.)
+ *
  * The window geometry comes in a struct tg_window (see the header). The output size is
- * given, not derived, so callers can pad asymmetrically; every read outside the input is
- * bounds-checked here, so any geometry is memory-safe -- the caller's job is only to size
- * the buffers as the header says.
+ * given, not derived, so callers can pad asymmetrically. im2col / col2im work on a
+ * zero-padded scratch copy sized from the window, and pooling clips every window to the
+ * input, so any geometry is memory-safe: the caller's job is only to size the buffers as the
+ * header says.
  *
  * As in matmul.c, the typed code is written once in the second half and the file includes
  * itself once per element type.
@@ -26,11 +29,25 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tinygrad_edu.h"
 
 #define TG_CONV_MIN(x, y) ((x) < (y) ? (x) : (y))
+#define TG_CONV_MAX(x, y) ((x) > (y) ? (x) : (y))
+
+/* Whether the product of dims (zeros counted as ones) is at most limit. */
+static int tg_product_fits(const int64_t *dims, int count, int64_t limit)
+{
+    int64_t total = 1;
+    for (int i = 0; i < count; i++) {
+        const int64_t d = dims[i] ? dims[i] : 1;
+        if (total > limit / d) return 0;
+        total *= d;
+    }
+    return 1;
+}
 
 /* Sizes >= 0, strides and dilations >= 1, kernel >= 1, and every buffer size (in
  * elements) representable with room for the byte count. */
@@ -43,12 +60,10 @@ static int tg_check_window(int64_t n, int64_t c, int64_t h, int64_t w, const str
         win->out_h < 0 || win->out_w < 0)
         return TG_ERR_SIZE;
     const int64_t limit = INT64_MAX / elem_size / 4;
-    int64_t dims[] = {n, c, h, w, win->kernel_h, win->kernel_w, win->out_h, win->out_w};
-    int64_t total = 1; /* n*c*h*w*kh*kw*oh*ow bounds every buffer and every index below */
-    for (int i = 0; i < 8; i++) {
-        if (dims[i] != 0 && total > limit / dims[i]) return TG_ERR_SIZE;
-        total *= dims[i] ? dims[i] : 1;
-    }
+    /* x is n*c*h*w; cols n*oh*ow*c*kh*kw, which also bounds the pooling outputs and every index. */
+    const int64_t image[] = {n, c, h, w};
+    const int64_t cols[] = {n, c, win->kernel_h, win->kernel_w, win->out_h, win->out_w};
+    if (!tg_product_fits(image, 4, limit) || !tg_product_fits(cols, 6, limit)) return TG_ERR_SIZE;
     /* The furthest tap position must not overflow either. */
     if (win->stride_h > limit / (win->out_h + 1) || win->dilation_h > limit / win->kernel_h ||
         win->stride_w > limit / (win->out_w + 1) || win->dilation_w > limit / win->kernel_w ||
@@ -56,6 +71,41 @@ static int tg_check_window(int64_t n, int64_t c, int64_t h, int64_t w, const str
         return TG_ERR_SIZE;
     return TG_OK;
 }
+
+/* The zero-padded images im2col and col2im work on, [n, c, hp, wp]: pad_h rows on top, then
+ * the image, then as many zero rows as the last window needs (or none); columns likewise.
+ * Allocated zeroed; NULL if out of memory or if the size does not fit in memory at all. */
+static void *tg_padded_alloc(int64_t n, int64_t c, int64_t h, int64_t w, const struct tg_window *win,
+                             int64_t elem_size, int64_t *hp, int64_t *wp)
+{
+    const int64_t need_h = (win->out_h - 1) * win->stride_h + (win->kernel_h - 1) * win->dilation_h + 1;
+    const int64_t need_w = (win->out_w - 1) * win->stride_w + (win->kernel_w - 1) * win->dilation_w + 1;
+    *hp = TG_CONV_MAX(need_h, win->pad_h + h);
+    *wp = TG_CONV_MAX(need_w, win->pad_w + w);
+    const int64_t limit = INT64_MAX / elem_size; /* n*c*h*w > 0 here, and *hp >= h, *wp >= w */
+    if (*wp > limit / *hp || *hp * *wp > limit / (n * c)) return NULL;
+    return calloc((size_t)(n * c * *hp * *wp), (size_t)elem_size);
+}
+
+/* cols[j] = image[j * dw] (im2col) or image[j * dw] += cols[j] (col2im), for j < kw. The
+ * usual kernel widths get constant trip counts, so the compiler emits straight-line loads and
+ * stores: this runs once per (window, channel, kernel row) -- a million times for the notes'
+ * second conv -- and a generic loop's setup would cost more than its five elements. */
+#define TG_TAPS(statement)                                         \
+    do {                                                           \
+        if (dw == 1) {                                             \
+            switch (kw) {                                          \
+            case 1: for (int j = 0; j < 1; j++) statement; return; \
+            case 2: for (int j = 0; j < 2; j++) statement; return; \
+            case 3: for (int j = 0; j < 3; j++) statement; return; \
+            case 4: for (int j = 0; j < 4; j++) statement; return; \
+            case 5: for (int j = 0; j < 5; j++) statement; return; \
+            case 7: for (int j = 0; j < 7; j++) statement; return; \
+            default: break;                                        \
+            }                                                      \
+        }                                                          \
+        for (int64_t j = 0; j < kw; j++) statement;                \
+    } while (0)
 
 #define TG_CONV_BODY
 #define T float
@@ -72,48 +122,43 @@ static int tg_check_window(int64_t n, int64_t c, int64_t h, int64_t w, const str
 
 #else /* ===== second pass: the body, instantiated for one element type T ===== */
 
+static inline void SFX(copy_taps)(T *restrict cols, const T *restrict image, int64_t kw, int64_t dw)
+{
+    TG_TAPS(cols[j] = image[j * dw]);
+}
+
+static inline void SFX(add_taps)(T *restrict image, const T *restrict cols, int64_t kw, int64_t dw)
+{
+    TG_TAPS(image[j * dw] += cols[j]);
+}
+
+/* Both kernels work on a zero-padded copy of the images, [n, c, hp, wp] (see tg_padded_size),
+ * so that no tap needs a bounds check: the padding is real zeros there. It costs one pass
+ * over the input, which is kh*kw times smaller than cols. */
 int SFX(tg_im2col)(const T *x, T *cols, int64_t n, int64_t c, int64_t h, int64_t w, const struct tg_window *win)
 {
     int rc = tg_check_window(n, c, h, w, win, (int64_t)sizeof(T));
     if (rc != TG_OK) return rc;
     const int64_t kh = win->kernel_h, kw = win->kernel_w, oh = win->out_h, ow = win->out_w;
-    const int64_t k = c * kh * kw;
+    const int64_t dh = win->dilation_h, dw = win->dilation_w, k = c * kh * kw;
     if (n * oh * ow * k == 0) return TG_OK;
     if (x == NULL || cols == NULL) return TG_ERR_NULL;
-    for (int64_t b = 0; b < n; b++) {
-        const T *img = x + b * c * h * w;
-        for (int64_t oy = 0; oy < oh; oy++) {
-            const int64_t y0 = oy * win->stride_h - win->pad_h;
-            for (int64_t ox = 0; ox < ow; ox++) {
-                const int64_t x0 = ox * win->stride_w - win->pad_w;
-                T *row = cols + ((b * oh + oy) * ow + ox) * k;
-                /* Taps whose column is inside the input: [j_lo, j_hi). Computed once per
-                 * row so the inner loop is a plain copy (a memcpy when dilation is 1). */
-                int64_t j_lo = 0, j_hi = kw;
-                while (j_lo < kw && x0 + j_lo * win->dilation_w < 0) j_lo++;
-                while (j_hi > j_lo && x0 + (j_hi - 1) * win->dilation_w >= w) j_hi--;
+    int64_t hp, wp;
+    T *xp = tg_padded_alloc(n, c, h, w, win, (int64_t)sizeof(T), &hp, &wp);
+    if (xp == NULL) return TG_ERR_NOMEM;
+    for (int64_t plane = 0; plane < n * c; plane++)
+        for (int64_t y = 0; y < h; y++)
+            memcpy(xp + (plane * hp + win->pad_h + y) * wp + win->pad_w, x + (plane * h + y) * w,
+                   (size_t)w * sizeof(T));
+    T *row = cols; /* rows in (b, oy, ox) order, each in (ch, i, j) order: written sequentially */
+    for (int64_t b = 0; b < n; b++)
+        for (int64_t oy = 0; oy < oh; oy++)
+            for (int64_t ox = 0; ox < ow; ox++)
                 for (int64_t ch = 0; ch < c; ch++) {
-                    const T *plane = img + ch * h * w;
-                    for (int64_t i = 0; i < kh; i++, row += kw) {
-                        const int64_t y = y0 + i * win->dilation_h;
-                        if (y < 0 || y >= h) {
-                            memset(row, 0, (size_t)kw * sizeof(T));
-                            continue;
-                        }
-                        /* Indices, not a pointer to x0 (which may lie before the array).
-                         * A plain loop, not memcpy: a call per 5-float copy costs more than the copy. */
-                        const T *src = plane + y * w;
-                        for (int64_t j = 0; j < j_lo; j++) row[j] = 0;
-                        if (win->dilation_w == 1)
-                            for (int64_t j = j_lo; j < j_hi; j++) row[j] = src[x0 + j];
-                        else
-                            for (int64_t j = j_lo; j < j_hi; j++) row[j] = src[x0 + j * win->dilation_w];
-                        for (int64_t j = j_hi; j < kw; j++) row[j] = 0;
-                    }
+                    const T *src = xp + ((b * c + ch) * hp + oy * win->stride_h) * wp + ox * win->stride_w;
+                    for (int64_t i = 0; i < kh; i++, row += kw) SFX(copy_taps)(row, src + i * dh * wp, kw, dw);
                 }
-            }
-        }
-    }
+    free(xp);
     return TG_OK;
 }
 
@@ -122,33 +167,26 @@ int SFX(tg_col2im)(const T *cols, T *x, int64_t n, int64_t c, int64_t h, int64_t
     int rc = tg_check_window(n, c, h, w, win, (int64_t)sizeof(T));
     if (rc != TG_OK) return rc;
     const int64_t kh = win->kernel_h, kw = win->kernel_w, oh = win->out_h, ow = win->out_w;
-    const int64_t k = c * kh * kw;
+    const int64_t dh = win->dilation_h, dw = win->dilation_w;
     if (n * c * h * w == 0) return TG_OK;
-    if (x == NULL || (cols == NULL && n * oh * ow * k != 0)) return TG_ERR_NULL;
-    memset(x, 0, (size_t)(n * c * h * w) * sizeof(T));
-    /* The loops of im2col with the copy reversed into an add. */
-    for (int64_t b = 0; b < n; b++) {
-        T *img = x + b * c * h * w;
-        for (int64_t oy = 0; oy < oh; oy++) {
-            const int64_t y0 = oy * win->stride_h - win->pad_h;
-            for (int64_t ox = 0; ox < ow; ox++) {
-                const int64_t x0 = ox * win->stride_w - win->pad_w;
-                const T *row = cols + ((b * oh + oy) * ow + ox) * k;
-                int64_t j_lo = 0, j_hi = kw;
-                while (j_lo < kw && x0 + j_lo * win->dilation_w < 0) j_lo++;
-                while (j_hi > j_lo && x0 + (j_hi - 1) * win->dilation_w >= w) j_hi--;
+    if (x == NULL || (cols == NULL && n * oh * ow * c * kh * kw != 0)) return TG_ERR_NULL;
+    int64_t hp, wp;
+    T *xp = tg_padded_alloc(n, c, h, w, win, (int64_t)sizeof(T), &hp, &wp);
+    if (xp == NULL) return TG_ERR_NOMEM;
+    /* The loops of im2col with the copy turned into an add; then the padding is cut off. */
+    const T *row = cols;
+    for (int64_t b = 0; b < n; b++)
+        for (int64_t oy = 0; oy < oh; oy++)
+            for (int64_t ox = 0; ox < ow; ox++)
                 for (int64_t ch = 0; ch < c; ch++) {
-                    T *plane = img + ch * h * w;
-                    for (int64_t i = 0; i < kh; i++, row += kw) {
-                        const int64_t y = y0 + i * win->dilation_h;
-                        if (y < 0 || y >= h) continue;
-                        T *dst = plane + y * w;
-                        for (int64_t j = j_lo; j < j_hi; j++) dst[x0 + j * win->dilation_w] += row[j];
-                    }
+                    T *dst = xp + ((b * c + ch) * hp + oy * win->stride_h) * wp + ox * win->stride_w;
+                    for (int64_t i = 0; i < kh; i++, row += kw) SFX(add_taps)(dst + i * dh * wp, row, kw, dw);
                 }
-            }
-        }
-    }
+    for (int64_t plane = 0; plane < n * c; plane++)
+        for (int64_t y = 0; y < h; y++)
+            memcpy(x + (plane * h + y) * w, xp + (plane * hp + win->pad_h + y) * wp + win->pad_w,
+                   (size_t)w * sizeof(T));
+    free(xp);
     return TG_OK;
 }
 

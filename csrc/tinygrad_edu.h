@@ -290,6 +290,7 @@ struct tg_window {
  *   cols : [n * out_h * out_w, c * kernel_h * kernel_w]  output, overwritten;
  *          row (b, oy, ox) = the window under output pixel (oy, ox) of image b
  *   n, c, h, w : sizes of x, each >= 0;  win : the window (see struct tg_window)
+ * Works on a zero-padded scratch copy of x (TG_ERR_NOMEM if it cannot be allocated).
  */
 int tg_im2col_f32(const float *x, float *cols, int64_t n, int64_t c, int64_t h, int64_t w,
                   const struct tg_window *win);
@@ -303,6 +304,7 @@ int tg_im2col_f64(const double *x, double *cols, int64_t n, int64_t c, int64_t h
  *   x    : [n, c, h, w]  output, overwritten (zeroed, then overlapping windows add up;
  *          entries that fell on the padding are dropped)
  *   n, c, h, w : sizes of x, each >= 0;  win : the window
+ * Accumulates into a zero-padded scratch image (TG_ERR_NOMEM if it cannot be allocated).
  */
 int tg_col2im_f32(const float *cols, float *x, int64_t n, int64_t c, int64_t h, int64_t w,
                   const struct tg_window *win);

@@ -153,6 +153,55 @@ def test_notes_cnn_forward_backward(on_backend, dtype):
     check_op(body, (3, 1, 12, 12), (4, 1, 5, 5), (4,), (6, 4, 5, 5), (6,), dtype=dtype, **TOL[dtype])
 
 
+@st.composite
+def conv_geometries(draw):
+    """Random valid conv2d arguments: shapes, and stride / padding / dilation as ints or pairs."""
+    n, c, o = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    kernel, kwargs = [], {"stride": [], "padding": [], "dilation": []}
+    size = []
+    for _ in range(2):
+        k, d, s, p = draw(st.integers(1, 4)), draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(0, 3))
+        span = d * (k - 1) + 1
+        size.append(draw(st.integers(max(1, span - 2 * p), span + 6)))  # the padded input fits the kernel
+        kernel.append(k)
+        for name, v in zip(("stride", "padding", "dilation"), (s, p, d)):
+            kwargs[name].append(v)
+    kwargs = {name: tuple(v) for name, v in kwargs.items()}
+    return (n, c, *size), (o, c, *kernel), kwargs
+
+
+@settings(max_examples=25, deadline=None)
+@given(conv_geometries())
+def test_conv2d_random_geometry_matches_torch(case):
+    x_shape, w_shape, kwargs = case
+    check_op(lambda lib, x, w, b: lib.conv2d(x, w, b, **kwargs), x_shape, w_shape, (w_shape[0],))
+
+
+@st.composite
+def pool_geometries(draw):
+    """Random valid max_pool2d arguments, ceil_mode included."""
+    n, c = draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    kwargs = {"kernel_size": [], "stride": [], "padding": [], "dilation": []}
+    size = []
+    for _ in range(2):
+        k, d, s = draw(st.integers(1, 4)), draw(st.integers(1, 2)), draw(st.integers(1, 3))
+        span = d * (k - 1) + 1
+        p = draw(st.integers(0, k // 2))  # PyTorch's limit; then every window overlaps the input
+        size.append(draw(st.integers(span, span + 6)))
+        for name, v in zip(("kernel_size", "stride", "padding", "dilation"), (k, s, p, d)):
+            kwargs[name].append(v)
+    kwargs = {name: tuple(v) for name, v in kwargs.items()}
+    kwargs["ceil_mode"] = draw(st.booleans())
+    return (n, c, *size), kwargs
+
+
+@settings(max_examples=25, deadline=None)
+@given(pool_geometries())
+def test_max_pool2d_random_geometry_matches_torch(case):
+    shape, kwargs = case
+    check_op(lambda lib, x: _pool(lib, x, **kwargs, return_indices=True), shape)
+
+
 # ---------------------------------------------------------------- finite differences, float64
 
 def _leaves(rng, *shapes):
@@ -363,6 +412,7 @@ POOL_ERRORS = [
     lambda lib: lib.max_pool2d(_t(lib, (1, 1, 0, 8)), 2),
     lambda lib: lib.max_pool2d(_t(lib, (1, 1, 1, 1)), (2, 1)),
     lambda lib: lib.max_pool2d(_t(lib, (1, 1, 8, 8)), (2, 2, 2)),
+    lambda lib: lib.max_pool2d(_t(lib, (1, 1, 8, 8)), (1, 3), padding=(0, 2), dilation=(1, 2)),
 ]
 
 
@@ -386,6 +436,13 @@ def test_documented_differences_raise_clear_errors():
     with pytest.raises(RuntimeError, match=r"Input type \(torch.FloatTensor\) and weight type "
                                            r"\(torch.DoubleTensor\) should be the same"):
         tg.conv2d(x, tg.zeros((2, 2, 3, 3), dtype=tg.float64))
+
+
+def test_window_entirely_in_padding_is_an_error():
+    # PyTorch returns -inf and an index outside the window (its gradient then lands on the wrong
+    # element, or nowhere); we refuse.
+    with pytest.raises(RuntimeError, match=r"a pooling window lies entirely in the padding \(input 3x1"):
+        tg.max_pool2d(tg.zeros((1, 1, 3, 1)), (1, 2), stride=1, padding=(0, 1), dilation=(1, 2))
 
 
 def test_public_names():

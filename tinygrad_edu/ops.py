@@ -918,6 +918,7 @@ class LogSoftmaxBackwardData(Op):
 
 from typing import NamedTuple
 
+from .autograd import function as _function  # _function.Tensor: the class, set once tensor.py is loaded
 from .autograd import grad_mode as _grad_mode
 
 
@@ -970,50 +971,71 @@ class Col2im(Op):
         return Im2col.apply(grad, ctx.window)
 
 
+# Bytes of im2col rows per batch chunk. Conv2d runs im2col, GEMMs and col2im on a few images at
+# a time so the cols matrix (25x the input for a 5x5 kernel) is reused from L2 instead of making
+# a round trip to DRAM between the passes: at the notes' CNN shapes this halves the time.
+_CHUNK_BYTES = 1 << 20
+
+
+def _chunks(x: np.ndarray, window: _Window) -> list[slice]:
+    """Slices of the batch of x whose im2col rows take about _CHUNK_BYTES each."""
+    per_image = window.out_size[0] * window.out_size[1] * x.shape[1] * window.kernel_size[0] \
+        * window.kernel_size[1] * x.itemsize
+    step = max(1, _CHUNK_BYTES // max(per_image, 1))
+    return [slice(i, i + step) for i in range(0, x.shape[0], step)]
+
+
 class Conv2d(Op):
     """out[n, o] = bias[o] + sum_c weight[o, c] (cross-correlated with) x[n, c], as one GEMM:
     out_rows [N*P, O] = cols [N*P, K] @ W^T [K, O], with cols = im2col(x), P = OH*OW, K = C*kh*kw.
 
     dx = col2im(dout_rows @ W), dW = dout^T [O, N*P] @ cols, db = dout summed over (n, y, x).
-    The forward's cols are reused by the weight gradient; under create_graph they are recomputed
-    with the Im2col op instead, so that dW stays differentiable in x (double backward works; its
-    nodes are Col2ImBackward0 / MmBackward0 / Im2ColBackward0 where PyTorch records one
-    ConvolutionBackwardBackward0).
+    Forward and backward go through the batch in chunks (see _CHUNK_BYTES); the backward
+    recomputes cols rather than keeping them, as PyTorch does. Under create_graph the same
+    formulas are written with differentiable ops instead (Im2col, Col2im, mm), so double
+    backward works; its nodes are those ops where PyTorch records ConvolutionBackwardBackward0.
     """
     node_name = "ConvolutionBackward0"
 
     @staticmethod
     def forward(ctx, x, weight, bias, window: _Window):
-        n, o = x.shape[0], weight.shape[0]
-        oh, ow = window.out_size
-        cols = backend.kernels.im2col(x, *window)
-        rows = backend.kernels.matmul(cols, weight.reshape(o, -1).T)  # W^T is tiny: copying it is free
-        out = np.empty((n, o, oh, ow), x.dtype)
-        nchw = rows.reshape(n, oh, ow, o).transpose(0, 3, 1, 2)
-        if bias is None:
-            np.copyto(out, nchw)
-        else:  # the bias add and the NHWC -> NCHW copy in one pass
-            np.add(nchw, bias[:, None, None], out=out)
+        o, (oh, ow) = weight.shape[0], window.out_size
+        w_t = np.ascontiguousarray(weight.reshape(o, -1).T)  # [K, O], tiny
+        out = np.empty((x.shape[0], o, oh, ow), x.dtype)
+        for s in _chunks(x, window):
+            rows = backend.kernels.matmul(backend.kernels.im2col(x[s], *window), w_t)
+            nchw = rows.reshape(-1, oh, ow, o).transpose(0, 3, 1, 2)
+            if bias is None:
+                out[s] = nchw
+            else:  # the bias add and the NHWC -> NCHW copy in one pass
+                np.add(nchw, bias[:, None, None], out=out[s])
         ctx.window = window
-        ctx.save_for_backward(x, weight, cols)
+        ctx.save_for_backward(x, weight)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        x, weight, cols = ctx.saved_tensors
-        o = weight.shape[0]
-        needs = ctx.needs_input_grad
-        dx = dw = db = None
-        if needs[0]:
+        x, weight = ctx.saved_tensors
+        needs, window, o = ctx.needs_input_grad, ctx.window, weight.shape[0]
+        db = grad.sum((0, 2, 3)) if len(needs) > 2 and needs[2] else None
+        if _grad_mode.is_grad_enabled():  # create_graph: the same formulas, differentiable
             rows = grad.permute(0, 2, 3, 1).reshape(-1, o)
-            dx = Col2im.apply(rows.mm(weight.reshape(o, -1)), tuple(x.shape), ctx.window)
-        if needs[1]:
-            if _grad_mode.is_grad_enabled() and x.requires_grad:
-                cols = Im2col.apply(x, ctx.window)
-            dw = grad.transpose(0, 1).reshape(o, -1).mm(cols).reshape(weight.shape)
-        if len(needs) > 2 and needs[2]:
-            db = grad.sum((0, 2, 3))
-        return dx, dw, db
+            dx = Col2im.apply(rows.mm(weight.reshape(o, -1)), tuple(x.shape), window) if needs[0] else None
+            dw = grad.transpose(0, 1).reshape(o, -1).mm(Im2col.apply(x, window)).reshape(weight.shape) \
+                if needs[1] else None
+            return dx, dw, db
+        kernels, xs, g, w2d = backend.kernels, x._data, grad._data, weight._data.reshape(o, -1)
+        dx = np.empty(xs.shape, xs.dtype) if needs[0] else None
+        dw = np.zeros(w2d.shape, xs.dtype) if needs[1] else None
+        for s in _chunks(xs, window):
+            if dw is not None:
+                g_t = np.ascontiguousarray(g[s].transpose(1, 0, 2, 3)).reshape(o, -1)  # [O, n*P]
+                dw += kernels.matmul(g_t, kernels.im2col(xs[s], *window))
+            if dx is not None:
+                rows = np.ascontiguousarray(g[s].transpose(0, 2, 3, 1)).reshape(-1, o)  # [n*P, O]
+                dx[s] = kernels.col2im(kernels.matmul(rows, w2d), xs[s].shape, *window)
+        wrap = _function.Tensor._make
+        return (None if dx is None else wrap(dx), None if dw is None else wrap(dw.reshape(weight.shape)), db)
 
 
 class MaxPool2d(Op):
@@ -1049,8 +1071,8 @@ class MaxPool2dBackward(Op):
     @staticmethod
     def forward(ctx, grad_out, indices: np.ndarray, shape: tuple):
         ctx.save_for_backward(indices)
-        grad_in = backend.kernels.max_pool2d_backward(_batched(grad_out), _batched(indices), (1,) * (4 - len(shape)) + shape)
-        return grad_in.reshape(shape)
+        batched_shape = shape if len(shape) == 4 else (1, *shape)
+        return backend.kernels.max_pool2d_backward(_batched(grad_out), _batched(indices), batched_shape).reshape(shape)
 
     @staticmethod
     def backward(ctx, grad):
@@ -1209,11 +1231,19 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     if 0 in input.shape[-3:]:
         raise RuntimeError(f"Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but "
                            f"got:{list(input.shape)}")
+    if pad[1] > kernel[1] // 2 or pad[0] > kernel[0] // 2:
+        raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, but got padW = {pad[1]}, "
+                           f"padH = {pad[0]}, kW = {kernel[1]}, kH = {kernel[0]}")
     if min(out) < 1:
         c = input.shape[-3]
         raise RuntimeError(f"Given input size: ({c}x{h}x{w}). Calculated output size: ({c}x{out[0]}x{out[1]}). "
                            "Output size is too small")
-    values, indices = MaxPool2d.apply(input, _Window(kernel, stride, pad, dilation, out))
+    try:
+        values, indices = MaxPool2d.apply(input, _Window(kernel, stride, pad, dilation, out))
+    except ValueError as e:  # a dilated window that skips over the whole input
+        # Where we differ: PyTorch returns -inf there, with an index outside the window.
+        raise RuntimeError(f"max_pool2d: a pooling window lies entirely in the padding (input {h}x{w}, kernel_size "
+                           f"{kernel}, padding {pad}, dilation {dilation}); use less padding or dilation") from e
     return (values, indices) if return_indices else values
 
 

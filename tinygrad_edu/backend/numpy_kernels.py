@@ -586,12 +586,18 @@ Pair = tuple[int, int]
 
 def _pair_arg(kernel: str, name: str, value, minimum: int) -> Pair:
     """`value` as a (height, width) pair of Python ints, each >= minimum, else ValueError."""
-    if not (isinstance(value, (tuple, list)) and len(value) == 2
-            and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value)):
-        raise ValueError(f"{kernel}: {name} must be a pair of ints, got {value!r}")
-    if value[0] < minimum or value[1] < minimum:
-        raise ValueError(f"{kernel}: {name} must be >= {minimum}, got {tuple(value)}")
-    return int(value[0]), int(value[1])
+    # NOTE: runs five times per kernel call, a few dozen calls per conv layer: no generators here.
+    try:
+        a, b = value
+    except (TypeError, ValueError):
+        a = b = None
+    if type(a) is not int or type(b) is not int:  # bools are rejected too: type(True) is bool
+        if not (isinstance(a, np.integer) and isinstance(b, np.integer)):
+            raise ValueError(f"{kernel}: {name} must be a pair of ints, got {value!r}")
+        a, b = int(a), int(b)
+    if a < minimum or b < minimum:
+        raise ValueError(f"{kernel}: {name} must be >= {minimum}, got {(a, b)}")
+    return a, b
 
 
 def _float_array(kernel: str, name: str, a, ndim: int) -> np.ndarray:
