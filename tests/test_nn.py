@@ -270,7 +270,8 @@ def test_repr_of_the_notes_mlp_equals_torch():
                            n.BatchNorm1d(2, bias=False),
                            n.ELU(), n.ELU(0.5, inplace=True), n.SiLU(), n.Softplus(beta=2, threshold=10), n.Hardtanh(),
                            n.ReLU6(), n.ReLU6(inplace=True), n.SmoothL1Loss(beta=0.5), n.HuberLoss(delta=2.0),
-                           n.LayerNorm(4), n.LayerNorm([2, 3], elementwise_affine=False)),
+                           n.LayerNorm(4), n.LayerNorm([2, 3], elementwise_affine=False), n.Embedding(10, 3),
+                           n.Embedding(5, 2, padding_idx=-1), n.Embedding(4, 4, max_norm=1.0, sparse=True)),
     lambda n: n.ModuleList([n.Linear(10, 10) for _ in range(10)] + [n.ReLU(), n.Sequential()]),
     lambda n: n.ModuleDict({"a": n.ModuleList(), "b": n.Sequential(n.Linear(1, 1))}),
     lambda n: n.Sequential(n.CrossEntropyLoss(label_smoothing=0.1), n.MSELoss(), n.BCEWithLogitsLoss(),
@@ -569,7 +570,7 @@ def test_import_forms():
     assert importlib.import_module("tinygrad_edu.nn.functional") is F and nn.functional is F
     from tinygrad_edu.nn import init  # noqa: F401
     for name in ("Module", "Parameter", "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "ELU", "SiLU", "Softplus",
-                 "Hardtanh", "ReLU6", "SmoothL1Loss", "HuberLoss", "LayerNorm", "Softmax", "LogSoftmax",
+                 "Hardtanh", "ReLU6", "SmoothL1Loss", "HuberLoss", "LayerNorm", "Embedding", "Softmax", "LogSoftmax",
                  "Dropout", "BatchNorm1d", "BatchNorm2d", "Flatten", "Unflatten", "Identity", "Sequential",
                  "ModuleList", "ModuleDict", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
                  "NLLLoss", "MultiMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss"):
@@ -667,3 +668,41 @@ def test_layer_norm_gradcheck_gradgradcheck_and_errors(affine):
     with pytest.raises(RuntimeError, match=r"Given normalized_shape=\[4\], expected input with shape \[\*, 4\], "
                                            r"but got input of size\[2, 3\]"):
         F.layer_norm(tg.ones(2, 3), (4,))
+
+
+@pytest.mark.parametrize("padding_idx", [None, 2, -1])
+@pytest.mark.parametrize("index_dtype", [np.int64, np.int32])
+def test_embedding_matches_torch(padding_idx, index_dtype):
+    theirs = torch.nn.Embedding(6, 3, padding_idx=padding_idx).double()
+    ours = nn.Embedding(6, 3, padding_idx=padding_idx).double()
+    assert ours.padding_idx == theirs.padding_idx and repr(ours) == repr(theirs)
+    if padding_idx is not None:
+        assert not ours.weight[padding_idx].detach().numpy().any()  # initialised to zero, as torch
+    ours.load_state_dict(to_tg_state(theirs))
+    idx = np.array([[0, 2, 5, 2], [5, 5, 1, 2]], index_dtype)
+    upstream = np.random.default_rng(0).standard_normal((2, 4, 3))
+    yo, yt = ours(tg.tensor(idx)), theirs(torch.tensor(idx))
+    np.testing.assert_array_equal(yo.detach().numpy(), yt.detach().numpy())
+    assert type(yo.grad_fn).__name__ == type(yt.grad_fn).__name__ == "EmbeddingBackward0"
+    yo.backward(tg.tensor(upstream))
+    yt.backward(torch.tensor(upstream))
+    np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-12)
+    if padding_idx is None:  # (the padding row's gradient is held at zero on purpose: not the derivative)
+        w = tg.tensor(np.random.default_rng(1).standard_normal((6, 3)), requires_grad=True)
+        assert tg.autograd.gradcheck(lambda w: F.embedding(tg.tensor(idx), w), (w,))
+
+
+def test_embedding_errors_and_from_pretrained():
+    emb = nn.Embedding(4, 2)
+    with pytest.raises(IndexError, match="index out of range in self"):
+        emb(tg.tensor([4]))
+    with pytest.raises(IndexError, match="index out of range in self"):
+        emb(tg.tensor([-1]))
+    with pytest.raises(RuntimeError, match="'indices' to have one of the following scalar types: Long, Int"):
+        emb(tg.tensor([1.0]))
+    with pytest.raises(NotImplementedError, match="max_norm"):
+        nn.Embedding(4, 2, max_norm=1.0)(tg.tensor([1]))
+    table = tg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    frozen = nn.Embedding.from_pretrained(table)
+    assert not frozen.weight.requires_grad and frozen(tg.tensor([1, 0])).tolist() == [[3.0, 4.0], [1.0, 2.0]]
+    assert nn.Embedding.from_pretrained(table, freeze=False).weight.requires_grad

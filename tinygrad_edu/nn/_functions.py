@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Op
+from ..tensor import Tensor
 
 
 class NllLoss(Op):
@@ -370,3 +371,24 @@ class Hardtanh(Op):
     def backward(ctx, grad):
         (inside,) = ctx.saved_tensors
         return grad * inside
+
+
+# ---------------------------------------------------------------- lookup
+
+class Embedding(Op):
+    """weight[indices] (rows of the table; indices checked by the caller). The backward adds
+    each output row's gradient into its table row; the padding_idx row gets none."""
+    node_name = "EmbeddingBackward0"
+
+    @staticmethod
+    def forward(ctx, weight, indices, padding_idx):
+        ctx.indices, ctx.padding_idx, ctx.shape = indices, padding_idx, weight.shape
+        return weight[indices]
+
+    @staticmethod
+    def backward(ctx, grad):
+        from ..ops import IndexAdd
+        indices = ctx.indices
+        if ctx.padding_idx is not None:
+            grad = grad.masked_fill(Tensor._make((indices == ctx.padding_idx)[..., None]), 0)
+        return IndexAdd.apply(grad, indices, ctx.shape)

@@ -206,6 +206,24 @@ def _array_or_none(t: Tensor | None) -> np.ndarray | None:
     return None if t is None else t._data
 
 
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """Rows of weight [num_embeddings, dim] picked by the integer indices `input` (any shape).
+
+    Differs from PyTorch: max_norm, scale_grad_by_freq and sparse are not supported (they raise)."""
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are not supported")
+    if input._data.dtype not in (np.int64, np.int32):
+        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+                           f"Long, Int; but got {input.type()} instead (while checking arguments for embedding)")
+    indices = input._data
+    if indices.size and (indices.min() < 0 or indices.max() >= weight.shape[0]):
+        raise IndexError("index out of range in self")
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += weight.shape[0]
+    return _functions.Embedding.apply(weight, indices, padding_idx)
+
+
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """int64 [..., num_classes] with a 1 at each index (num_classes=-1: max index + 1)."""
     if tensor._data.dtype != np.int64:

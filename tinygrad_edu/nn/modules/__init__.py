@@ -9,9 +9,10 @@ from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, GaussianNLLLoss
                    MultiMarginLoss, NLLLoss, PoissonNLLLoss, SmoothL1Loss)
 from .module import Module
 from .normalization import LayerNorm
+from .sparse import Embedding
 
 __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid",
            "Tanh", "ELU", "SiLU", "Softplus", "Hardtanh", "ReLU6", "Softmax", "LogSoftmax", "Dropout", "BatchNorm1d",
-           "BatchNorm2d", "LayerNorm", "Flatten", "Unflatten", "L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss",
+           "BatchNorm2d", "LayerNorm", "Embedding", "Flatten", "Unflatten", "L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss",
            "NLLLoss",
            "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "MultiMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss"]
