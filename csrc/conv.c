@@ -1,19 +1,21 @@
 /*
  * conv.c -- the sliding-window kernels of convolution and max pooling, float32 and float64.
  *
- *   tg_im2col_*              x [N, C, H, W] -> cols [N*OH*OW, C*KH*KW]
+ *   tg_im2col_*              x [N, C, H, W] -> cols [N*OH*OW, C*KH*KW] (a row per window)
  *   tg_col2im_*              its adjoint: cols -> x, overlapping windows add up
+ *   tg_im2col_t_*            x -> cols_t = cols^T [C*KH*KW, N*OH*OW] (a row per kernel tap)
+ *   tg_col2im_t_*            its adjoint
  *   tg_max_pool2d_forward_*  max of each window and where it was (flat index in H*W)
  *   tg_max_pool2d_backward_* scatter-add of the output gradient at those indices
  *
- * A convolution is then one GEMM (tg_matmul_*): out_rows = cols @ weight2d^T. The rows of
- * cols are output positions, not channels-times-taps as in Caffe's im2col, so that all
- * three products of a convolution take the big cols matrix untransposed:
- *     forward   out_rows [N*P, O] = cols [N*P, K] @ W^T [K, O]   (W^T is tiny)
- *     weight    dW [O, K]         = dout^T [O, N*P] @ cols [N*P, K]
- *     input     dcols [N*P, K]    = dout_rows [N*P, O] @ W [O, K]  -> col2im -> dx
- * Only output-sized arrays (O times smaller than cols) are ever transposed.
- *
+ * A convolution is then a GEMM (tg_matmul_*). The GEMM packs its right operand B [k, n] by
+ * rows cheaply and its left operand A [m, k] by a strided gather, so the big unfolded matrix
+ * should be B, with the reduction dim as rows. The forward reduces over the taps, the weight
+ * gradient over the pixels; hence two layouts, each written directly:
+ *     forward   out_t [O, N*P] = W [O, K] @ cols_t [K, N*P]
+ *     weight    dW [O, K]      = dout_t [O, N*P] @ cols [N*P, K]
+ *     input     dcols_t        = W^T [K, O] @ dout_t [O, N*P]  -> col2im_t -> dx
+ * Only output-sized arrays (K/O times smaller than cols) are ever transposed.
  * (The caller, ops.Conv2d, runs these on a few images at a time so cols stays in L2.)
  *
  * The window geometry comes in a struct tg_window (see the header). The output size is
@@ -107,6 +109,9 @@ static void *tg_padded_alloc(int64_t n, int64_t c, int64_t h, int64_t w, const s
         for (int64_t j = 0; j < kw; j++) statement;                \
     } while (0)
 
+/* The direction of the im2col / col2im walkers: copy image -> cols, or add cols -> image. */
+enum tg_direction { TG_IM2COL, TG_COL2IM };
+
 #define TG_CONV_BODY
 #define T float
 #define SFX(name) name##_f32
@@ -132,62 +137,122 @@ static inline void SFX(add_taps)(T *restrict image, const T *restrict cols, int6
     TG_TAPS(image[j * dw] += cols[j]);
 }
 
-/* Both kernels work on a zero-padded copy of the images, [n, c, hp, wp] (see tg_padded_size),
- * so that no tap needs a bounds check: the padding is real zeros there. It costs one pass
- * over the input, which is kh*kw times smaller than cols. */
-int SFX(tg_im2col)(const T *x, T *cols, int64_t n, int64_t c, int64_t h, int64_t w, const struct tg_window *win)
+/* The four im2col / col2im kernels work on a zero-padded copy of the images, [n, c, hp, wp]
+ * (see tg_padded_alloc), so that no tap needs a bounds check: the padding is real zeros
+ * there. It costs one pass over the input, which is kh*kw times smaller than cols. */
+static void SFX(pad_images)(const T *x, T *xp, int64_t planes, int64_t h, int64_t w, int64_t hp, int64_t wp,
+                            const struct tg_window *win)
+{
+    for (int64_t plane = 0; plane < planes; plane++)
+        for (int64_t y = 0; y < h; y++)
+            memcpy(xp + (plane * hp + win->pad_h + y) * wp + win->pad_w, x + (plane * h + y) * w,
+                   (size_t)w * sizeof(T));
+}
+
+static void SFX(crop_images)(const T *xp, T *x, int64_t planes, int64_t h, int64_t w, int64_t hp, int64_t wp,
+                             const struct tg_window *win)
+{
+    for (int64_t plane = 0; plane < planes; plane++)
+        for (int64_t y = 0; y < h; y++)
+            memcpy(x + (plane * h + y) * w, xp + (plane * hp + win->pad_h + y) * wp + win->pad_w,
+                   (size_t)w * sizeof(T));
+}
+
+/* im2col / col2im, cols [n*oh*ow, c*kh*kw]: walks cols row by row (window by window), each
+ * row in (ch, i, j) order. */
+static int SFX(unfold_rows)(T *x, T *cols, int64_t n, int64_t c, int64_t h, int64_t w, const struct tg_window *win,
+                            enum tg_direction direction)
 {
     int rc = tg_check_window(n, c, h, w, win, (int64_t)sizeof(T));
     if (rc != TG_OK) return rc;
     const int64_t kh = win->kernel_h, kw = win->kernel_w, oh = win->out_h, ow = win->out_w;
     const int64_t dh = win->dilation_h, dw = win->dilation_w, k = c * kh * kw;
-    if (n * oh * ow * k == 0) return TG_OK;
-    if (x == NULL || cols == NULL) return TG_ERR_NULL;
+    /* im2col writes cols (nothing to do if it is empty); col2im writes x (zeros if cols is empty). */
+    if (direction == TG_IM2COL ? n * oh * ow * k == 0 : n * c * h * w == 0) return TG_OK;
+    if (x == NULL || (cols == NULL && n * oh * ow * k != 0)) return TG_ERR_NULL;
     int64_t hp, wp;
     T *xp = tg_padded_alloc(n, c, h, w, win, (int64_t)sizeof(T), &hp, &wp);
     if (xp == NULL) return TG_ERR_NOMEM;
-    for (int64_t plane = 0; plane < n * c; plane++)
-        for (int64_t y = 0; y < h; y++)
-            memcpy(xp + (plane * hp + win->pad_h + y) * wp + win->pad_w, x + (plane * h + y) * w,
-                   (size_t)w * sizeof(T));
-    T *row = cols; /* rows in (b, oy, ox) order, each in (ch, i, j) order: written sequentially */
+    if (direction == TG_IM2COL) SFX(pad_images)(x, xp, n * c, h, w, hp, wp, win);
+    T *row = cols;
     for (int64_t b = 0; b < n; b++)
         for (int64_t oy = 0; oy < oh; oy++)
             for (int64_t ox = 0; ox < ow; ox++)
                 for (int64_t ch = 0; ch < c; ch++) {
-                    const T *src = xp + ((b * c + ch) * hp + oy * win->stride_h) * wp + ox * win->stride_w;
-                    for (int64_t i = 0; i < kh; i++, row += kw) SFX(copy_taps)(row, src + i * dh * wp, kw, dw);
+                    T *image = xp + ((b * c + ch) * hp + oy * win->stride_h) * wp + ox * win->stride_w;
+                    for (int64_t i = 0; i < kh; i++, row += kw) {
+                        if (direction == TG_IM2COL)
+                            SFX(copy_taps)(row, image + i * dh * wp, kw, dw);
+                        else
+                            SFX(add_taps)(image + i * dh * wp, row, kw, dw);
+                    }
                 }
+    if (direction == TG_COL2IM) SFX(crop_images)(xp, x, n * c, h, w, hp, wp, win);
     free(xp);
     return TG_OK;
 }
 
-int SFX(tg_col2im)(const T *cols, T *x, int64_t n, int64_t c, int64_t h, int64_t w, const struct tg_window *win)
+/* im2col_t / col2im_t, cols_t [c*kh*kw, n*oh*ow]: walks cols_t row by row (tap by tap); a row is
+ * n*oh image rows of ow pixels each, stride_w apart in the image -- long unit-stride runs
+ * when stride_w is 1, which the compiler vectorises. */
+static int SFX(unfold_taps)(T *x, T *cols_t, int64_t n, int64_t c, int64_t h, int64_t w, const struct tg_window *win,
+                            enum tg_direction direction)
 {
     int rc = tg_check_window(n, c, h, w, win, (int64_t)sizeof(T));
     if (rc != TG_OK) return rc;
     const int64_t kh = win->kernel_h, kw = win->kernel_w, oh = win->out_h, ow = win->out_w;
-    const int64_t dh = win->dilation_h, dw = win->dilation_w;
-    if (n * c * h * w == 0) return TG_OK;
-    if (x == NULL || (cols == NULL && n * oh * ow * c * kh * kw != 0)) return TG_ERR_NULL;
+    const int64_t sw = win->stride_w, k = c * kh * kw;
+    if (direction == TG_IM2COL ? n * oh * ow * k == 0 : n * c * h * w == 0) return TG_OK;
+    if (x == NULL || (cols_t == NULL && n * oh * ow * k != 0)) return TG_ERR_NULL;
     int64_t hp, wp;
     T *xp = tg_padded_alloc(n, c, h, w, win, (int64_t)sizeof(T), &hp, &wp);
     if (xp == NULL) return TG_ERR_NOMEM;
-    /* The loops of im2col with the copy turned into an add; then the padding is cut off. */
-    const T *row = cols;
-    for (int64_t b = 0; b < n; b++)
-        for (int64_t oy = 0; oy < oh; oy++)
-            for (int64_t ox = 0; ox < ow; ox++)
-                for (int64_t ch = 0; ch < c; ch++) {
-                    T *dst = xp + ((b * c + ch) * hp + oy * win->stride_h) * wp + ox * win->stride_w;
-                    for (int64_t i = 0; i < kh; i++, row += kw) SFX(add_taps)(dst + i * dh * wp, row, kw, dw);
-                }
-    for (int64_t plane = 0; plane < n * c; plane++)
-        for (int64_t y = 0; y < h; y++)
-            memcpy(x + (plane * h + y) * w, xp + (plane * hp + win->pad_h + y) * wp + win->pad_w,
-                   (size_t)w * sizeof(T));
+    if (direction == TG_IM2COL) SFX(pad_images)(x, xp, n * c, h, w, hp, wp, win);
+    T *run = cols_t;
+    for (int64_t ch = 0; ch < c; ch++)
+        for (int64_t i = 0; i < kh; i++)
+            for (int64_t j = 0; j < kw; j++)
+                for (int64_t b = 0; b < n; b++)
+                    for (int64_t oy = 0; oy < oh; oy++, run += ow) {
+                        T *restrict image = xp + ((b * c + ch) * hp + oy * win->stride_h + i * win->dilation_h) * wp
+                                            + j * win->dilation_w;
+                        if (direction == TG_IM2COL) {
+                            if (sw == 1)
+                                for (int64_t ox = 0; ox < ow; ox++) run[ox] = image[ox];
+                            else
+                                for (int64_t ox = 0; ox < ow; ox++) run[ox] = image[ox * sw];
+                        } else {
+                            if (sw == 1)
+                                for (int64_t ox = 0; ox < ow; ox++) image[ox] += run[ox];
+                            else
+                                for (int64_t ox = 0; ox < ow; ox++) image[ox * sw] += run[ox];
+                        }
+                    }
+    if (direction == TG_COL2IM) SFX(crop_images)(xp, x, n * c, h, w, hp, wp, win);
     free(xp);
     return TG_OK;
+}
+
+/* The C API takes const inputs; the shared walkers above write through whichever side is the
+ * output, so the casts below drop a const that is never written through. */
+int SFX(tg_im2col)(const T *x, T *cols, int64_t n, int64_t c, int64_t h, int64_t w, const struct tg_window *win)
+{
+    return SFX(unfold_rows)((T *)x, cols, n, c, h, w, win, TG_IM2COL);
+}
+
+int SFX(tg_col2im)(const T *cols, T *x, int64_t n, int64_t c, int64_t h, int64_t w, const struct tg_window *win)
+{
+    return SFX(unfold_rows)(x, (T *)cols, n, c, h, w, win, TG_COL2IM);
+}
+
+int SFX(tg_im2col_t)(const T *x, T *cols_t, int64_t n, int64_t c, int64_t h, int64_t w, const struct tg_window *win)
+{
+    return SFX(unfold_taps)((T *)x, cols_t, n, c, h, w, win, TG_IM2COL);
+}
+
+int SFX(tg_col2im_t)(const T *cols_t, T *x, int64_t n, int64_t c, int64_t h, int64_t w, const struct tg_window *win)
+{
+    return SFX(unfold_taps)(x, (T *)cols_t, n, c, h, w, win, TG_COL2IM);
 }
 
 int SFX(tg_max_pool2d_forward)(const T *x, T *values, int64_t *indices, int64_t n, int64_t c, int64_t h,

@@ -312,6 +312,33 @@ int tg_col2im_f64(const double *cols, double *x, int64_t n, int64_t c, int64_t h
                   const struct tg_window *win);
 
 /*
+ * tg_im2col_t_f32 / _f64: im2col's transpose, written directly: one row per kernel tap.
+ *
+ *   x      : const [n, c, h, w]
+ *   cols_t : [c * kernel_h * kernel_w, n * out_h * out_w]  output, overwritten;
+ *            cols_t[(ch, i, j), (b, oy, ox)] = cols[(b, oy, ox), (ch, i, j)]
+ *   n, c, h, w : sizes of x, each >= 0;  win : the window
+ * The layout a GEMM wants when the window is the reduction (forward: W @ cols_t);
+ * zero-padded scratch as im2col.
+ */
+int tg_im2col_t_f32(const float *x, float *cols_t, int64_t n, int64_t c, int64_t h, int64_t w,
+                    const struct tg_window *win);
+int tg_im2col_t_f64(const double *x, double *cols_t, int64_t n, int64_t c, int64_t h, int64_t w,
+                    const struct tg_window *win);
+
+/*
+ * tg_col2im_t_f32 / _f64: the adjoint of im2col_t (col2im of cols_t's transpose).
+ *
+ *   cols_t : const [c * kernel_h * kernel_w, n * out_h * out_w]
+ *   x      : [n, c, h, w]  output, overwritten (overlapping windows add up)
+ *   n, c, h, w : sizes of x, each >= 0;  win : the window
+ */
+int tg_col2im_t_f32(const float *cols_t, float *x, int64_t n, int64_t c, int64_t h, int64_t w,
+                    const struct tg_window *win);
+int tg_col2im_t_f64(const double *cols_t, double *x, int64_t n, int64_t c, int64_t h, int64_t w,
+                    const struct tg_window *win);
+
+/*
  * tg_max_pool2d_forward_f32 / _f64: max over each window, and where it is.
  *
  *   x       : const [n, c, h, w]

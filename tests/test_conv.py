@@ -282,9 +282,17 @@ def test_im2col_col2im_c_equal_numpy(case, dtype, seed):
     (kh, kw), (oh, ow) = win[0], win[4]
     assert cols.shape == (shape[0] * oh * ow, shape[1] * kh * kw) and cols.dtype == dtype
     r = _ints(rng, cols.shape, dtype)
-    np.testing.assert_array_equal(c_kernels.col2im(r, shape, *win), numpy_kernels.col2im(r, shape, *win))
+    folded = c_kernels.col2im(r, shape, *win)
+    np.testing.assert_array_equal(folded, numpy_kernels.col2im(r, shape, *win))
     # col2im is the adjoint of im2col: <im2col(x), r> == <x, col2im(r)>
-    assert np.sum(cols * r, dtype=np.float64) == np.sum(x * c_kernels.col2im(r, shape, *win), dtype=np.float64)
+    assert np.sum(cols * r, dtype=np.float64) == np.sum(x * folded, dtype=np.float64)
+    # the _t pair is the same with the unfolded matrix transposed
+    cols_t = c_kernels.im2col_t(x, *win)
+    np.testing.assert_array_equal(cols_t, numpy_kernels.im2col_t(x, *win))
+    np.testing.assert_array_equal(cols_t, cols.T)
+    r_t = np.ascontiguousarray(r.T)
+    np.testing.assert_array_equal(c_kernels.col2im_t(r_t, shape, *win), folded)
+    np.testing.assert_array_equal(numpy_kernels.col2im_t(r_t, shape, *win), folded)
 
 
 @settings(max_examples=60, deadline=None)
@@ -307,6 +315,9 @@ def test_kernels_accept_strided_inputs(kernels):
     x = np.arange(2 * 3 * 6 * 5, dtype=np.float64).reshape(2, 3, 5, 6).transpose(0, 1, 3, 2)
     win = ((3, 2), (1, 2), (1, 0), (1, 1), (6, 2))
     np.testing.assert_array_equal(kernels.im2col(x, *win), numpy_kernels.im2col(np.ascontiguousarray(x), *win))
+    np.testing.assert_array_equal(kernels.im2col_t(x, *win), numpy_kernels.im2col(x.copy(), *win).T)
+    r = np.arange(24 * 18, dtype=np.float64).reshape(24, 18)  # cols: [2*6*2, 3*3*2]
+    np.testing.assert_array_equal(kernels.col2im_t(r.T, x.shape, *win), numpy_kernels.col2im(r, x.shape, *win))
     values, indices = kernels.max_pool2d_forward(x, *win)
     np.testing.assert_array_equal(values, numpy_kernels.max_pool2d_forward(x.copy(), *win)[0])
 
@@ -326,8 +337,12 @@ def test_kernel_argument_errors_are_the_same_on_both_backends(kernels):
         kernels.im2col(x, (2, 2), (0, 1), (0, 0), (1, 1), (3, 3))
     with pytest.raises(ValueError, match="kernel_size must be a pair of ints"):
         kernels.max_pool2d_forward(x, 2, (1, 1), (0, 0), (1, 1), (3, 3))
-    with pytest.raises(RuntimeError, match=r"expected cols of shape \(9, 4\)"):
+    with pytest.raises(RuntimeError, match=r"col2im: expected cols of shape \(9, 4\)"):
         kernels.col2im(np.zeros((9, 5), np.float32), (1, 1, 4, 4), *WIN)
+    with pytest.raises(RuntimeError, match=r"col2im_t: expected cols of shape \(4, 9\)"):
+        kernels.col2im_t(np.zeros((9, 4), np.float32), (1, 1, 4, 4), *WIN)
+    with pytest.raises(TypeError, match="im2col_t: expected x to be float32 or float64, got float16"):
+        kernels.im2col_t(x.astype(np.float16), *WIN)
     with pytest.raises(ValueError, match="a window lies entirely in the padding"):
         kernels.max_pool2d_forward(x, (1, 1), (1, 1), (1, 1), (1, 1), (6, 6))
     g = np.ones((1, 1, 3, 3), np.float32)
@@ -352,11 +367,15 @@ def test_c_kernels_return_codes_never_abort():
     assert lib.tg_im2col_f32(x, out, 1, 1, 4, 4, ffi.NULL) == lib.TG_ERR_NULL
     assert lib.tg_im2col_f32(ffi.NULL, out, 1, 1, 4, 4, good) == lib.TG_ERR_NULL
     assert lib.tg_col2im_f32(out, ffi.NULL, 1, 1, 4, 4, good) == lib.TG_ERR_NULL
+    assert lib.tg_im2col_t_f32(x, out, 1, 1, 4, 4, good) == lib.TG_OK
+    assert lib.tg_im2col_t_f32(x, ffi.NULL, 1, 1, 4, 4, good) == lib.TG_ERR_NULL
+    assert lib.tg_col2im_t_f32(out, x, 1, -1, 4, 4, good) == lib.TG_ERR_SIZE
     for field, value in (("stride_h", 0), ("dilation_w", 0), ("kernel_h", 0), ("pad_w", -1), ("out_h", -2),
                          ("kernel_w", 2**62)):
         bad = ffi.new("struct tg_window *", (2, 2, 1, 1, 0, 0, 1, 1, 3, 3))
         setattr(bad, field, value)
         assert lib.tg_im2col_f32(x, out, 1, 1, 4, 4, bad) == lib.TG_ERR_SIZE, field
+        assert lib.tg_col2im_t_f32(out, x, 1, 1, 4, 4, bad) == lib.TG_ERR_SIZE, field
         assert lib.tg_max_pool2d_forward_f32(x, out, idx, 1, 1, 4, 4, bad) == lib.TG_ERR_SIZE, field
     all_padding = ffi.new("struct tg_window *", (1, 1, 1, 1, 1, 1, 1, 1, 6, 6))
     assert lib.tg_max_pool2d_forward_f32(x, out, idx, 1, 1, 4, 4, all_padding) == lib.TG_ERR_SIZE

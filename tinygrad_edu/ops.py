@@ -911,10 +911,9 @@ class LogSoftmaxBackwardData(Op):
 
 
 # ---------------------------------------------------------------- convolution and pooling
-# A convolution is one matrix product on the im2col rows of its input (the layout is explained
-# in csrc/conv.c): forward, both weight and input gradients are GEMMs on the big cols matrix
-# untransposed. `conv2d` and `max_pool2d` check the arguments with PyTorch's messages and build
-# the window; the Ops below trust it.
+# A convolution is a matrix product on the unfolded windows of its input (im2col; the two
+# layouts and why are explained in csrc/conv.c). `conv2d` and `max_pool2d` check the arguments
+# with PyTorch's messages and build the window; the Ops below trust it.
 
 from typing import NamedTuple
 
@@ -986,28 +985,34 @@ def _chunks(x: np.ndarray, window: _Window) -> list[slice]:
 
 
 class Conv2d(Op):
-    """out[n, o] = bias[o] + sum_c weight[o, c] (cross-correlated with) x[n, c], as one GEMM:
-    out_rows [N*P, O] = cols [N*P, K] @ W^T [K, O], with cols = im2col(x), P = OH*OW, K = C*kh*kw.
+    """out[n, o] = bias[o] + sum_c weight[o, c] (cross-correlated with) x[n, c], as GEMMs on the
+    unfolded windows of x (P = OH*OW output pixels, K = C*kh*kw taps, W2d = weight [O, K]):
 
-    dx = col2im(dout_rows @ W), dW = dout^T [O, N*P] @ cols, db = dout summed over (n, y, x).
-    Forward and backward go through the batch in chunks (see _CHUNK_BYTES); the backward
-    recomputes cols rather than keeping them, as PyTorch does. Under create_graph the same
-    formulas are written with differentiable ops instead (Im2col, Col2im, mm), so double
-    backward works; its nodes are those ops where PyTorch records ConvolutionBackwardBackward0.
+        forward  out_t [O, N*P] = W2d @ cols_t [K, N*P]           cols_t = im2col_t(x)
+        weight   dW    [O, K]   = dout_t [O, N*P] @ cols [N*P, K]  cols = im2col(x)
+        input    dx             = col2im_t(W2d^T [K, O] @ dout_t)
+        bias     db             = dout summed over (n, y, x)
+
+    Each product gets the big unfolded matrix in the layout the GEMM reads row by row (the
+    reduction dim first), so it is never transposed; only output-sized arrays are. The batch
+    is processed in chunks (see _CHUNK_BYTES), and the backward recomputes the unfolding
+    rather than keeping it, as PyTorch does. Under create_graph the same formulas are written
+    with differentiable ops (Im2col, Col2im, mm), so double backward works; its nodes are
+    those ops where PyTorch records ConvolutionBackwardBackward0.
     """
     node_name = "ConvolutionBackward0"
 
     @staticmethod
     def forward(ctx, x, weight, bias, window: _Window):
         o, (oh, ow) = weight.shape[0], window.out_size
-        w_t = np.ascontiguousarray(weight.reshape(o, -1).T)  # [K, O], tiny
+        w2d = weight.reshape(o, -1)
         out = np.empty((x.shape[0], o, oh, ow), x.dtype)
         for s in _chunks(x, window):
-            rows = backend.kernels.matmul(backend.kernels.im2col(x[s], *window), w_t)
-            nchw = rows.reshape(-1, oh, ow, o).transpose(0, 3, 1, 2)
+            out_t = backend.kernels.matmul(w2d, backend.kernels.im2col_t(x[s], *window))  # [O, n*P]
+            nchw = out_t.reshape(o, -1, oh, ow).transpose(1, 0, 2, 3)
             if bias is None:
                 out[s] = nchw
-            else:  # the bias add and the NHWC -> NCHW copy in one pass
+            else:  # the bias add and the [O, n] -> [n, O] copy in one pass
                 np.add(nchw, bias[:, None, None], out=out[s])
         ctx.window = window
         ctx.save_for_backward(x, weight)
@@ -1019,21 +1024,20 @@ class Conv2d(Op):
         needs, window, o = ctx.needs_input_grad, ctx.window, weight.shape[0]
         db = grad.sum((0, 2, 3)) if len(needs) > 2 and needs[2] else None
         if _grad_mode.is_grad_enabled():  # create_graph: the same formulas, differentiable
-            rows = grad.permute(0, 2, 3, 1).reshape(-1, o)
-            dx = Col2im.apply(rows.mm(weight.reshape(o, -1)), tuple(x.shape), window) if needs[0] else None
-            dw = grad.transpose(0, 1).reshape(o, -1).mm(Im2col.apply(x, window)).reshape(weight.shape) \
-                if needs[1] else None
+            g_t = grad.transpose(0, 1).reshape(o, -1)
+            dx = Col2im.apply(g_t.t().mm(weight.reshape(o, -1)), tuple(x.shape), window) if needs[0] else None
+            dw = g_t.mm(Im2col.apply(x, window)).reshape(weight.shape) if needs[1] else None
             return dx, dw, db
         kernels, xs, g, w2d = backend.kernels, x._data, grad._data, weight._data.reshape(o, -1)
         dx = np.empty(xs.shape, xs.dtype) if needs[0] else None
         dw = np.zeros(w2d.shape, xs.dtype) if needs[1] else None
+        w2d_t = np.ascontiguousarray(w2d.T)  # [K, O], tiny
         for s in _chunks(xs, window):
+            g_t = np.ascontiguousarray(g[s].transpose(1, 0, 2, 3)).reshape(o, -1)  # [O, n*P]
             if dw is not None:
-                g_t = np.ascontiguousarray(g[s].transpose(1, 0, 2, 3)).reshape(o, -1)  # [O, n*P]
                 dw += kernels.matmul(g_t, kernels.im2col(xs[s], *window))
             if dx is not None:
-                rows = np.ascontiguousarray(g[s].transpose(0, 2, 3, 1)).reshape(-1, o)  # [n*P, O]
-                dx[s] = kernels.col2im(kernels.matmul(rows, w2d), xs[s].shape, *window)
+                dx[s] = kernels.col2im_t(kernels.matmul(w2d_t, g_t), xs[s].shape, *window)
         wrap = _function.Tensor._make
         return (None if dx is None else wrap(dx), None if dw is None else wrap(dw.reshape(weight.shape)), db)
 

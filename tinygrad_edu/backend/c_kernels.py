@@ -66,6 +66,8 @@ __all__ = [
     # conv.c
     "im2col",
     "col2im",
+    "im2col_t",
+    "col2im_t",
     "max_pool2d_forward",
     "max_pool2d_backward",
 ]
@@ -478,6 +480,7 @@ def _conv_table(name: str) -> dict:
 
 
 _IM2COL, _COL2IM = _conv_table("im2col"), _conv_table("col2im")
+_IM2COL_T, _COL2IM_T = _conv_table("im2col_t"), _conv_table("col2im_t")
 _POOL_FORWARD, _POOL_BACKWARD = _conv_table("max_pool2d_forward"), _conv_table("max_pool2d_backward")
 _INT64_ARRAY = ffi.typeof("int64_t[]")
 
@@ -492,21 +495,39 @@ def _contiguous(a: np.ndarray) -> np.ndarray:
     return a if a.flags.c_contiguous else np.ascontiguousarray(a)
 
 
+def _unfold(table: dict, x: np.ndarray, window: tuple, kernel: str, transposed: bool) -> np.ndarray:
+    """im2col (cols [N*oh*ow, C*kh*kw]) or, transposed, im2col_t (its transpose)."""
+    win = check_im2col(x, *window, kernel=kernel)
+    x = _contiguous(x)
+    n, c, h, w = x.shape
+    (kh, kw), (oh, ow) = win[0], win[4]
+    fn, ctype = table[x.dtype]
+    shape = (n * oh * ow, c * kh * kw)
+    cols = np.empty(shape[::-1] if transposed else shape, x.dtype)
+    rc = fn(ffi.from_buffer(ctype, x), ffi.from_buffer(ctype, cols), n, c, h, w, _window(win))
+    if rc != 0:
+        _raise_on_error(rc, fn)
+    return cols
+
+
+def _fold(table: dict, cols: np.ndarray, input_shape, window: tuple, transposed: bool) -> np.ndarray:
+    """col2im, or (transposed) col2im_t: cols added back onto the windows of a zero [N, C, H, W]."""
+    (n, c, h, w), win = check_col2im(cols, input_shape, *window, transposed=transposed)
+    cols = _contiguous(cols)
+    fn, ctype = table[cols.dtype]
+    x = np.empty((n, c, h, w), cols.dtype)
+    rc = fn(ffi.from_buffer(ctype, cols), ffi.from_buffer(ctype, x), n, c, h, w, _window(win))
+    if rc != 0:
+        _raise_on_error(rc, fn)
+    return x
+
+
 def im2col(x: np.ndarray, kernel_size, stride, padding, dilation, out_size) -> np.ndarray:
     """Unfold the windows of x [N, C, H, W] into cols [N*out_h*out_w, C*kh*kw] (``tg_im2col_*``).
 
     Same arguments, result and errors as ``numpy_kernels.im2col``.
     """
-    win = check_im2col(x, kernel_size, stride, padding, dilation, out_size)
-    x = _contiguous(x)
-    n, c, h, w = x.shape
-    (kh, kw), (oh, ow) = win[0], win[4]
-    fn, ctype = _IM2COL[x.dtype]
-    cols = np.empty((n * oh * ow, c * kh * kw), x.dtype)
-    rc = fn(ffi.from_buffer(ctype, x), ffi.from_buffer(ctype, cols), n, c, h, w, _window(win))
-    if rc != 0:
-        _raise_on_error(rc, fn)
-    return cols
+    return _unfold(_IM2COL, x, (kernel_size, stride, padding, dilation, out_size), "im2col", False)
 
 
 def col2im(cols: np.ndarray, input_shape, kernel_size, stride, padding, dilation, out_size) -> np.ndarray:
@@ -514,14 +535,23 @@ def col2im(cols: np.ndarray, input_shape, kernel_size, stride, padding, dilation
 
     Same arguments, result and errors as ``numpy_kernels.col2im``.
     """
-    (n, c, h, w), win = check_col2im(cols, input_shape, kernel_size, stride, padding, dilation, out_size)
-    cols = _contiguous(cols)
-    fn, ctype = _COL2IM[cols.dtype]
-    x = np.empty((n, c, h, w), cols.dtype)
-    rc = fn(ffi.from_buffer(ctype, cols), ffi.from_buffer(ctype, x), n, c, h, w, _window(win))
-    if rc != 0:
-        _raise_on_error(rc, fn)
-    return x
+    return _fold(_COL2IM, cols, input_shape, (kernel_size, stride, padding, dilation, out_size), False)
+
+
+def im2col_t(x: np.ndarray, kernel_size, stride, padding, dilation, out_size) -> np.ndarray:
+    """im2col's transpose, cols_t [C*kh*kw, N*out_h*out_w], written directly (``tg_im2col_t_*``).
+
+    Same arguments, result and errors as ``numpy_kernels.im2col_t``.
+    """
+    return _unfold(_IM2COL_T, x, (kernel_size, stride, padding, dilation, out_size), "im2col_t", True)
+
+
+def col2im_t(cols_t: np.ndarray, input_shape, kernel_size, stride, padding, dilation, out_size) -> np.ndarray:
+    """The adjoint of im2col_t (``tg_col2im_t_*``).
+
+    Same arguments, result and errors as ``numpy_kernels.col2im_t``.
+    """
+    return _fold(_COL2IM_T, cols_t, input_shape, (kernel_size, stride, padding, dilation, out_size), True)
 
 
 def max_pool2d_forward(x: np.ndarray, kernel_size, stride, padding, dilation,
@@ -530,7 +560,7 @@ def max_pool2d_forward(x: np.ndarray, kernel_size, stride, padding, dilation,
 
     Same arguments, results and errors as ``numpy_kernels.max_pool2d_forward``.
     """
-    win = check_im2col(x, kernel_size, stride, padding, dilation, out_size)
+    win = check_im2col(x, kernel_size, stride, padding, dilation, out_size, kernel="max_pool2d_forward")
     x = _contiguous(x)
     n, c, h, w = x.shape
     oh, ow = win[4]

@@ -34,6 +34,8 @@ __all__ = [
     # conv.c
     "im2col",
     "col2im",
+    "im2col_t",
+    "col2im_t",
     "max_pool2d_forward",
     "max_pool2d_backward",
 ]
@@ -624,21 +626,25 @@ def check_input_shape(kernel: str, input_shape) -> tuple[int, int, int, int]:
     return tuple(int(v) for v in input_shape)  # type: ignore[return-value]
 
 
-def check_im2col(x: np.ndarray, *window) -> tuple[Pair, ...]:
+def check_im2col(x: np.ndarray, *window, kernel: str = "im2col") -> tuple[Pair, ...]:
     """`x` is a float32/float64 [N, C, H, W] array; returns the checked window."""
-    _float_array("im2col", "x", x, 4)
-    return check_window("im2col", *window)
+    _float_array(kernel, "x", x, 4)
+    return check_window(kernel, *window)
 
 
-def check_col2im(cols: np.ndarray, input_shape, *window) -> tuple[tuple[int, int, int, int], tuple[Pair, ...]]:
-    """`cols` must be [N*out_h*out_w, C*kh*kw] for `input_shape` (N, C, H, W) and the window."""
-    _float_array("col2im", "cols", cols, 2)
-    shape = check_input_shape("col2im", input_shape)
-    win = check_window("col2im", *window)
+def check_col2im(cols: np.ndarray, input_shape, *window,
+                 transposed: bool = False) -> tuple[tuple[int, int, int, int], tuple[Pair, ...]]:
+    """`cols` must be [N*out_h*out_w, C*kh*kw] (transposed: [C*kh*kw, N*out_h*out_w]) for
+    `input_shape` (N, C, H, W) and the window."""
+    kernel = "col2im_t" if transposed else "col2im"
+    _float_array(kernel, "cols", cols, 2)
+    shape = check_input_shape(kernel, input_shape)
+    win = check_window(kernel, *window)
     (kh, kw), (oh, ow) = win[0], win[4]
     expected = (shape[0] * oh * ow, shape[1] * kh * kw)
+    expected = expected[::-1] if transposed else expected
     if cols.shape != expected:
-        raise RuntimeError(f"col2im: expected cols of shape {expected} for input {shape}, kernel {win[0]} and "
+        raise RuntimeError(f"{kernel}: expected cols of shape {expected} for input {shape}, kernel {win[0]} and "
                            f"output size {win[4]}, got {cols.shape}")
     return shape, win
 
@@ -700,11 +706,39 @@ def col2im(cols: np.ndarray, input_shape, kernel_size: Pair, stride: Pair, paddi
     Overlapping windows accumulate; entries that fell on the padding are dropped. This is
     the input gradient of a convolution (PyTorch's `F.fold`, up to im2col's layout).
     """
-    (n, c, h, w), win = check_col2im(cols, input_shape, kernel_size, stride, padding, dilation, out_size)
+    shape, win = check_col2im(cols, input_shape, kernel_size, stride, padding, dilation, out_size)
+    (n, c, _, _), (kh, kw), (oh, ow) = shape, win[0], win[4]
+    return _fold(cols.reshape(n, oh, ow, c, kh, kw).transpose(0, 3, 4, 5, 1, 2), shape, win)
+
+
+def im2col_t(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: Pair, dilation: Pair,
+             out_size: Pair) -> np.ndarray:
+    """im2col's transpose, cols_t [C*kh*kw, N*out_h*out_w]: one row per kernel tap.
+
+    The layout a GEMM wants when the window is the reduction: the forward is `W2d @ cols_t`.
+    """
+    win = check_im2col(x, kernel_size, stride, padding, dilation, out_size, kernel="im2col_t")
+    (kh, kw), (oh, ow) = win[0], win[4]
+    n, c = x.shape[:2]
+    windows = _windows(x, *win, fill=0)  # [N, C, oh, ow, kh, kw]
+    return np.ascontiguousarray(windows.transpose(1, 4, 5, 0, 2, 3)).reshape(c * kh * kw, n * oh * ow)
+
+
+def col2im_t(cols_t: np.ndarray, input_shape, kernel_size: Pair, stride: Pair, padding: Pair, dilation: Pair,
+             out_size: Pair) -> np.ndarray:
+    """The adjoint of im2col_t: col2im of cols_t's transpose; returns [N, C, H, W]."""
+    shape, win = check_col2im(cols_t, input_shape, kernel_size, stride, padding, dilation, out_size,
+                              transposed=True)
+    (n, c, _, _), (kh, kw), (oh, ow) = shape, win[0], win[4]
+    return _fold(cols_t.reshape(c, kh, kw, n, oh, ow).transpose(3, 0, 1, 2, 4, 5), shape, win)
+
+
+def _fold(per_tap: np.ndarray, shape: tuple[int, int, int, int], win: tuple[Pair, ...]) -> np.ndarray:
+    """Add per_tap [N, C, kh, kw, out_h, out_w] onto the windows of a zero [N, C, H, W]."""
+    n, c, h, w = shape
     (kh, kw), (sh, sw), (ph, pw), (dh, dw), (oh, ow) = win
-    per_tap = cols.reshape(n, oh, ow, c, kh, kw).transpose(0, 3, 4, 5, 1, 2)  # [N, C, kh, kw, oh, ow]
     need_h, need_w = (oh - 1) * sh + dh * (kh - 1) + 1, (ow - 1) * sw + dw * (kw - 1) + 1
-    padded = np.zeros((n, c, max(need_h, ph + h), max(need_w, pw + w)), cols.dtype)
+    padded = np.zeros((n, c, max(need_h, ph + h), max(need_w, pw + w)), per_tap.dtype)
     for i in range(kh):  # one strided slice per kernel tap: kh*kw vectorised adds
         for j in range(kw):
             padded[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh, j * dw:j * dw + sw * (ow - 1) + 1:sw] += \
@@ -721,7 +755,7 @@ def max_pool2d_forward(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: 
     every window), ties go to the first element in row-major window order, and NaN wins
     (the last NaN of a window). Every window must overlap the input, else ValueError.
     """
-    win = check_im2col(x, kernel_size, stride, padding, dilation, out_size)
+    win = check_im2col(x, kernel_size, stride, padding, dilation, out_size, kernel="max_pool2d_forward")
     (kh, kw), (sh, sw), (ph, pw), (dh, dw), (oh, ow) = win
     h, w = x.shape[2], x.shape[3]
     windows = _windows(x, *win, fill=-np.inf).reshape(x.shape[:2] + (oh, ow, kh * kw))
