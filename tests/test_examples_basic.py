@@ -1,0 +1,53 @@
+"""The basic examples (linear/logistic regression, XOR, the Lecture 8 FFN, distribution NLLs) with --quick.
+
+Each example is imported from its file and its main(argv) run in-process; the tests read what it
+printed (the numbers a student sees) and check them against the mathematics: recovered parameters
+within a tolerance, accuracies above a floor, worked numbers exactly.
+"""
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NUM = r"(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)"
+
+
+def run_example(name: str, capsys, *argv: str):
+    """Import examples/<name>.py by path, run main(argv); return (what main returned, stdout)."""
+    spec = importlib.util.spec_from_file_location(f"example_{name}", ROOT / "examples" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    result = module.main(["--quick", *argv])
+    return result, capsys.readouterr().out
+
+
+def numbers(pattern: str, out: str) -> tuple[float, ...]:
+    """The numbers captured by `pattern` (NUM marks each) in the first line of `out` it matches."""
+    match = re.search(pattern.replace("NUM", NUM), out)
+    assert match, f"no line matching {pattern!r} in:\n{out}"
+    return tuple(float(g) for g in match.groups())
+
+
+def assert_png(path: Path) -> None:
+    data = path.read_bytes()
+    assert data.startswith(b"\x89PNG") and len(data) > 5_000
+
+
+def test_linear_regression_recovers_w_and_b(tmp_path, capsys):
+    result, out = run_example("linear_regression", capsys, "--plot", str(tmp_path / "lr.png"))
+    w0, b0, cost0 = numbers(r"0\. least squares.*: w = NUM, b = NUM, cost NUM", out)
+    assert abs(w0 + 3) < 0.05 and abs(b0 - 1) < 0.05 and cost0 < 0.02  # noise sd 0.1: cost near 0.01
+    for part in (r"1\. by hand", r"2\. nn\.Linear"):
+        w, b, cost = numbers(part + r".*: w = NUM, b = NUM, cost NUM", out)
+        assert abs(w + 3) < 0.05 and abs(b - 1) < 0.1, part
+        assert abs(w - w0) < 2e-3 and abs(b - b0) < 0.03 and cost < cost0 + 1e-3, part  # at the least-squares line
+    w_b, b_b, c0_b, c_b = numbers(r"batch +batch size 60.*: w = NUM, b = NUM, cost NUM -> NUM", out)
+    w_s, b_s, c0_s, c_s = numbers(r"stochastic +batch size  1.*: w = NUM, b = NUM, cost NUM -> NUM", out)
+    w_m, b_m, c0_m, c_m = numbers(r"mini-batch 5 batch size  5.*: w = NUM, b = NUM, cost NUM -> NUM", out)
+    assert c0_b == c0_s == c0_m  # the same starting line
+    assert abs(w_s + 3) < 0.1 and abs(b_s - 1) < 0.1 and c_s < 0.02  # one step per sample: converged
+    assert c_s < c_m < c_b < c0_b  # more steps per epoch, lower cost after the same epochs
+    assert all(len(c) == 6 for c in result["costs"].values())  # epoch 0 and 5 quick epochs
+    assert_png(tmp_path / "lr.png")
