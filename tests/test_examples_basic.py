@@ -51,3 +51,24 @@ def test_linear_regression_recovers_w_and_b(tmp_path, capsys):
     assert c_s < c_m < c_b < c0_b  # more steps per epoch, lower cost after the same epochs
     assert all(len(c) == 6 for c in result["costs"].values())  # epoch 0 and 5 quick epochs
     assert_png(tmp_path / "lr.png")
+
+
+def test_logistic_regression_separates_the_classes(tmp_path, capsys):
+    result, out = run_example("logistic_regression", capsys, "--plot", str(tmp_path / "logreg.png"))
+    # the notes' Bernoulli table, worked numbers exactly (and their 0.08 slip corrected)
+    assert "theta = 0.5: 0.5 * 0.5 * 0.5 * 0.5 = 0.0625, l(theta) = -2.7726" in out
+    assert "theta = 0.2: 0.2 * 0.8 * 0.2 * 0.8 = 0.0256, l(theta) = -3.6652" in out
+    assert "0.2 * 0.2 * 0.8 = 0.032 (the notes write 0.08)" in out
+    mine, theirs = numbers(r"the notes' criterion = NUM, nn\.BCELoss = NUM", out)
+    assert mine == theirs  # the hand-written cross entropy is BCELoss
+    w, b, bce0, bce1, acc = numbers(r"w = NUM, b = NUM, BCE NUM -> NUM, accuracy NUM%", out)
+    assert acc == 100.0 and bce1 < bce0 / 3 and w > 5
+    (boundary,) = numbers(r"at x = -b / w = NUM", out)
+    assert 0.2 < boundary < 0.3 and abs(boundary + b / w) < 2e-3
+    assert "between the last 0 at 0.2 and the first 1 at 0.3" in out  # float32 0.2 > 0.2 is False
+    w1, w2, b, _, bce1, acc = numbers(r"w = \(NUM, NUM\), b = NUM, BCE NUM -> NUM, accuracy NUM%", out)
+    assert acc >= 95.0 and bce1 < 0.15
+    slope, _ = numbers(r"i\.e\. x2 = NUM x1 [-+] NUM", out)
+    assert abs(slope + 1) < 0.2 and abs(slope + w1 / w2) < 2e-3  # the best boundary is x2 = -x1
+    assert abs(result["blobs"]["accuracy"] - acc) <= 0.05
+    assert_png(tmp_path / "logreg.png")
