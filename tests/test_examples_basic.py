@@ -72,3 +72,17 @@ def test_logistic_regression_separates_the_classes(tmp_path, capsys):
     assert abs(slope + 1) < 0.2 and abs(slope + w1 / w2) < 2e-3  # the best boundary is x2 = -x1
     assert abs(result["blobs"]["accuracy"] - acc) <= 0.05
     assert_png(tmp_path / "logreg.png")
+
+
+def test_xor_reaches_100_percent_deterministically(tmp_path, capsys):
+    result, out = run_example("xor", capsys, "--plot", str(tmp_path / "xor.png"))
+    first, last, bce0, bce1 = numbers(r"cost per epoch: first NUM, last NUM \(mean BCE NUM -> NUM", out)
+    assert abs(first - result["cost"][0]) < 1e-4 and abs(last - result["cost"][-1]) < 1e-4
+    assert bce0 > 0.6 and bce1 < 0.1 and last < first / 5  # from a coin toss (ln 2) to confident
+    assert "last epoch 100%" in out
+    for (a, b), xor in (((0, 0), 0), ((0, 1), 1), ((1, 0), 1), ((1, 1), 0)):
+        (prob, label) = numbers(rf"x = \({a}, {b}\)  XOR = {xor}  P\(y = 1\) = NUM  -> NUM", out)
+        assert label == xor and (prob > 0.8 if xor else prob < 0.2), (a, b, prob)
+    assert_png(tmp_path / "xor.png")
+    again, _ = run_example("xor", capsys, "--plot", "")  # seeded: the same numbers on a second run
+    assert again == result
