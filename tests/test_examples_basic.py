@@ -86,3 +86,19 @@ def test_xor_reaches_100_percent_deterministically(tmp_path, capsys):
     assert_png(tmp_path / "xor.png")
     again, _ = run_example("xor", capsys, "--plot", "")  # seeded: the same numbers on a second run
     assert again == result
+
+
+def test_regression_ffn_learns_the_sum(tmp_path, capsys):
+    result, out = run_example("regression_ffn", capsys, "--plot", str(tmp_path / "ffn.png"))
+    assert "layer1(x) differs from it by at most 0\n" in out  # a Linear layer is x W^T + b, exactly
+    assert "grad_fn=AddBackward0" in out
+    (first,) = numbers(r"MSE at epoch 1: NUM", out)
+    final, test = numbers(r"final training MSE NUM; on 100 fresh samples NUM", out)
+    assert 2.0 < first < 8.0  # var(sum of 4 standard normals) = 4: the untrained net is near 0
+    assert final < 0.2 and test < 0.3 and final < first / 20
+    rows = re.findall(r"^   \[.*\]\s+" + NUM + r"\s+" + NUM + "$", out, flags=re.M)
+    assert len(rows) == 5
+    for target, pred in rows:
+        assert abs(float(target) - float(pred)) < 0.7
+    assert [round(t, 3) for t in result["targets"]] == [float(t) for t, _ in rows]
+    assert_png(tmp_path / "ffn.png")
