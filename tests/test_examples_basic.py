@@ -102,3 +102,28 @@ def test_regression_ffn_learns_the_sum(tmp_path, capsys):
         assert abs(float(target) - float(pred)) < 0.7
     assert [round(t, 3) for t in result["targets"]] == [float(t) for t, _ in rows]
     assert_png(tmp_path / "ffn.png")
+
+
+def test_distributions_nll_fits_rate_and_variance(tmp_path, capsys):
+    import torch as pt  # the reference for the worked examples
+
+    result, out = run_example("distributions_nll", capsys, "--plot", str(tmp_path / "nll.png"))
+    losses = re.findall(r"^   loss +(.*)$", out, flags=re.M)
+    assert [line.split() for line in losses] == [["-0.0888", "0.7996", "0.7265", "3.9147", "-1.3360"],
+                                                 ["0.6120", "0.7687", "0.7754", "0.4796", "0.6720"]]  # the notes'
+    assert re.findall(r"^   formula +(.*)$", out, flags=re.M) == losses  # each loss is its formula
+    log_input = pt.tensor([0.3923, -0.2236, -0.3195, -1.2050, 1.0445])
+    ref = pt.nn.PoissonNLLLoss(reduction="none")(log_input, pt.tensor([4.0, 0.0, 0.0, 3.0, 4.0]))
+    assert max(abs(a - b) for a, b in zip(result["poisson"], ref.tolist())) < 1e-6
+    ref = pt.nn.GaussianNLLLoss(reduction="none")(log_input, pt.tensor([1.3186, 0.7476, -1.3265, -1.2413, -0.1028]),
+                                                  pt.tensor([2.3668, 3.5731, 3.5409, 2.6081, 1.9573]))
+    assert max(abs(a - b) for a, b in zip(result["gaussian"], ref.tolist())) < 1e-6
+
+    rate, true, mle = numbers(r"Poisson: +rate NUM +\(true NUM, MLE = sample mean NUM\)", out)
+    assert true == 3.5 and abs(rate - mle) < 2e-3 and abs(rate - true) < 0.15
+    mean, var, tm, tv, mm, mv = numbers(r"Gaussian: +mean NUM, var NUM +\(true NUM, NUM; MLE NUM, NUM\)", out)
+    assert (tm, tv) == (1.0, 2.25) and abs(mean - mm) < 2e-3 and abs(var - mv) < 5e-3
+    assert abs(mean - tm) < 0.1 and abs(var - tv) < 0.2
+    lam, true, mle = numbers(r"Exponential: +rate NUM +\(true NUM, MLE = 1 / sample mean NUM\)", out)
+    assert true == 0.5 and abs(lam - mle) < 2e-3 and abs(lam - true) < 0.05
+    assert_png(tmp_path / "nll.png")
