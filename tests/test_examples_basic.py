@@ -127,3 +127,45 @@ def test_distributions_nll_fits_rate_and_variance(tmp_path, capsys):
     lam, true, mle = numbers(r"Exponential: +rate NUM +\(true NUM, MLE = 1 / sample mean NUM\)", out)
     assert true == 0.5 and abs(lam - mle) < 2e-3 and abs(lam - true) < 0.05
     assert_png(tmp_path / "nll.png")
+
+
+# ---------------------------------------------------------------- docs/kernels.md
+
+KERNELS_DOC = ROOT / "docs" / "kernels.md"
+
+
+def test_kernels_doc_mentions_every_kernel():
+    """A kernel added to the backend without a word on docs/kernels.md fails here."""
+    from tinygrad_edu.backend import numpy_kernels
+    doc = KERNELS_DOC.read_text()
+    missing = [name for name in numpy_kernels.__all__ if not re.search(rf"`{name}`|\b{name}\(", doc)]
+    assert not missing, f"docs/kernels.md does not mention {missing}"
+
+
+def test_kernels_doc_excerpts_are_copied_from_the_files():
+    """Each excerpt (a code block after `<!-- from PATH -->`) still occurs line for line in PATH."""
+    doc = KERNELS_DOC.read_text()
+    excerpts = re.findall(r"<!-- from (\S+) -->\n```\w+\n(.*?)```", doc, flags=re.S)
+    assert len(excerpts) >= 25
+    files = {path for path, _ in excerpts}
+    assert {"csrc/matmul.c", "csrc/activations.c", "csrc/softmax.c", "csrc/loss.c", "csrc/optim.c", "csrc/conv.c",
+            "tinygrad_edu/backend/numpy_kernels.py", "tinygrad_edu/backend/c_kernels.py"} <= files
+    for path, block in excerpts:
+        source = {line.rstrip() for line in (ROOT / path).read_text().splitlines()}
+        for line in block.splitlines():
+            if line.strip() != "...":
+                assert line.rstrip() in source, f"docs/kernels.md: not in {path}: {line!r}"
+
+
+def test_kernels_doc_dispatch_snippet_prints_what_the_page_says(capsys):
+    from tinygrad_edu import backend
+    doc = KERNELS_DOC.read_text()
+    snippets = [m.group(1) for m in re.finditer(r"(?<!-->\n)```python\n(.*?)```", doc, flags=re.S)]
+    assert len(snippets) == 1
+    before = backend.current()
+    exec(compile(snippets[0], str(KERNELS_DOC), "exec"), {})
+    assert backend.current() == before  # the snippet switches back
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == ["True True", "[[0.09   0.2447 0.6652]]", "unknown backend 'cuda'; known backends: 'c', 'numpy'"]
+    for line in printed:
+        assert f"`{line}`" in doc
