@@ -12,9 +12,10 @@ xor.png; '' to skip) shows the cost curve and the decision regions. Seeded: the 
 
 Where the notes slip (PyTorch wins): `self.linear2 = nn.Sigmoid(H, D_out)` must be
 nn.Linear(H, D_out); train() calls loss.backward() twice (the second raises, the graph is freed);
-`XOR_DATA()` / `Data Loader` are XOR_Data() / DataLoader. Their lr = 0.01 for 500 epochs is kept in
-spirit only: sigmoid units sit on a plateau for thousands of such steps, lr = 1 leaves it in a few
-epochs. `--quick` trains 10 epochs instead of 30.
+`XOR_DATA()` / `Data Loader` are XOR_Data() / DataLoader. Their lr = 0.01 is too small to see
+anything in seconds: with it the mean BCE is still 0.695 (a coin toss, ln 2) after 100 epochs
+(10,000 steps; `--lr 0.01 --epochs 100`), while lr = 1 leaves that plateau within 10 epochs and
+reaches 100% in 30 for every seed 0-9. `--quick` trains 10 epochs instead of 30.
 """
 from __future__ import annotations
 
