@@ -8,7 +8,9 @@ The data are the notes': X = arange(-3, 3, 0.1), f = -3X + 1, Y = f + 0.1 * nois
 2. the PyTorch way: the notes' LR module (an nn.Linear(1, 1)), nn.MSELoss and optim.SGD.
 3. batch vs stochastic vs mini-batch gradient descent, each for the same number of epochs with the
    same learning rate: the cost (MSE over all the data) after every epoch, drawn as three curves
-   in the figure --plot (default linear_regression.png; '' to skip).
+   in the figure --plot (default linear_regression.png; '' to skip). The notes' SGD cost sums the
+   losses met during an epoch -- 60 of them for SGD, one for batch descent -- which does not
+   compare across methods; the MSE of the current line on all 60 points does.
 Each part prints the w and b it recovers. `--quick` runs fewer epochs (seconds, still converged).
 """
 from __future__ import annotations
@@ -159,8 +161,9 @@ def main(argv=None) -> dict:
         results[name] = (w, b, cost[-1])
         print(f"   {name:<12} batch size {batch_size:>2}, {per_epoch:>14}: w = {w:.4f}, b = {b:.4f}, "
               f"cost {cost[0]:.4f} -> {cost[-1]:.5f}")
-    print("   One pass of batch descent is a single step; stochastic descent takes one step per sample,")
-    print("   so it is near the line after an epoch, and mini-batches sit in between with less noise.")
+    print("   An epoch of batch descent is a single step (the notes: iterations = training size / batch size);")
+    print("   stochastic descent takes one step per sample and reaches the line within a few epochs;")
+    print("   mini-batches sit in between, each step less noisy than a single sample's.")
     results["costs"] = costs
     if args.plot:
         plot(costs, args.plot)
