@@ -7,6 +7,8 @@
 2. a 1-D threshold problem: x = arange(-1, 1, 0.1), y = 1 where x > 0.2, fitted by the notes'
    nn.Sequential(nn.Linear(1, 1), nn.Sigmoid()); prints the accuracy and the learned boundary
    x = -b / w where the sigmoid crosses 0.5.
+   Then the notes' "MSE may not reach the minimum": from a bad start (w = -10, b = -5, the
+   sigmoid the wrong way round) MSELoss stalls where the sigmoid is flat, BCELoss does not.
 3. two 2-D Gaussian blobs, fitted by the notes' LogisticRegression module; prints the accuracy
    and the boundary line w1 x1 + w2 x2 + b = 0.
 The figure (--plot, default logistic_regression.png; '' to skip) shows the data with the fitted
@@ -99,7 +101,29 @@ def threshold_problem(epochs: int):
     last0, first1 = x[y == 0].max().item(), x[y == 1].min().item()  # float32 0.2 is not > 0.2: it is a 0
     print(f"   boundary sigma(w x + b) = 0.5 at x = -b / w = {-b / w:.3f} "
           f"(between the last 0 at {last0:.1f} and the first 1 at {first1:.1f})")
-    return model, x, y, {"w": w, "b": b, "boundary": -b / w, "accuracy": acc, "cost": cost}
+    stuck = mse_vs_bce(x, y, steps=epochs * 4)  # as many steps as the SGD above took
+    return model, x, y, {"w": w, "b": b, "boundary": -b / w, "accuracy": acc, "cost": cost, "mse_vs_bce": stuck}
+
+
+def mse_vs_bce(x, y, steps: int) -> dict[str, float]:
+    """Full-batch SGD from a saturated, wrong-way start: the gradient of MSE through a sigmoid is
+    2 (yhat - y) yhat (1 - yhat) x, which vanishes where yhat is near 0 or 1 however wrong it is;
+    BCE's is (yhat - y) x, which does not."""
+    accs = {}
+    for name, loss in (("MSELoss", nn.MSELoss()), ("BCELoss", nn.BCELoss())):
+        model = nn.Sequential(nn.Linear(1, 1), nn.Sigmoid())
+        with torch.no_grad():
+            model[0].weight.fill_(-10.0)
+            model[0].bias.fill_(-5.0)
+        optimizer = optim.SGD(model.parameters(), lr=2.0)
+        for _ in range(steps):
+            optimizer.zero_grad()
+            loss(model(x), y).backward()
+            optimizer.step()
+        accs[name] = accuracy(model, x, y)
+    print(f"   from w = -10, b = -5, {steps} full-batch steps (lr 2): accuracy with MSELoss {accs['MSELoss']:.1f}%, "
+          f"with BCELoss {accs['BCELoss']:.1f}%")
+    return accs
 
 
 def blobs(n: int, epochs: int):

@@ -66,6 +66,8 @@ def test_logistic_regression_separates_the_classes(tmp_path, capsys):
     (boundary,) = numbers(r"at x = -b / w = NUM", out)
     assert 0.2 < boundary < 0.3 and abs(boundary + b / w) < 2e-3
     assert "between the last 0 at 0.2 and the first 1 at 0.3" in out  # float32 0.2 > 0.2 is False
+    mse_acc, bce_acc = numbers(r"accuracy with MSELoss NUM%, with BCELoss NUM%", out)
+    assert mse_acc < 80.0 and bce_acc == 100.0  # MSE through a saturated sigmoid stalls, BCE does not
     w1, w2, b, _, bce1, acc = numbers(r"w = \(NUM, NUM\), b = NUM, BCE NUM -> NUM, accuracy NUM%", out)
     assert acc >= 95.0 and bce1 < 0.15
     slope, _ = numbers(r"i\.e\. x2 = NUM x1 [-+] NUM", out)
