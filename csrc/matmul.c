@@ -88,10 +88,14 @@
 #define TG_PACK_A_MIN_PANELS 2
 
 /* Multiply-adds (batch * m * n * k) from which a call uses more than one
- * thread. Measured on a 2-core AMD EPYC (AVX-512): waking a sleeping worker
- * and joining it costs ~20-40 us, i.e. ~4M multiply-adds at ~200 GFLOP/s, and
- * a second thread only wins clearly above ~3x that (see the report in the
- * commit log; bench/ measures it). */
+ * thread: 12M is ~130 us on one core at ~190 GFLOP/s (AVX-512, 2-core AMD
+ * EPYC). Waking a sleeping worker through a futex costs tens of microseconds
+ * even on an idle machine, and a second core gives 1.2-1.9x at best on the
+ * shared 2-core machine this was tuned on, so below that size the wake-up
+ * eats the gain. In the MNIST MLP at batch 64 only the first layer's
+ * products (64x784x512, 784x64x512: 25.7M) qualify; at batch 512 those of
+ * the first three layers (>= 16.8M) do. (threadpool.c also falls back to one thread for a
+ * while when a worker straggles: on a busy machine a second thread loses.) */
 #ifndef TG_PAR_MIN_WORK /* -DTG_PAR_MIN_WORK=0 to measure where threads start to pay */
 #define TG_PAR_MIN_WORK (12 * 1000 * 1000)
 #endif
