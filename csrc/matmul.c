@@ -253,7 +253,19 @@ TG_NO_MEMCPY_CALLS static void SFX(pack_b)(int64_t kc, int64_t nc, const T *b, i
             for (int64_t p = 0; p < kc; p++)
                 for (int64_t j = 0; j < nr; j++) bp[p * width + j] = src[p * rs + j];
         } else {
-            for (int64_t j = 0; j < nr; j++)
+            /* Eight columns of B (rows of W) at a time: each p then stores eight
+             * neighbours at once rather than one scalar per element. */
+            int64_t j = 0;
+            for (; j + 8 <= nr; j += 8) {
+                const T *s0 = src + j * cs;
+                for (int64_t p = 0; p < kc; p++) {
+                    T *dst = bp + p * width + j;
+                    const T *sp = s0 + p * rs;
+                    dst[0] = sp[0];       dst[1] = sp[cs];     dst[2] = sp[2 * cs]; dst[3] = sp[3 * cs];
+                    dst[4] = sp[4 * cs];  dst[5] = sp[5 * cs]; dst[6] = sp[6 * cs]; dst[7] = sp[7 * cs];
+                }
+            }
+            for (; j < nr; j++)
                 for (int64_t p = 0; p < kc; p++) bp[p * width + j] = src[j * cs + p * rs];
         }
     }
