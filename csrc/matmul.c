@@ -53,6 +53,7 @@
  */
 #ifndef TG_MATMUL_BODY /* ===== first pass: shared parts, then instantiate ===== */
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -153,22 +154,53 @@ static int tg_check_gemm_args(const void *a, const void *b, const void *c, int64
  * line) so the micro-kernel can use aligned vector loads of packed B. Each
  * thread keeps its own two buffers between calls (grown, never shrunk): a
  * fresh multi-megabyte malloc per call would page-fault its way through
- * memory the previous call had already warmed. */
+ * memory the previous call had already warmed. They hang off a pthread key
+ * whose destructor frees them when the thread exits, so programs that start
+ * and stop threads (a Python thread per request...) do not leak them. */
 #define TG_ALIGN (TG_VEC_BYTES > 64 ? TG_VEC_BYTES : 64)
-static _Thread_local void *tg_tls_buf[2];
-static _Thread_local size_t tg_tls_cap[2];
 
+typedef struct {
+    void *buf[2];
+    size_t cap[2];
+} tg_scratch_bufs;
+
+static pthread_key_t tg_scratch_key;
+static int tg_scratch_key_ok;
+static pthread_once_t tg_scratch_once = PTHREAD_ONCE_INIT;
+
+static void tg_scratch_free(void *p)
+{
+    tg_scratch_bufs *s = p;
+    free(s->buf[0]);
+    free(s->buf[1]);
+    free(s);
+}
+
+static void tg_scratch_init(void) { tg_scratch_key_ok = pthread_key_create(&tg_scratch_key, tg_scratch_free) == 0; }
+
+/* This thread's buffer `which` (0 or 1), at least `bytes` long; NULL if out of memory. */
 static void *tg_scratch(int which, int64_t bytes)
 {
+    pthread_once(&tg_scratch_once, tg_scratch_init);
+    if (!tg_scratch_key_ok) return NULL;
+    tg_scratch_bufs *s = pthread_getspecific(tg_scratch_key);
+    if (s == NULL) {
+        s = calloc(1, sizeof *s);
+        if (s == NULL) return NULL;
+        if (pthread_setspecific(tg_scratch_key, s) != 0) {
+            free(s);
+            return NULL;
+        }
+    }
     const size_t want = (size_t)tg_round_up(bytes > 0 ? bytes : 1, TG_ALIGN);
-    if (tg_tls_cap[which] < want) {
+    if (s->cap[which] < want) {
         void *p = aligned_alloc(TG_ALIGN, want);
         if (p == NULL) return NULL;
-        free(tg_tls_buf[which]);
-        tg_tls_buf[which] = p;
-        tg_tls_cap[which] = want;
+        free(s->buf[which]);
+        s->buf[which] = p;
+        s->cap[which] = want;
     }
-    return tg_tls_buf[which];
+    return s->buf[which];
 }
 
 #define TG_MATMUL_BODY
