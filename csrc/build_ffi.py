@@ -20,6 +20,9 @@ libstdc++ too, or ASan's exception interceptor aborts when torch throws; and
     LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so)" \
         ASAN_OPTIONS=detect_leaks=0 python -m pytest --capture=sys tests/test_backend.py
     pip install -e .          # back to the normal build: the ASan .so aborts without LD_PRELOAD
+
+With ``python setup.py -q build_ext -i`` instead of pip, add ``--force`` when switching
+between the two builds: setuptools rebuilds on changed sources, not on changed flags.
 """
 
 from __future__ import annotations

@@ -53,6 +53,7 @@
  */
 #ifndef TG_MATMUL_BODY /* ===== first pass: shared parts, then instantiate ===== */
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -88,10 +89,14 @@
 #define TG_PACK_A_MIN_PANELS 2
 
 /* Multiply-adds (batch * m * n * k) from which a call uses more than one
- * thread. Measured on a 2-core AMD EPYC (AVX-512): waking a sleeping worker
- * and joining it costs ~20-40 us, i.e. ~4M multiply-adds at ~200 GFLOP/s, and
- * a second thread only wins clearly above ~3x that (see the report in the
- * commit log; bench/ measures it). */
+ * thread: 12M is ~130 us on one core at ~190 GFLOP/s (AVX-512, 2-core AMD
+ * EPYC). Waking a sleeping worker through a futex costs tens of microseconds
+ * even on an idle machine, and a second core gives 1.2-1.9x at best on the
+ * shared 2-core machine this was tuned on, so below that size the wake-up
+ * eats the gain. In the MNIST MLP at batch 64 only the first layer's
+ * products (64x784x512, 784x64x512: 25.7M) qualify; at batch 512 those of
+ * the first three layers (>= 16.8M) do. (threadpool.c also falls back to one thread for a
+ * while when a worker straggles: on a busy machine a second thread loses.) */
 #ifndef TG_PAR_MIN_WORK /* -DTG_PAR_MIN_WORK=0 to measure where threads start to pay */
 #define TG_PAR_MIN_WORK (12 * 1000 * 1000)
 #endif
@@ -149,22 +154,53 @@ static int tg_check_gemm_args(const void *a, const void *b, const void *c, int64
  * line) so the micro-kernel can use aligned vector loads of packed B. Each
  * thread keeps its own two buffers between calls (grown, never shrunk): a
  * fresh multi-megabyte malloc per call would page-fault its way through
- * memory the previous call had already warmed. */
+ * memory the previous call had already warmed. They hang off a pthread key
+ * whose destructor frees them when the thread exits, so programs that start
+ * and stop threads (a Python thread per request...) do not leak them. */
 #define TG_ALIGN (TG_VEC_BYTES > 64 ? TG_VEC_BYTES : 64)
-static _Thread_local void *tg_tls_buf[2];
-static _Thread_local size_t tg_tls_cap[2];
 
+typedef struct {
+    void *buf[2];
+    size_t cap[2];
+} tg_scratch_bufs;
+
+static pthread_key_t tg_scratch_key;
+static int tg_scratch_key_ok;
+static pthread_once_t tg_scratch_once = PTHREAD_ONCE_INIT;
+
+static void tg_scratch_free(void *p)
+{
+    tg_scratch_bufs *s = p;
+    free(s->buf[0]);
+    free(s->buf[1]);
+    free(s);
+}
+
+static void tg_scratch_init(void) { tg_scratch_key_ok = pthread_key_create(&tg_scratch_key, tg_scratch_free) == 0; }
+
+/* This thread's buffer `which` (0 or 1), at least `bytes` long; NULL if out of memory. */
 static void *tg_scratch(int which, int64_t bytes)
 {
+    pthread_once(&tg_scratch_once, tg_scratch_init);
+    if (!tg_scratch_key_ok) return NULL;
+    tg_scratch_bufs *s = pthread_getspecific(tg_scratch_key);
+    if (s == NULL) {
+        s = calloc(1, sizeof *s);
+        if (s == NULL) return NULL;
+        if (pthread_setspecific(tg_scratch_key, s) != 0) {
+            free(s);
+            return NULL;
+        }
+    }
     const size_t want = (size_t)tg_round_up(bytes > 0 ? bytes : 1, TG_ALIGN);
-    if (tg_tls_cap[which] < want) {
+    if (s->cap[which] < want) {
         void *p = aligned_alloc(TG_ALIGN, want);
         if (p == NULL) return NULL;
-        free(tg_tls_buf[which]);
-        tg_tls_buf[which] = p;
-        tg_tls_cap[which] = want;
+        free(s->buf[which]);
+        s->buf[which] = p;
+        s->cap[which] = want;
     }
-    return tg_tls_buf[which];
+    return s->buf[which];
 }
 
 #define TG_MATMUL_BODY
@@ -249,7 +285,19 @@ TG_NO_MEMCPY_CALLS static void SFX(pack_b)(int64_t kc, int64_t nc, const T *b, i
             for (int64_t p = 0; p < kc; p++)
                 for (int64_t j = 0; j < nr; j++) bp[p * width + j] = src[p * rs + j];
         } else {
-            for (int64_t j = 0; j < nr; j++)
+            /* Eight columns of B (rows of W) at a time: each p then stores eight
+             * neighbours at once rather than one scalar per element. */
+            int64_t j = 0;
+            for (; j + 8 <= nr; j += 8) {
+                const T *s0 = src + j * cs;
+                for (int64_t p = 0; p < kc; p++) {
+                    T *dst = bp + p * width + j;
+                    const T *sp = s0 + p * rs;
+                    dst[0] = sp[0];       dst[1] = sp[cs];     dst[2] = sp[2 * cs]; dst[3] = sp[3 * cs];
+                    dst[4] = sp[4 * cs];  dst[5] = sp[5 * cs]; dst[6] = sp[6 * cs]; dst[7] = sp[7 * cs];
+                }
+            }
+            for (; j < nr; j++)
                 for (int64_t p = 0; p < kc; p++) bp[p * width + j] = src[j * cs + p * rs];
         }
     }

@@ -13,10 +13,19 @@
  * it is open: the caller closes it (under the mutex) once it has run out of
  * tasks, and then waits only for the workers that did join -- each is busy with
  * at most one task. A worker the OS has not even scheduled yet costs nothing.
+ *
+ * A worker that joined can still be preempted mid-task when the machine is
+ * busy (2 cores shared by many processes): the caller then waits a whole
+ * scheduler time slice for it, and two threads end up several times slower
+ * than one. So the caller times itself: when the wait for stragglers exceeds
+ * a quarter of its own working time, the next calls run serially (16 of them,
+ * doubling up to 1024 while it keeps happening; back to 16 after a good run).
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime under -std=c11 */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "threadpool.h"
@@ -57,6 +66,19 @@ int64_t tg_get_num_threads(void)
     if (n > 0) return n;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     return cpus < 1 ? 1 : (cpus > TG_MAX_THREADS ? TG_MAX_THREADS : cpus);
+}
+
+/* Parallel calls left to run serially, and the next such penalty (see the top). */
+#define TG_BACKOFF_MIN 16
+#define TG_BACKOFF_MAX 1024
+static atomic_int_fast64_t serial_calls_left;
+static int64_t backoff = TG_BACKOFF_MIN; /* only touched while holding pool.run */
+
+static double seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 static void run_tasks(tg_task_fn fn, void *ctx, int64_t ntasks)
@@ -121,6 +143,10 @@ static void install_fork_handler(void) { pthread_atfork(NULL, NULL, forget_pool_
 void tg_parallel_for(tg_task_fn fn, void *ctx, int64_t ntasks, int64_t nthreads)
 {
     if (nthreads > ntasks) nthreads = ntasks;
+    if (nthreads > 1 && atomic_load(&serial_calls_left) > 0) {
+        atomic_fetch_sub(&serial_calls_left, 1);
+        nthreads = 1;
+    }
     if (nthreads <= 1 || pthread_mutex_trylock(&pool.run) != 0) {
         for (int64_t t = 0; t < ntasks; t++) fn(ctx, t);
         return;
@@ -137,11 +163,21 @@ void tg_parallel_for(tg_task_fn fn, void *ctx, int64_t ntasks, int64_t nthreads)
     pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.lock);
 
+    const double start = seconds();
     run_tasks(fn, ctx, ntasks);
+    const double own_work_done = seconds();
 
     pthread_mutex_lock(&pool.lock);
     pool.open = 0; /* late workers stay asleep */
     while (pool.joined > 0) pthread_cond_wait(&pool.done, &pool.lock);
     pthread_mutex_unlock(&pool.lock);
+
+    const double waited = seconds() - own_work_done;
+    if (waited > 0.25 * (own_work_done - start)) { /* a straggler: go serial for a while */
+        atomic_store(&serial_calls_left, backoff);
+        backoff = backoff < TG_BACKOFF_MAX ? 2 * backoff : TG_BACKOFF_MAX;
+    } else {
+        backoff = TG_BACKOFF_MIN;
+    }
     pthread_mutex_unlock(&pool.run);
 }

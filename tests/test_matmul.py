@@ -299,6 +299,27 @@ def test_concurrent_calls_from_python_threads(c_kernels, threads):
     assert results == [True] * 15
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX-only")
+def test_threaded_matmul_in_forked_child(c_kernels):
+    # The pool's workers do not survive fork(): a child must run its own, not wait on ghosts.
+    code = (
+        "import os, sys, numpy as np\n"
+        "from tinygrad_edu.backend import c_kernels as ck\n"
+        "import tinygrad_edu as tg\n"
+        "tg.set_num_threads(2)\n"
+        "a, b = np.ones((400, 300), np.float32), np.ones((300, 200), np.float32)\n"
+        "ck.matmul(a, b)  # the parent's pool is up\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    ok = all(np.array_equal(ck.matmul(a, b), np.full((400, 200), 300.0)) for _ in range(3))\n"
+        "    os._exit(0 if ok else 1)\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "sys.exit(os.waitstatus_to_exitcode(status))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
 # ---------------------------------------------------------------- threads: set / get, as torch's
 
 def test_set_get_num_threads_roundtrip(threads):

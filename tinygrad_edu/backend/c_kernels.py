@@ -87,6 +87,10 @@ _MATMUL_NAIVE = {
 }
 
 
+# Bound once: a module-attribute lookup per use costs ~20 ns, and _gemm runs per product.
+_from_buffer, _empty, _NULL = ffi.from_buffer, np.empty, ffi.NULL
+
+
 def _raise_on_error(rc: int, fn: object) -> NoReturn:
     # cffi's built-in functions are named after the C symbol, e.g. "tg_matmul_f32".
     name = getattr(fn, "__name__", "C kernel")
@@ -108,9 +112,9 @@ def _pointer(x: np.ndarray, ctype, ptype) -> tuple:
     flags = x.flags
     if flags.aligned:
         if flags.c_contiguous:
-            return x, ffi.from_buffer(ctype, x)
+            return x, _from_buffer(ctype, x)
         if flags.f_contiguous:  # W.t(): the common case after C-contiguous
-            return x, ffi.from_buffer(ctype, x.T)
+            return x, _from_buffer(ctype, x.T)
         if min(x.strides) >= 0:
             return x, ffi.cast(ptype, x.__array_interface__["data"][0])
     x = np.require(x, requirements="CA")  # C-contiguous and aligned: a fresh copy
@@ -129,20 +133,21 @@ def _gemm(a: np.ndarray, b: np.ndarray, bias: np.ndarray | None, batch: int, m: 
     b, pb = _pointer(b, ctype, ptype)
     item = a.itemsize
     if a.ndim == 2:
-        (a_rs, a_cs), (b_rs, b_cs) = a.strides, b.strides
+        a_rs, a_cs = a.strides
+        b_rs, b_cs = b.strides
         a_bs = b_bs = 0
-        out = np.empty((m, n), dtype)
+        out = _empty((m, n), dtype)
     else:
         (a_bs, a_rs, a_cs), (b_bs, b_rs, b_cs) = a.strides, b.strides
-        out = np.empty((batch, m, n), dtype)
+        out = _empty((batch, m, n), dtype)
     if bias is None:
-        pbias = ffi.NULL
+        pbias = _NULL
     else:
         bias_flags = bias.flags
         if not (bias_flags.c_contiguous and bias_flags.aligned):  # the kernel reads a dense bias
             bias = np.require(bias, requirements="CA")
-        pbias = ffi.from_buffer(ctype, bias)
-    rc = fn(pa, pb, pbias, ffi.from_buffer(ctype, out), batch, m, k, n, a_bs // item, a_rs // item,
+        pbias = _from_buffer(ctype, bias)
+    rc = fn(pa, pb, pbias, _from_buffer(ctype, out), batch, m, k, n, a_bs // item, a_rs // item,
             a_cs // item, b_bs // item, b_rs // item, b_cs // item)
     if rc != 0:
         _raise_on_error(rc, fn)
