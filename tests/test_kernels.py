@@ -148,7 +148,10 @@ def test_c_equals_twin_property(name, rows, cols, dtype, layout, seed):
     before = [a.copy() for a in args if isinstance(a, np.ndarray)]
     ours, twin = getattr(c, name)(*args), getattr(numpy_kernels, name)(*args)
     assert ours.shape == twin.shape == (rows, cols) and ours.dtype == dtype
-    np.testing.assert_allclose(ours, twin, **TOL[dtype])
+    # absolute errors scale with the values: log_softmax of a wide row reaches -30, whose
+    # float32 ulp is 2e-6, and the whole row shares the rounding of its log-sum-exp
+    scale = max(1.0, float(np.abs(twin).max())) if twin.size else 1.0
+    np.testing.assert_allclose(ours, twin, rtol=TOL[dtype]["rtol"], atol=TOL[dtype]["atol"] * scale)
     for a, b in zip([a for a in args if isinstance(a, np.ndarray)], before):
         np.testing.assert_array_equal(a, b)  # inputs untouched
 

@@ -271,6 +271,7 @@ def _wrapper(name: str, rowwise: bool):
     """
     entries = _table(name)
     min_ndim = 1 if rowwise else 0
+    from_buffer = ffi.from_buffer
 
     def unary(x: np.ndarray) -> np.ndarray:
         entry = entries.get(x.dtype) if type(x) is np.ndarray else None
@@ -279,12 +280,24 @@ def _wrapper(name: str, rowwise: bool):
         return _call(*entry, (x,), x.shape, _rows_cols(x.shape, x.size) if rowwise else (x.size,))
 
     def binary(grad: np.ndarray, saved: np.ndarray) -> np.ndarray:
+        # _call written out: this is relu's backward, where every 0.1 us shows at batch 64
         entry = None
         if type(grad) is np.ndarray and type(saved) is np.ndarray and grad.shape == saved.shape:
             entry = entries.get(grad.dtype) if saved.dtype == grad.dtype else None
         if entry is None or grad.ndim < min_ndim:
             check_same(name, grad, saved, min_ndim=min_ndim)
-        return _call(*entry, (grad, saved), grad.shape, _rows_cols(grad.shape, grad.size) if rowwise else (grad.size,))
+        fn, ctype, dtype = entry
+        shape = grad.shape
+        out = np.empty(shape, dtype)
+        if not grad.flags.c_contiguous:
+            grad = np.ascontiguousarray(grad)
+        if not saved.flags.c_contiguous:
+            saved = np.ascontiguousarray(saved)
+        sizes = _rows_cols(shape, grad.size) if rowwise else (grad.size,)
+        rc = fn(from_buffer(ctype, grad), from_buffer(ctype, saved), from_buffer(ctype, out), *sizes)
+        if rc != 0:
+            _raise_on_error(rc, fn)
+        return out
 
     return binary if name.endswith("_backward") else unary
 
