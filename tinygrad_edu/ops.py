@@ -422,7 +422,7 @@ class ThresholdBackward(Op):
     """dx = grad where y > 0 else 0: PyTorch's threshold_backward(grad, relu's output, 0).
 
     An op of its own, as in PyTorch, so relu's backward is one C kernel and is still
-    differentiable: d/dgrad is the same mask again; y gets no gradient (zero almost everywhere)."""
+    differentiable: d/dgrad is the same mask again; y gets zeros, as PyTorch gives (`zeros_like`)."""
     node_name = "ThresholdBackwardBackward0"
 
     @staticmethod
