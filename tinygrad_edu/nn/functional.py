@@ -1,8 +1,9 @@
 """`nn.functional`: the functional form of every layer and loss (the modules call these).
 
 Each follows PyTorch's formula, defaults and reduction semantics. Where PyTorch records one
-fused node, so do we (nll_loss and cross_entropy: NllLossBackward0; mse_loss,
-binary_cross_entropy, binary_cross_entropy_with_logits: see `_functions.py`); the rest are
+fused node, so do we (nll_loss: NllLossBackward0; mse_loss, binary_cross_entropy,
+binary_cross_entropy_with_logits: see `_functions.py`). cross_entropy goes further: one node,
+CrossEntropyLossBackward0, where PyTorch has NllLossBackward0 <- LogSoftmaxBackward0; the rest are
 written with Tensor ops as PyTorch's are (l1, Poisson and Gaussian NLL). batch_norm and
 multi_margin_loss are one node each (NativeBatchNormBackward0, MultiMarginLossBackward0).
 """
