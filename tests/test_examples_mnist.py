@@ -1,0 +1,68 @@
+"""The MNIST examples (issue 5) run with --quick on the real files and print what they claim.
+
+Each example runs as a script, as a student would run it, on a few thousand images; the
+assertions are floors well below what --quick reaches (see each test), so that they hold for
+any seed-free change of the library's numerics but fail when training breaks.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def mnist_dir() -> str:
+    candidates = [os.environ.get("TINYGRAD_EDU_MNIST"), ROOT.parent / "shared" / "data" / "mnist",
+                  Path("/work/shared/data/mnist")]
+    for c in candidates:
+        if c and (Path(c) / "train-images-idx3-ubyte.gz").exists():
+            return str(c)
+    pytest.fail(f"MNIST files not found in any of {[str(c) for c in candidates if c]}")
+
+
+def run_example(name: str, tmp_path: Path, *args: str) -> str:
+    """stdout of `python examples/<name>.py --quick ...`, run from tmp_path (files land there)."""
+    env = {**os.environ, "TINYGRAD_EDU_MNIST": mnist_dir(), "MPLBACKEND": "Agg",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, str(ROOT / "examples" / f"{name}.py"), "--quick", *args], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def assert_png(path: Path) -> None:
+    assert path.read_bytes()[:8] == PNG, f"{path} is not a PNG"
+
+
+def test_accuracy_vs_depth_prints_the_table_and_the_plain_list_bug(tmp_path):
+    out = run_example("accuracy_vs_depth", tmp_path, "--plot", "depth.png")
+    assert "optim.SGD(model.parameters()) raises ValueError: optimizer got an empty parameter list" in out
+    rows = re.findall(r"^\s+(\d)\s+([\d,]+)\s+([\d,]+)\s+([\d.]+)%", out, flags=re.M)
+    assert [int(r[0]) for r in rows] == [2, 3, 4, 5], out
+    assert [r[1] for r in rows] == ["512", "512,256", "512,256,128", "512,256,128,64"]
+    assert rows[-1][2] == "575,050"  # the notes' 784-512-256-128-64-10 MLP
+    assert all(float(r[3]) >= 80.0 for r in rows), out  # --quick (5,000 images, 2 epochs) gives 89-91%
+    assert_png(tmp_path / "depth.png")
+
+
+def test_hyperparameter_search_prints_the_worksheet_table(tmp_path):
+    out = run_example("hyperparameter_search", tmp_path, "--plot", "grid.png")
+    assert "3200 to train, 800 to validate" in out
+    rows = re.findall(r"^(\d+), (\d+)\s+((?:[\d.]+ / [\d.]+\s*){4})$", out, flags=re.M)
+    assert [(int(a), int(b)) for a, b, _ in rows] == [(200, 100), (200, 64), (128, 64), (64, 30), (30, 64), (30, 30)]
+    val = [[float(v) for v in re.findall(r"/ ([\d.]+)", cells)] for _, _, cells in rows]
+    # momentum 0.9 at lr 0.01 beats plain SGD at lr 0.01 for every architecture (the worksheet's finding)
+    assert all(row[2] > row[1] for row in val), out
+    best = re.search(r"best on validation: hidden \((\d+), (\d+)\), (lr [\d.]+(?:, m [\d.]+)?): "
+                     r"validation ([\d.]+)%, test ([\d.]+)%", out)
+    assert best, out
+    assert float(best[4]) == pytest.approx(max(max(row) for row in val), abs=0.05)
+    assert float(best[5]) >= 75.0, out  # --quick: about 86%
+    assert_png(tmp_path / "grid.png")
