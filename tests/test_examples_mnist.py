@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,3 +67,33 @@ def test_hyperparameter_search_prints_the_worksheet_table(tmp_path):
     assert float(best[4]) == pytest.approx(max(max(row) for row in val), abs=0.05)
     assert float(best[5]) >= 75.0, out  # --quick: about 86%
     assert_png(tmp_path / "grid.png")
+
+
+def test_kfold_prints_five_folds_and_their_mean_and_std(tmp_path):
+    out = run_example("kfold", tmp_path, "--plot", "kfold.png")
+    folds = re.findall(r"^fold (\d): train on (\d+) images, validate on (\d+) \(images (\d+)\.\.(\d+)\): "
+                       r"validation accuracy ([\d.]+)%$", out, flags=re.M)
+    assert [int(f[0]) for f in folds] == [1, 2, 3, 4, 5], out
+    assert all((int(f[1]), int(f[2])) == (2000, 500) for f in folds)
+    assert [(int(f[3]), int(f[4])) for f in folds] == [(0, 499), (500, 999), (1000, 1499), (1500, 1999), (2000, 2499)]
+    acc = np.array([float(f[5]) for f in folds])
+    assert (acc >= 70.0).all(), out  # --quick (2,000 images, 2 epochs): 80-86%
+    summary = re.search(r"^5-fold accuracy: ([\d.]+)% \+- ([\d.]+)%", out, flags=re.M)
+    assert float(summary[1]) == pytest.approx(acc.mean(), abs=0.01)
+    assert float(summary[2]) == pytest.approx(acc.std(ddof=1), abs=0.01)
+    assert_png(tmp_path / "kfold.png")
+
+
+def test_kfold_indices_cut_folds_as_scikit_learn():
+    sys.path.insert(0, str(ROOT / "examples"))
+    try:
+        from kfold import kfold_indices
+    finally:
+        sys.path.remove(str(ROOT / "examples"))
+    folds = list(kfold_indices(11, 5))
+    assert [v for _, v in folds] == [[0, 1, 2], [3, 4], [5, 6], [7, 8], [9, 10]]  # KFold(5).split(range(11))
+    for shuffle in (False, True):
+        for train, val in kfold_indices(11, 5, shuffle=shuffle, seed=1):
+            assert sorted(train + val) == list(range(11)) and not set(train) & set(val)
+    with pytest.raises(ValueError, match="k=1"):
+        list(kfold_indices(10, 1))
