@@ -97,3 +97,20 @@ def test_kfold_indices_cut_folds_as_scikit_learn():
             assert sorted(train + val) == list(range(11)) and not set(train) & set(val)
     with pytest.raises(ValueError, match="k=1"):
         list(kfold_indices(10, 1))
+
+
+def test_early_stopping_restores_the_best_epoch(tmp_path):
+    out = run_example("early_stopping", tmp_path, "--plot", "es.png", "--checkpoint", "ckpt/best.ckpt")
+    epochs = re.findall(r"^\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)%\s+([\d.]+)%", out, flags=re.M)
+    val_loss = [float(e[2]) for e in epochs]
+    best = 1 + val_loss.index(min(val_loss))
+    assert f"early stop after epoch {best + 3}: validation loss has not improved for 3 epochs" in out, out
+    assert len(epochs) == best + 3 and [int(e[0]) for e in epochs] == list(range(1, best + 4))
+    restored = re.search(r"^restored epoch (\d+) from ckpt/best.ckpt: validation loss ([\d.]+), test accuracy ([\d.]+)% "
+                         r"\(epoch \d+ had ([\d.]+) and ([\d.]+)%", out, flags=re.M)
+    assert int(restored[1]) == best
+    assert restored[2] == restored[4] and float(restored[2]) == min(val_loss)  # the very same model
+    assert restored[3] == restored[5] == epochs[best - 1][4]
+    assert float(restored[3]) >= 85.0, out  # --quick (2,400 images): about 90%
+    assert (tmp_path / "ckpt" / "best.ckpt").stat().st_size > 2_000_000  # 575,050 float32 parameters
+    assert_png(tmp_path / "es.png")
