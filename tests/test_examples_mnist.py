@@ -114,3 +114,45 @@ def test_early_stopping_restores_the_best_epoch(tmp_path):
     assert float(restored[3]) >= 85.0, out  # --quick (2,400 images): about 90%
     assert (tmp_path / "ckpt" / "best.ckpt").stat().st_size > 2_000_000  # 575,050 float32 parameters
     assert_png(tmp_path / "es.png")
+
+
+def report_of(out: str) -> tuple[np.ndarray, np.ndarray, float]:
+    """The printed confusion matrix, per-class rows (precision, recall, F1, support), accuracy."""
+    cm = np.array([[int(v) for v in m[2].split()] for m in re.finditer(r"^\s+(\d)((?:\s+\d+){10})$", out, flags=re.M)])
+    per_class = np.array([[float(v) for v in m] for m in
+                          re.findall(r"^\s+\d\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+(\d+)$", out, flags=re.M)])
+    acc = float(re.search(r"^test accuracy: ([\d.]+)%", out, flags=re.M)[1])
+    return cm, per_class, acc
+
+
+def test_predictions_grid_prints_the_confusion_matrix_and_per_class_scores(tmp_path):
+    out = run_example("predictions_grid", tmp_path, "--plot", "grid.png", "--confusion-plot", "cm.png")
+    cm, per_class, acc = report_of(out)
+    assert cm.shape == (10, 10) and cm.sum() == 1000, out
+    assert acc >= 80.0, out  # --quick (5,000 images, 2 epochs): about 89%
+    assert 100 * np.trace(cm) / 1000 == pytest.approx(acc, abs=0.005)
+    assert per_class.shape == (10, 4)
+    tp = np.diag(cm)
+    np.testing.assert_allclose(per_class[:, 0], tp / cm.sum(0), atol=6e-5)  # precision = TP / (TP + FP)
+    np.testing.assert_allclose(per_class[:, 1], tp / cm.sum(1), atol=6e-5)  # recall = TP / (TP + FN)
+    np.testing.assert_array_equal(per_class[:, 3], cm.sum(1))
+    assert re.search(r"^grid: 48 test images, \d+ of them misclassified \(in red\)$", out, flags=re.M)
+    assert_png(tmp_path / "grid.png")
+    assert_png(tmp_path / "cm.png")
+
+
+def test_predictions_grid_loads_a_checkpoint_of_train_mnist(tmp_path):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, str(ROOT / "examples" / "train_mnist.py"), "--data-dir", mnist_dir(),
+                           "--limit-train", "2000", "--hidden", "48,24", "--epochs", "1", "--save", "mlp.ckpt",
+                           "--plot", "", "--no-progress"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    trained_acc = float(re.search(r"test accuracy ([\d.]+)%", done.stdout)[1])
+    out = run_example("predictions_grid", tmp_path, "--checkpoint", "mlp.ckpt", "--limit-test", "10000",
+                      "--misclassified", "--rows", "2", "--cols", "5", "--plot", "wrong.png", "--confusion-plot", "")
+    assert "loaded mlp.ckpt: hidden layers [48, 24]" in out and "trained on" not in out
+    assert report_of(out)[2] == pytest.approx(trained_acc, abs=0.005)  # the very model train_mnist.py tested
+    assert "grid: 10 test images, 10 of them misclassified (in red)" in out
+    assert_png(tmp_path / "wrong.png")
+    assert not (tmp_path / "confusion_matrix.png").exists()
