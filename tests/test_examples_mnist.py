@@ -6,6 +6,7 @@ any seed-free change of the library's numerics but fail when training breaks.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -20,12 +21,15 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def mnist_dir() -> str:
-    candidates = [os.environ.get("TINYGRAD_EDU_MNIST"), ROOT.parent / "shared" / "data" / "mnist",
-                  Path("/work/shared/data/mnist")]
-    for c in candidates:
-        if c and (Path(c) / "train-images-idx3-ubyte.gz").exists():
-            return str(c)
-    pytest.fail(f"MNIST files not found in any of {[str(c) for c in candidates if c]}")
+    """The folder the examples read by default (examples/_common.py), which must hold the real files."""
+    spec = importlib.util.spec_from_file_location("_common", ROOT / "examples" / "_common.py")
+    common = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(common)
+    found = common.default_data_dir()
+    if not (Path(found) / "train-images-idx3-ubyte.gz").exists():
+        pytest.fail(f"MNIST files not found: looked in $TINYGRAD_EDU_MNIST, ../shared/data/mnist and "
+                    f"../../shared/data/mnist from {ROOT} (got {found!r})")
+    return found
 
 
 def run_example(name: str, tmp_path: Path, *args: str) -> str:
@@ -156,3 +160,32 @@ def test_predictions_grid_loads_a_checkpoint_of_train_mnist(tmp_path):
     assert "grid: 10 test images, 10 of them misclassified (in red)" in out
     assert_png(tmp_path / "wrong.png")
     assert not (tmp_path / "confusion_matrix.png").exists()
+
+
+def test_docs_mnist_mlp_section_prints_what_it_shows(tmp_path, monkeypatch):
+    """docs/autograd.md section 9 (the MNIST MLP): the values in its comments and its trace table."""
+    import contextlib
+    import io
+
+    import tinygrad_edu
+    from tinygrad_edu import viz
+    doc = (ROOT / "docs" / "autograd.md").read_text()
+    section = doc[doc.index("## 9. The MNIST MLP"):doc.index("## Where to go next")]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TINYGRAD_EDU_MNIST", mnist_dir())
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        namespace = {"torch": tinygrad_edu, "viz": viz}  # what the earlier sections imported
+        for block in blocks:
+            exec(compile(block, "autograd.md, section 9", "exec"), namespace)
+    printed = [re.sub(r"\s+", " ", line.strip()) for line in out.getvalue().splitlines()]
+    claims = [m[1].split(":")[0].strip() for block in blocks for m in re.finditer(r"print\(.*#\s*(.+)$", block, re.M)]
+    assert len(claims) == 4
+    for claim in claims:
+        assert claim in printed, (claim, printed)
+    shown = re.search(r"```text\n(.*?)```", section, flags=re.S)[1]
+    rows = [re.sub(r"\s+", " ", line.strip()) for line in shown.splitlines() if line.strip() != "..."]
+    assert len(rows) == 12 and all(row in printed for row in rows), rows
+    assert (tmp_path / "mlp_graph.png").read_bytes()[:8] == PNG
+    assert (ROOT / "docs" / "img" / "mlp_graph.png").stat().st_size < 200_000  # the committed copy stays small
