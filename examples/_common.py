@@ -34,14 +34,19 @@ def default_data_dir() -> str:
     return "data"
 
 
-def add_common_args(p: argparse.ArgumentParser, plot: str) -> argparse.ArgumentParser:
-    """--data-dir, --quick, --plot (default `plot`), --seed."""
+def add_common_args(p: argparse.ArgumentParser, plot: str, limit_train: int | None = None,
+                    test_set: bool = True) -> argparse.ArgumentParser:
+    """--data-dir, --quick, --plot (default `plot`), --seed, --limit-train (and --limit-test if
+    the example uses the test set)."""
     p.add_argument("--data-dir", default=default_data_dir(),
                    help="folder of the MNIST IDX files (default: $TINYGRAD_EDU_MNIST, ../shared/data/mnist, data)")
     p.add_argument("--quick", action="store_true",
                    help="a few thousand images and 1-2 epochs: runs in seconds (for tests and a first look)")
     p.add_argument("--plot", default=plot, help=f"where the figure is saved (default {plot}; '' to skip)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit-train", type=int, default=limit_train, help="use the first N training images")
+    if test_set:
+        p.add_argument("--limit-test", type=int, default=None, help="use the first N test images")
     return p
 
 
@@ -57,10 +62,18 @@ def quick_subset(dataset, n: int | None):
     return dataset if n is None or n >= len(dataset) else Subset(dataset, range(n))
 
 
-def use_agg() -> None:
-    """Draw into files only (no window), also on machines without a display."""
-    import matplotlib
-    matplotlib.use("Agg")
+def new_plot(size: tuple[float, float]):
+    """A matplotlib Figure of its own (not pyplot's: no display needed, also on a headless machine)."""
+    from tinygrad_edu.viz import new_figure
+    return new_figure(size)
+
+
+def save_plot(fig, path: str) -> None:
+    """Save the figure (.png, .svg or .pdf by the suffix) and say where."""
+    from tinygrad_edu.viz import save_figure
+    fig.tight_layout()
+    save_figure(fig, path)
+    print(f"figure: {path}")
 
 
 def fit(model, train_set, optimizer, epochs: int, batch_size: int = 64, seed: int = 0,

@@ -18,7 +18,7 @@ import time
 import tinygrad_edu as torch
 from tinygrad_edu import nn, optim
 
-from _common import add_common_args, evaluate, fit, mnist, quick_subset, use_agg
+from _common import add_common_args, evaluate, fit, mnist, quick_subset, new_plot, save_plot
 from train_mnist import MLP
 
 NOTES_HIDDEN = (512, 256, 128, 64)
@@ -47,8 +47,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_common_args(p, plot="accuracy_vs_depth.png")
     p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--limit-train", type=int, default=None, help="use the first N training images")
-    p.add_argument("--limit-test", type=int, default=None, help="use the first N test images")
     args = p.parse_args(argv)
     if args.quick:
         args.epochs, args.limit_train, args.limit_test = 2, args.limit_train or 5000, args.limit_test or 1000
@@ -78,9 +76,8 @@ def main(argv=None) -> dict[int, float]:
     print(f"best: {best} layers, {accuracy[best]:.2f}% test accuracy")
 
     if args.plot:
-        use_agg()
-        import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(figsize=(4.5, 3.2))
+        fig = new_plot((4.5, 3.2))
+        ax = fig.add_subplot()
         ax.plot(list(accuracy), list(accuracy.values()), marker="o")
         for layers, acc in accuracy.items():
             ax.annotate(f"{acc:.2f}", (layers, acc), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
@@ -90,9 +87,7 @@ def main(argv=None) -> dict[int, float]:
         ax.set_ylabel("test accuracy (%)")
         ax.set_title(f"MNIST MLP, {len(train_set)} images x {args.epochs} epoch(s)", fontsize=9)
         ax.grid(alpha=0.3)
-        fig.tight_layout()
-        fig.savefig(args.plot, dpi=100)
-        print(f"figure: {args.plot}")
+        save_plot(fig, args.plot)
     return accuracy
 
 

@@ -24,7 +24,7 @@ import tinygrad_edu as torch
 from tinygrad_edu import optim
 from tinygrad_edu.utils.data import random_split
 
-from _common import add_common_args, evaluate, fit, mnist, quick_subset, use_agg
+from _common import add_common_args, evaluate, fit, mnist, quick_subset, new_plot, save_plot
 from train_mnist import MLP
 
 
@@ -34,8 +34,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=30, help="at most this many epochs")
     p.add_argument("--patience", type=int, default=3, help="stop after this many epochs without a lower validation loss")
     p.add_argument("--val-fraction", type=float, default=1 / 6, help="of the training images, for validation")
-    p.add_argument("--limit-train", type=int, default=None, help="use the first N training images")
-    p.add_argument("--limit-test", type=int, default=None, help="use the first N test images")
     p.add_argument("--checkpoint", default="checkpoints/early_stopping_best.ckpt", help="where the best model is saved")
     args = p.parse_args(argv)
     if args.quick:
@@ -88,13 +86,11 @@ def main(argv=None) -> dict:
           f"{history['test_acc'][best_epoch - 1]:.2f}%; the last epoch {history['test_acc'][-1]:.2f}%)")
 
     if args.plot:
-        use_agg()
         from tinygrad_edu.viz import plot_history
         fig = plot_history(history, title=f"early stopping: epoch {best_epoch} restored")
         for ax in fig.axes:
             ax.axvline(best_epoch, color="grey", ls="--", lw=1)
-        fig.savefig(args.plot, dpi=100)
-        print(f"figure: {args.plot}")
+        save_plot(fig, args.plot)
     return {"history": history, "best_epoch": best_epoch, "restored_test_acc": restored_acc}
 
 

@@ -21,7 +21,7 @@ import tinygrad_edu as torch
 from tinygrad_edu import optim
 from tinygrad_edu.utils.data import random_split
 
-from _common import add_common_args, evaluate, fit, mnist, quick_subset, use_agg
+from _common import add_common_args, evaluate, fit, mnist, quick_subset, new_plot, save_plot
 from train_mnist import MLP
 
 HIDDEN_SIZES = [(200, 100), (200, 64), (128, 64), (64, 30), (30, 64), (30, 30)]  # the worksheet's table
@@ -34,10 +34,8 @@ def setting_name(lr: float, momentum: float) -> str:
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    add_common_args(p, plot="hyperparameter_search.png")
+    add_common_args(p, plot="hyperparameter_search.png", limit_train=20000)  # the worksheet's 20,000 images
     p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--limit-train", type=int, default=20000, help="training images to split 80/20 (the worksheet: 20000)")
-    p.add_argument("--limit-test", type=int, default=None, help="use the first N test images")
     p.add_argument("--batch-size", type=int, default=100)
     args = p.parse_args(argv)
     if args.quick:
@@ -79,10 +77,9 @@ def main(argv=None) -> dict:
           f"test {test_acc:.2f}% ({len(test_set)} test images)")
 
     if args.plot:
-        use_agg()
-        import matplotlib.pyplot as plt
         grid = np.array([[results[h, lr, m][1] for lr, m in SETTINGS] for h in HIDDEN_SIZES])
-        fig, ax = plt.subplots(figsize=(6.2, 4.2))
+        fig = new_plot((6.2, 4.2))
+        ax = fig.add_subplot()
         image = ax.imshow(grid, cmap="viridis", aspect="auto")
         for (i, j), acc in np.ndenumerate(grid):
             color = "black" if acc > grid.min() + 0.6 * (grid.max() - grid.min()) else "white"
@@ -94,9 +91,7 @@ def main(argv=None) -> dict:
         ax.set_ylabel("hidden layer sizes")
         ax.set_title(f"validation accuracy (%), {len(train_set)} images x {args.epochs} epoch(s)", fontsize=9)
         fig.colorbar(image, ax=ax)
-        fig.tight_layout()
-        fig.savefig(args.plot, dpi=100)
-        print(f"figure: {args.plot}")
+        save_plot(fig, args.plot)
     return {"results": results, "best": best, "test_acc": test_acc}
 
 

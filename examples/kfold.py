@@ -22,7 +22,7 @@ import tinygrad_edu as torch
 from tinygrad_edu import optim
 from tinygrad_edu.utils.data import Subset
 
-from _common import add_common_args, evaluate, fit, mnist, quick_subset, use_agg
+from _common import add_common_args, evaluate, fit, mnist, quick_subset, new_plot, save_plot
 from train_mnist import MLP
 
 
@@ -44,10 +44,9 @@ def kfold_indices(n: int, k: int, shuffle: bool = False, seed: int = 0) -> Itera
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    add_common_args(p, plot="kfold.png")
+    add_common_args(p, plot="kfold.png", test_set=False)
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--epochs", type=int, default=2)
-    p.add_argument("--limit-train", type=int, default=None, help="use the first N training images")
     p.add_argument("--shuffle", action="store_true", help="permute the images before cutting the folds")
     args = p.parse_args(argv)
     if args.quick:
@@ -74,9 +73,8 @@ def main(argv=None) -> list[float]:
           f"the folds range from {min(accuracies):.2f}% to {max(accuracies):.2f}%")
 
     if args.plot:
-        use_agg()
-        import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(figsize=(4.8, 3.2))
+        fig = new_plot((4.8, 3.2))
+        ax = fig.add_subplot()
         folds = range(1, len(accuracies) + 1)
         ax.bar(folds, accuracies, color="#4c9be8")
         ax.axhline(mean, color="black", lw=1, label=f"mean {mean:.2f}%")
@@ -88,9 +86,7 @@ def main(argv=None) -> list[float]:
         ax.set_ylabel("validation accuracy (%)")
         ax.set_title(f"{args.folds}-fold cross-validation, {len(data)} images", fontsize=9)
         ax.legend(fontsize=8, loc="lower right")
-        fig.tight_layout()
-        fig.savefig(args.plot, dpi=100)
-        print(f"figure: {args.plot}")
+        save_plot(fig, args.plot)
     return accuracies
 
 

@@ -23,7 +23,7 @@ import tinygrad_edu as torch
 from tinygrad_edu import metrics, optim
 from tinygrad_edu.utils.data import DataLoader
 
-from _common import add_common_args, fit, mnist, quick_subset, use_agg
+from _common import add_common_args, fit, mnist, quick_subset, new_plot, save_plot
 from train_mnist import MLP
 
 
@@ -34,8 +34,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--checkpoint", default=None, help="a checkpoint of train_mnist.py (or a saved state_dict) "
                                                       "instead of training")
     p.add_argument("--epochs", type=int, default=2)
-    p.add_argument("--limit-train", type=int, default=None, help="use the first N training images")
-    p.add_argument("--limit-test", type=int, default=None, help="use the first N test images")
     p.add_argument("--rows", type=int, default=6)
     p.add_argument("--cols", type=int, default=8)
     p.add_argument("--misclassified", action="store_true", help="show only misclassified test images")
@@ -89,8 +87,8 @@ def print_report(pred: np.ndarray, true: np.ndarray) -> None:
 
 
 def draw_grid(images: np.ndarray, pred: np.ndarray, true: np.ndarray, rows: int, cols: int, path: str, title: str):
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(rows, cols, figsize=(1.1 * cols, 1.25 * rows + 0.4), squeeze=False)
+    fig = new_plot((1.1 * cols, 1.25 * rows + 0.4))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for k, ax in enumerate(axes.flat):
         ax.axis("off")
         if k < len(images):
@@ -99,14 +97,13 @@ def draw_grid(images: np.ndarray, pred: np.ndarray, true: np.ndarray, rows: int,
             ax.set_title(f"{pred[k]} ({true[k]})", fontsize=9, color="red" if wrong else "black",
                          fontweight="bold" if wrong else None)
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_plot(fig, path)
 
 
 def draw_confusion(pred: np.ndarray, true: np.ndarray, path: str) -> None:
-    import matplotlib.pyplot as plt
     cm = metrics.confusion_matrix(true, pred, num_classes=10).numpy()
-    fig, ax = plt.subplots(figsize=(5.4, 4.6))
+    fig = new_plot((5.4, 4.6))
+    ax = fig.add_subplot()
     # colour by share of the row, so that the mistakes show next to a large diagonal
     image = ax.imshow(cm / np.maximum(cm.sum(1, keepdims=True), 1), cmap="Blues", vmin=0, vmax=1)
     for (i, j), v in np.ndenumerate(cm):
@@ -118,8 +115,7 @@ def draw_confusion(pred: np.ndarray, true: np.ndarray, path: str) -> None:
     ax.set_ylabel("true digit")
     ax.set_title(f"confusion matrix, {len(true)} test images", fontsize=9)
     fig.colorbar(image, ax=ax, label="share of the true digit's images")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_plot(fig, path)
 
 
 def main(argv=None) -> dict:
@@ -144,17 +140,13 @@ def main(argv=None) -> dict:
     shown = wrong if args.misclassified else np.arange(len(true))
     shown = shown[:args.rows * args.cols]
     print(f"grid: {len(shown)} test images, {int(np.sum(pred[shown] != true[shown]))} of them misclassified (in red)")
-    if args.plot or args.confusion_plot:
-        use_agg()
     if args.plot:
         images = raw_test.data.numpy()[shown]  # the raw digits, as they look before normalisation
         what = "misclassified test images" if args.misclassified else "the first test images"
         draw_grid(images, pred[shown], true[shown], args.rows, args.cols, args.plot,
                   f"predicted (true) for {what}; red: wrong")
-        print(f"figure: {args.plot}")
     if args.confusion_plot:
         draw_confusion(pred, true, args.confusion_plot)
-        print(f"figure: {args.confusion_plot}")
     return {"pred": pred, "true": true}
 
 
