@@ -1,6 +1,6 @@
 """What the MNIST examples share: where the data are, the notes' transform, the common options.
 
-    from _common import add_common_args, mnist, quick_subset
+    from _common import add_common_args, evaluate, fit, mnist, quick_subset, save_plot
 
 Where MNIST is read from (`--data-dir`'s default), first that applies:
   1. the environment variable TINYGRAD_EDU_MNIST,

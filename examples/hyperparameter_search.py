@@ -60,6 +60,7 @@ def main(argv=None) -> dict:
           f"SGD, batch size {args.batch_size}, {args.epochs} epoch(s) per run")
 
     results: dict[tuple, tuple[float, float]] = {}  # (hidden, lr, momentum) -> (train acc, val acc)
+    best, best_model = None, None
     width = 16
     print(f"{'hidden sizes':<13}" + "".join(f"{setting_name(*s):>{width}}" for s in SETTINGS) + "   (train / validation %)")
     for hidden in HIDDEN_SIZES:
@@ -68,11 +69,12 @@ def main(argv=None) -> dict:
             model = train(hidden, lr, momentum, train_set, args)
             results[hidden, lr, momentum] = evaluate(model, train_set)[1], evaluate(model, val_set)[1]
             cells.append("{:.1f} / {:.1f}".format(*results[hidden, lr, momentum]))
+            if best is None or results[hidden, lr, momentum][1] > results[best][1]:
+                best, best_model = (hidden, lr, momentum), model
         print(f"{', '.join(map(str, hidden)):<13}" + "".join(f"{c:>{width}}" for c in cells), flush=True)
 
-    best = max(results, key=lambda k: results[k][1])
     hidden, lr, momentum = best
-    test_acc = evaluate(train(hidden, lr, momentum, train_set, args), test_set)[1]
+    test_acc = evaluate(best_model, test_set)[1]
     print(f"best on validation: hidden {hidden}, {setting_name(lr, momentum)}: validation {results[best][1]:.2f}%, "
           f"test {test_acc:.2f}% ({len(test_set)} test images)")
 
