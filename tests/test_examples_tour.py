@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from test_examples_mnist import mnist_dir
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -71,6 +73,7 @@ def test_docs_snippets_run_and_print_what_they_say(tmp_path, monkeypatch):
     assert len(blocks) >= 10
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("TINYGRAD_EDU_MNIST", mnist_dir())  # section 9 reads a batch of the real MNIST images
     out = io.StringIO()
     with contextlib.redirect_stdout(out), warnings.catch_warnings():
         warnings.simplefilter("error")  # no snippet may trigger a warning (e.g. reading a non-leaf's .grad)
