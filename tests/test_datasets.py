@@ -17,19 +17,7 @@ import tinygrad_edu as tg
 from tinygrad_edu import datasets, transforms
 from tinygrad_edu.datasets import MNIST, DatasetFileError, FashionMNIST, read_idx
 from tinygrad_edu.utils.data import DataLoader, SampleBatch, Subset, default_collate
-
-
-def mnist_dir() -> Path | None:
-    for p in (Path(__file__).resolve().parents[1].parent / "shared/data/mnist", os.environ.get("TINYGRAD_EDU_MNIST"),
-              "/work/shared/data/mnist", Path(__file__).resolve().parents[3] / "shared/data/mnist"):
-        if p and (Path(p) / "train-labels-idx1-ubyte.gz").is_file():
-            return Path(p)
-    return None
-
-
-MNIST_DIR = mnist_dir()
-needs_mnist = pytest.mark.skipif(MNIST_DIR is None, reason="the real MNIST files are not on this machine "
-                                                           "(set TINYGRAD_EDU_MNIST)")
+from mnist_files import mnist_dir
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
@@ -286,22 +274,20 @@ def test_offline_download_error_lists_files_and_folder(tmp_path, monkeypatch, ca
 
 # ------------------------------------------------------------ the real MNIST files
 
-@needs_mnist
 def test_notes_snippet_download_true_with_files_present_fetches_nothing(monkeypatch):
     def no_network(*args, **kwargs):
         raise AssertionError("download=True must not fetch files that are already there")
     monkeypatch.setattr("urllib.request.urlopen", no_network)
-    test_data = datasets.MNIST(str(MNIST_DIR), train=False, download=True, transform=transforms.ToTensor())
+    test_data = datasets.MNIST(mnist_dir(), train=False, download=True, transform=transforms.ToTensor())
     test_loader = tg.utils.data.DataLoader(test_data, batch_size=12)
     inputs, labels = next(iter(test_loader))
     assert tuple(inputs.shape) == (12, 1, 28, 28) and labels.tolist()[:3] == [7, 2, 1]
     assert tuple(inputs.view(-1, 28 * 28).shape) == (12, 784)
 
 
-@needs_mnist
 def test_real_mnist():
-    train = MNIST(MNIST_DIR, train=True, transform=transforms.ToTensor())
-    test = MNIST(MNIST_DIR, train=False)
+    train = MNIST(mnist_dir(), train=True, transform=transforms.ToTensor())
+    test = MNIST(mnist_dir(), train=False)
     assert len(train) == 60000 and len(test) == 10000
     assert tuple(train.data.shape) == (60000, 28, 28) and train.data.dtype == tg.uint8
     assert train.targets.dtype == tg.int64 and train.targets[:5].tolist() == [5, 0, 4, 1, 9]

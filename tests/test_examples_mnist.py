@@ -15,21 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from mnist_files import mnist_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG = b"\x89PNG\r\n\x1a\n"
-
-
-def mnist_dir() -> str:
-    """The folder the examples read by default (examples/_common.py), which must hold the real files."""
-    spec = importlib.util.spec_from_file_location("_common", ROOT / "examples" / "_common.py")
-    common = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(common)
-    found = common.default_data_dir()
-    if not (Path(found) / "train-images-idx3-ubyte.gz").exists():
-        pytest.fail(f"MNIST files not found: looked in $TINYGRAD_EDU_MNIST, ../shared/data/mnist and "
-                    f"../../shared/data/mnist from {ROOT} (got {found!r})")
-    return found
 
 
 def run_example(name: str, tmp_path: Path, *args: str) -> str:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from test_examples_mnist import mnist_dir
+from mnist_files import mnist_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from mnist_files import mnist_dir
 import torch as real_torch
 
 import tinygrad_edu
@@ -117,19 +118,10 @@ criterion = nn.CrossEntropyLoss()
 '''
 
 
-def mnist_dir() -> Path | None:
-    candidates = [Path(__file__).resolve().parents[1].parent / "shared/data/mnist", Path("/work/shared/data/mnist")]
-    if os.environ.get("TINYGRAD_EDU_MNIST"):
-        candidates.insert(0, Path(os.environ["TINYGRAD_EDU_MNIST"]))
-    return next((p for p in candidates if (p / "t10k-images-idx3-ubyte.gz").exists()), None)
-
-
 @pytest.fixture(scope="module")
 def batches() -> list[tuple[np.ndarray, np.ndarray]]:
     """Four batches of 32 real MNIST test images ([32, 1, 28, 28] in [0, 1], as ToTensor gives)."""
-    root = mnist_dir()
-    if root is None:
-        pytest.skip("MNIST not found (set TINYGRAD_EDU_MNIST)")
+    root = Path(mnist_dir())
     n = 128
     with gzip.open(root / "t10k-images-idx3-ubyte.gz") as f:
         assert int.from_bytes(f.read(4), "big") == 2051

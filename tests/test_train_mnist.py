@@ -1,7 +1,6 @@
 """examples/train_mnist.py on the real MNIST files: one epoch of the default recipe, and --resume.
 
-The data are read from ../shared/data/mnist (or $TINYGRAD_EDU_MNIST); they are never part of
-the repository. Without them these tests fail with the place they looked in.
+The data are found by tests/mnist_files.py; without them these tests fail, naming where they looked.
 """
 from __future__ import annotations
 
@@ -12,17 +11,9 @@ from pathlib import Path
 import pytest
 
 import tinygrad_edu as tg
+from mnist_files import mnist_dir
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def mnist_dir() -> str:
-    candidates = [os.environ.get("TINYGRAD_EDU_MNIST"), ROOT.parent / "shared" / "data" / "mnist",
-                  Path("/work/shared/data/mnist")]
-    for c in candidates:
-        if c and (Path(c) / "train-images-idx3-ubyte.gz").exists():
-            return str(c)
-    pytest.fail(f"MNIST files not found in any of {[str(c) for c in candidates if c]}")
 
 
 def load_example():
