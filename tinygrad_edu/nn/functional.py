@@ -406,3 +406,10 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
         z = z * Tensor._make(w[t][:, None])
     loss = (z * others).sum(1) / c
     return _unflatten_loss(_reduce(loss, reduction), reduction, out_shape)
+
+
+# ---------------------------------------------------------------- convolution and pooling
+
+# The core functions already follow torch.nn.functional's signatures and checks (ops.py).
+conv2d = ops.conv2d
+max_pool2d = ops.max_pool2d
