@@ -21,11 +21,12 @@ from tinygrad_edu.utils.data import DataLoader, Subset
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 
 
-def build_parser(description: str, name: str) -> argparse.ArgumentParser:
+def build_parser(description: str, name: str, test_batch_size: int = 1000) -> argparse.ArgumentParser:
     """The options every trainer has; `name` ('mlp', 'cnn') names the default checkpoint and plot."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--test-batch-size", type=int, default=test_batch_size, help="batch size of the evaluation")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--optimizer", choices=("sgd", "adam", "rmsprop"), default="adam")
     p.add_argument("--momentum", type=float, default=0.9, help="for sgd and rmsprop")
@@ -125,7 +126,7 @@ def run(args: argparse.Namespace, make_model: Callable[[], nn.Module]) -> dict:
         train_set = Subset(train_set, range(min(args.limit_train, len(train_set))))
     shuffle_gen = torch.Generator()
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, generator=shuffle_gen)
-    test_loader = DataLoader(test_set, batch_size=1000)
+    test_loader = DataLoader(test_set, batch_size=args.test_batch_size)
 
     torch.manual_seed(args.seed)
     model = make_model()
