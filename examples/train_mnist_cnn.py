@@ -8,7 +8,8 @@ each max pooling halves it, so the linear layer sees 32 * 7 * 7 features.
 Options, progress bar, checkpoint/resume (--save, --resume) and plot are those of
 examples/train_mnist.py (the shared driver is examples/_training.py). The default recipe
 (Adam 1e-3, learning rate annealed to 0 by a cosine over the run, batch size 64) reaches
-99% test accuracy within 5 epochs.
+99% test accuracy within 5 epochs: with seed 0, 98.46, 98.95, 98.99, 99.11, 99.13% after
+epochs 1 to 5.
 """
 from __future__ import annotations
 
