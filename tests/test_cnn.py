@@ -336,6 +336,18 @@ def test_train_mnist_cnn_on_a_subset_writes_checkpoint_and_plot(tmp_path, capsys
     assert set(saved) >= {"optimizer", "scheduler", "history"}
 
 
+def test_train_mnist_cnn_resume_continues_as_an_uninterrupted_run(tmp_path):
+    """Conv weights and Adam's moments of 4-D parameters go through the checkpoint unchanged."""
+    example = load_example()
+    common = ["--data-dir", mnist_dir(), "--limit-train", "640", "--channels", "4,8", "--plot", "", "--no-progress",
+              "--scheduler", "none", "--seed", "1", "--epochs", "2"]
+    straight = example.main(common + ["--save", ""])
+    example.main(common[:-1] + ["1", "--save", str(tmp_path / "c.ckpt")])
+    resumed = example.main(common + ["--save", "", "--resume", str(tmp_path / "c.ckpt")])
+    assert resumed["test_loss"] == pytest.approx(straight["test_loss"], rel=1e-5)
+    assert resumed["test_acc"] == pytest.approx(straight["test_acc"])
+
+
 def test_public_names():
     assert F.conv2d is tg.conv2d and F.max_pool2d is tg.max_pool2d
     assert {"Conv2d", "MaxPool2d"} <= set(nn.__all__)
