@@ -1,6 +1,6 @@
 """`tinygrad_edu.nn`, mirroring `torch.nn`: Module, Parameter, layers, losses, `init`, `functional`.
 
-Convolution and pooling layers (nn/modules/conv.py, pooling.py) come from another branch.
+Convolution and pooling layers live in nn/modules/conv.py and pooling.py.
 """
 from . import functional, init, utils
 from .modules import *  # noqa: F401,F403 -- the public layers, listed in modules.__all__

@@ -466,3 +466,10 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     w = _const_array(weight, input, "multi_margin_loss")
     loss = _functions.MultiMarginLoss.apply(x, t, p, margin, w, reduction)
     return loss.reshape(()) if reduction == "none" and input.dim() == 1 else loss
+
+
+# ---------------------------------------------------------------- convolution and pooling
+
+# The core functions already follow torch.nn.functional's signatures and checks (ops.py).
+conv2d = ops.conv2d
+max_pool2d = ops.max_pool2d

@@ -1,6 +1,7 @@
 """The layers of `tinygrad_edu.nn`, one file per family as torch/nn/modules."""
 from .activation import ELU, Hardtanh, LeakyReLU, LogSoftmax, ReLU, ReLU6, SiLU, Sigmoid, Softmax, Softplus, Tanh
 from .batchnorm import BatchNorm1d, BatchNorm2d
+from .conv import Conv2d
 from .container import ModuleDict, ModuleList, Sequential
 from .dropout import Dropout
 from .flatten import Flatten, Unflatten
@@ -9,10 +10,11 @@ from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, GaussianNLLLoss
                    MultiMarginLoss, NLLLoss, PoissonNLLLoss, SmoothL1Loss)
 from .module import Module
 from .normalization import LayerNorm
+from .pooling import MaxPool2d
 from .sparse import Embedding
 
 __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid",
            "Tanh", "ELU", "SiLU", "Softplus", "Hardtanh", "ReLU6", "Softmax", "LogSoftmax", "Dropout", "BatchNorm1d",
-           "BatchNorm2d", "LayerNorm", "Embedding", "Flatten", "Unflatten", "L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss",
-           "NLLLoss",
-           "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "MultiMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss"]
+           "BatchNorm2d", "LayerNorm", "Embedding", "Flatten", "Unflatten", "Conv2d", "MaxPool2d", "L1Loss", "MSELoss",
+           "SmoothL1Loss", "HuberLoss", "NLLLoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "MultiMarginLoss",
+           "PoissonNLLLoss", "GaussianNLLLoss"]
