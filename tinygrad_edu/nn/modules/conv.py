@@ -10,7 +10,8 @@ from .module import Module
 
 # PyTorch prints these as sets: built in its insertion order, they print in its order.
 _PADDING_STRINGS = ("same", "valid")
-_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+# The padding modes PyTorch knows (its error message prints this set).
+_PADDING_MODES = {"zeros", "reflect", "replicate", "circular"}
 
 
 def _pair(value) -> tuple:
@@ -47,7 +48,7 @@ class Conv2d(Module):
         else:
             padding = _pair(padding)
         if padding_mode not in _PADDING_MODES:
-            raise ValueError(f"padding_mode must be one of {set(_PADDING_MODES)}, but got padding_mode='{padding_mode}'")
+            raise ValueError(f"padding_mode must be one of {_PADDING_MODES}, but got padding_mode='{padding_mode}'")
         if groups != 1:
             raise NotImplementedError(f"Conv2d: groups={groups} is not supported, only groups=1")
         if padding_mode != "zeros":
