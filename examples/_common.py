@@ -78,10 +78,10 @@ def save_plot(fig, path: str) -> None:
 
 def fit(model, train_set, optimizer, epochs: int, batch_size: int = 64, seed: int = 0,
         cosine: bool = True) -> list[float]:
-    """Train with train_mnist.py's loop (cross-entropy, shuffled mini-batches); with `cosine` the
+    """Train with the trainers' loop (_training.py) (cross-entropy, shuffled mini-batches); with `cosine` the
     learning rate is annealed to 0 over the run, per step (the recipe of train_mnist.py).
     Returns the mean training loss of each epoch."""
-    from train_mnist import train_epoch  # here, not at the top: train_mnist may import this module
+    from _training import train_epoch  # here, not at the top: _training imports this module
     loader = DataLoader(train_set, batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed))
     scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * len(loader)) if cosine else None
     criterion = nn.CrossEntropyLoss()
@@ -90,5 +90,5 @@ def fit(model, train_set, optimizer, epochs: int, batch_size: int = 64, seed: in
 
 def evaluate(model, dataset) -> tuple[float, float]:
     """(mean cross-entropy, accuracy in %) of `model` on `dataset`, in eval mode, without a graph."""
-    from train_mnist import evaluate as evaluate_loader
+    from _training import evaluate as evaluate_loader
     return evaluate_loader(model, DataLoader(dataset, batch_size=1000), nn.CrossEntropyLoss())

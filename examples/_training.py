@@ -18,6 +18,8 @@ from tinygrad_edu.datasets import MNIST
 from tinygrad_edu.transforms import Compose, Normalize, ToTensor
 from tinygrad_edu.utils.data import DataLoader, Subset
 
+from _common import default_data_dir
+
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 
 
@@ -32,7 +34,8 @@ def build_parser(description: str, name: str, test_batch_size: int = 1000) -> ar
     p.add_argument("--momentum", type=float, default=0.9, help="for sgd and rmsprop")
     p.add_argument("--scheduler", choices=("cosine", "none"), default="cosine",
                    help="cosine: anneal the learning rate to 0 over all epochs (per step)")
-    p.add_argument("--data-dir", default=os.environ.get("TINYGRAD_EDU_MNIST", "data"))
+    p.add_argument("--data-dir", default=default_data_dir(),
+                   help="folder of the MNIST IDX files (default: $TINYGRAD_EDU_MNIST, ../shared/data/mnist, data)")
     p.add_argument("--backend", choices=("c", "numpy"), default=None, help="kernel backend (default: c if built)")
     p.add_argument("--threads", type=int, default=None, help="threads for the C kernels (default: all cores)")
     p.add_argument("--seed", type=int, default=0)
