@@ -26,17 +26,8 @@
 #include "tinygrad_edu.h"
 
 #define TG_ACT_BODY
-#define T float
-#define SFX(name) name##_f32
-#include "activations.c"
-#undef T
-#undef SFX
-
-#define T double
-#define SFX(name) name##_f64
-#include "activations.c"
-#undef T
-#undef SFX
+#define TG_BODY_FILE "activations.c"
+#include "tg_each_type.h"
 
 #else /* ===== second pass: the body for one element type T ===== */
 

@@ -132,7 +132,8 @@ ffibuilder.set_source(
     '#include "tinygrad_edu.h"',
     sources=[_for_build(src) for src in SOURCES],
     include_dirs=[_for_build(HERE)],
-    depends=[_for_build(HEADER)],  # rebuild when the header changes
+    # rebuild when a header changes: the public one and the private ones (tg_vmath.h, tg_each_type.h, ...)
+    depends=[_for_build(h) for h in sorted(glob.glob(os.path.join(HERE, "*.h")))],
     extra_compile_args=_compile_args,
     extra_link_args=_link_args,
 )

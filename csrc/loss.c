@@ -33,21 +33,8 @@
 #include "tinygrad_edu.h"
 
 #define TG_LOSS_BODY
-#define T float
-#define SFX(name) name##_f32
-#define LOG logf
-#include "loss.c"
-#undef T
-#undef SFX
-#undef LOG
-
-#define T double
-#define SFX(name) name##_f64
-#define LOG log
-#include "loss.c"
-#undef T
-#undef SFX
-#undef LOG
+#define TG_BODY_FILE "loss.c"
+#include "tg_each_type.h"
 
 #else /* ===== second pass: the body for one element type T ===== */
 

@@ -49,7 +49,8 @@
  *
  * The typed code is written once, in the second half of this file, in terms
  * of T (element type) and SFX(name) (name with a _f32 / _f64 suffix). This
- * file then includes itself once per type -- C's stand-in for a template.
+ * file then includes itself once per type (through tg_each_type.h) -- C's
+ * stand-in for a template.
  */
 #ifndef TG_MATMUL_BODY /* ===== first pass: shared parts, then instantiate ===== */
 
@@ -204,17 +205,8 @@ static void *tg_scratch(int which, int64_t bytes)
 }
 
 #define TG_MATMUL_BODY
-#define T float
-#define SFX(name) name##_f32
-#include "matmul.c"
-#undef T
-#undef SFX
-
-#define T double
-#define SFX(name) name##_f64
-#include "matmul.c"
-#undef T
-#undef SFX
+#define TG_BODY_FILE "matmul.c"
+#include "tg_each_type.h"
 
 #else /* ===== second pass: the body, instantiated for one element type T ===== */
 

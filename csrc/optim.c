@@ -35,21 +35,8 @@ static int tg_check_optim(int64_t n, int n_ptrs, const void *const *ptrs)
 #define TG_INLINE static inline __attribute__((always_inline))
 
 #define TG_OPTIM_BODY
-#define T float
-#define SFX(name) name##_f32
-#define SQRT sqrtf
-#include "optim.c"
-#undef T
-#undef SFX
-#undef SQRT
-
-#define T double
-#define SFX(name) name##_f64
-#define SQRT sqrt
-#include "optim.c"
-#undef T
-#undef SFX
-#undef SQRT
+#define TG_BODY_FILE "optim.c"
+#include "tg_each_type.h"
 
 #else /* ===== second pass: the body, instantiated for one element type T ===== */
 

@@ -34,21 +34,8 @@ static int tg_check_rows(const void *in, const void *in2, const void *out, int64
 }
 
 #define TG_SOFTMAX_BODY
-#define T float
-#define SFX(name) name##_f32
-#define LOG logf
-#include "softmax.c"
-#undef T
-#undef SFX
-#undef LOG
-
-#define T double
-#define SFX(name) name##_f64
-#define LOG log
-#include "softmax.c"
-#undef T
-#undef SFX
-#undef LOG
+#define TG_BODY_FILE "softmax.c"
+#include "tg_each_type.h"
 
 #else /* ===== second pass: the body for one element type T ===== */
 

@@ -11,7 +11,7 @@
  * vector code. Float sums need several independent accumulators for the same
  * reason: without -ffast-math the compiler may not reorder a single running sum.
  *
- * Include once per element type after defining T and SFX (as the kernels do).
+ * Include once per element type after defining T and SFX (tg_each_type.h does).
  */
 
 #ifndef TG_VMATH_COMMON

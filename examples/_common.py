@@ -1,6 +1,8 @@
-"""What the MNIST examples share: where the data are, the notes' transform, the common options.
+"""What the examples share: the options every example takes and figure saving; for the MNIST
+examples also where the data are, the notes' transform, training and evaluation.
 
-    from _common import add_common_args, evaluate, fit, mnist, quick_subset, save_plot
+    from _common import add_example_args, save_plot                  # every example
+    from _common import add_common_args, evaluate, fit, mnist, quick_subset   # the MNIST ones
 
 Where MNIST is read from (`--data-dir`'s default), first that applies:
   1. the environment variable TINYGRAD_EDU_MNIST,
@@ -34,16 +36,23 @@ def default_data_dir() -> str:
     return "data"
 
 
+def add_example_args(p: argparse.ArgumentParser, plot: str, quick: str,
+                     figure: str = "the figure") -> argparse.ArgumentParser:
+    """--plot (where `figure` is saved, default `plot`; '' to skip), --quick (`quick` says what it
+    changes), --seed: the options every example takes."""
+    p.add_argument("--plot", default=plot, help=f"where {figure} is saved (default {plot}; '' to skip)")
+    p.add_argument("--quick", action="store_true", help=quick)
+    p.add_argument("--seed", type=int, default=0)
+    return p
+
+
 def add_common_args(p: argparse.ArgumentParser, plot: str, limit_train: int | None = None,
                     test_set: bool = True) -> argparse.ArgumentParser:
-    """--data-dir, --quick, --plot (default `plot`), --seed, --limit-train (and --limit-test if
-    the example uses the test set)."""
+    """--data-dir, add_example_args' --plot (default `plot`), --quick and --seed, --limit-train
+    (and --limit-test if the example uses the test set)."""
     p.add_argument("--data-dir", default=default_data_dir(),
                    help="folder of the MNIST IDX files (default: $TINYGRAD_EDU_MNIST, ../shared/data/mnist, data)")
-    p.add_argument("--quick", action="store_true",
-                   help="a few thousand images and 1-2 epochs: runs in seconds (for tests and a first look)")
-    p.add_argument("--plot", default=plot, help=f"where the figure is saved (default {plot}; '' to skip)")
-    p.add_argument("--seed", type=int, default=0)
+    add_example_args(p, plot, quick="a few thousand images and 1-2 epochs: runs in seconds (for tests and a first look)")
     p.add_argument("--limit-train", type=int, default=limit_train, help="use the first N training images")
     if test_set:
         p.add_argument("--limit-test", type=int, default=None, help="use the first N test images")

@@ -25,6 +25,8 @@ import numpy as np
 import tinygrad_edu as torch
 from tinygrad_edu import nn, optim
 
+from _common import add_example_args, save_plot
+
 TRUE_RATE, TRUE_MEAN, TRUE_VAR, TRUE_EXP_RATE = 3.5, 1.0, 2.25, 0.5
 
 
@@ -127,22 +129,18 @@ def plot(r: dict, path: str) -> None:
     ax.set_xlabel("y")
     ax.legend(fontsize=8)
     fig.suptitle("fitted by minimising the negative log-likelihood")
-    fig.tight_layout()
-    torch.viz.save_figure(fig, path)
+    save_plot(fig, path)
 
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--plot", default="distributions_nll.png", help="PNG of the fitted distributions ('' to skip)")
-    p.add_argument("--quick", action="store_true", help="2,000 samples, 200 steps")
-    p.add_argument("--seed", type=int, default=0)
+    add_example_args(p, "distributions_nll.png", quick="2,000 samples, 200 steps", figure="the PNG of the fitted distributions")
     args = p.parse_args(argv)
     results = worked_examples()
     rng = np.random.default_rng(args.seed)
     results.update(fits(n=2000 if args.quick else 20000, steps=200 if args.quick else 400, rng=rng))
     if args.plot:
         plot(results, args.plot)
-        print(f"plot: {args.plot}")
     return results
 
 

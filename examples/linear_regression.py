@@ -21,6 +21,8 @@ import tinygrad_edu as torch
 from tinygrad_edu import nn, optim
 from tinygrad_edu.utils.data import DataLoader, Dataset
 
+from _common import add_example_args, save_plot
+
 TRUE_W, TRUE_B = -3.0, 1.0
 
 
@@ -123,14 +125,12 @@ def plot(costs: dict[str, list[float]], path: str) -> None:
     ax.set_title("batch vs stochastic vs mini-batch gradient descent")
     ax.grid(alpha=0.3)
     ax.legend()
-    torch.viz.save_figure(fig, path)
+    save_plot(fig, path)
 
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--plot", default="linear_regression.png", help="PNG of the three cost curves ('' to skip)")
-    p.add_argument("--quick", action="store_true", help="fewer epochs")
-    p.add_argument("--seed", type=int, default=0)
+    add_example_args(p, "linear_regression.png", quick="fewer epochs", figure="the PNG of the three cost curves")
     args = p.parse_args(argv)
     torch.manual_seed(args.seed)
     data = Data()
@@ -167,7 +167,6 @@ def main(argv=None) -> dict:
     results["costs"] = costs
     if args.plot:
         plot(costs, args.plot)
-        print(f"plot: {args.plot}")
     return results
 
 

@@ -22,6 +22,8 @@ import tinygrad_edu as torch
 from tinygrad_edu import nn, optim
 from tinygrad_edu.utils.data import DataLoader, TensorDataset
 
+from _common import add_example_args, save_plot
+
 
 class LogisticRegression(nn.Module):
     """The notes' custom module: sigmoid of a linear layer."""
@@ -170,15 +172,12 @@ def plot(one_d, two_d, path: str) -> None:
     ax.set_xlabel("x1")
     ax.set_ylabel("x2")
     ax.set_title(f"2-D blobs: accuracy {r2['accuracy']:.1f}%")
-    fig.tight_layout()
-    torch.viz.save_figure(fig, path)
+    save_plot(fig, path)
 
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--plot", default="logistic_regression.png", help="PNG of the data and the fits ('' to skip)")
-    p.add_argument("--quick", action="store_true", help="fewer points and epochs")
-    p.add_argument("--seed", type=int, default=0)
+    add_example_args(p, "logistic_regression.png", quick="fewer points and epochs", figure="the PNG of the data and the fits")
     args = p.parse_args(argv)
     torch.manual_seed(args.seed)
     results = {"bernoulli": bernoulli_table()}
@@ -187,7 +186,6 @@ def main(argv=None) -> dict:
     results["threshold"], results["blobs"] = one_d[3], two_d[3]
     if args.plot:
         plot(one_d, two_d, args.plot)
-        print(f"plot: {args.plot}")
     return results
 
 

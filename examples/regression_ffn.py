@@ -25,6 +25,8 @@ import tinygrad_edu as torch
 import tinygrad_edu.nn as nn
 import tinygrad_edu.nn.functional as F
 
+from _common import add_example_args, save_plot
+
 
 class FFN(nn.Module):
     def __init__(self, in_features, out_features, hidden_size):
@@ -55,11 +57,9 @@ def linear_layer_is_a_matmul() -> float:
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--plot", default="regression_ffn.png", help="PNG of the loss curve and predictions ('' to skip)")
-    p.add_argument("--quick", action="store_true", help="300 epochs instead of 2000")
+    add_example_args(p, "regression_ffn.png", quick="300 epochs instead of 2000", figure="the PNG of the loss curve and predictions")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
-    p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     n_epochs = args.epochs or (300 if args.quick else 2000)
     torch.manual_seed(args.seed)
@@ -112,9 +112,7 @@ def main(argv=None) -> dict:
         ax.set_ylabel("prediction")
         ax.set_title(f"fresh samples: MSE {test:.3f}")
         ax.legend(fontsize=8)
-        fig.tight_layout()
-        torch.viz.save_figure(fig, args.plot)
-        print(f"plot: {args.plot}")
+        save_plot(fig, args.plot)
     return results
 
 

@@ -25,6 +25,8 @@ import tinygrad_edu as torch
 import tinygrad_edu.nn as nn
 from tinygrad_edu.utils.data import DataLoader, Dataset
 
+from _common import add_example_args, save_plot
+
 CORNERS = ((0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0))
 
 
@@ -120,18 +122,15 @@ def plot(model, cost, acc, data_set, path: str) -> None:
     ax.set_xlabel("x1")
     ax.set_ylabel("x2")
     ax.set_title("decision regions (black: P = 0.5)")
-    fig.tight_layout()
-    torch.viz.save_figure(fig, path)
+    save_plot(fig, path)
 
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--plot", default="xor.png", help="PNG of the cost curve and decision regions ('' to skip)")
-    p.add_argument("--quick", action="store_true", help="10 epochs instead of 30")
+    add_example_args(p, "xor.png", quick="10 epochs instead of 30", figure="the PNG of the cost curve and decision regions")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--lr", type=float, default=1.0)
     p.add_argument("--hidden", type=int, default=4)
-    p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     epochs = args.epochs or (10 if args.quick else 30)
     torch.manual_seed(args.seed)
@@ -155,7 +154,6 @@ def main(argv=None) -> dict:
         print(f"  x = ({a:g}, {b:g})  XOR = {int(a) ^ int(b)}  P(y = 1) = {prob:.4f}  -> {int(prob > 0.5)}")
     if args.plot:
         plot(model, cost, acc, data_set, args.plot)
-        print(f"plot: {args.plot}")
     return {"cost": cost, "acc": acc, "predictions": preds}
 
 

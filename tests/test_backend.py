@@ -57,6 +57,18 @@ def restore_backend():
     backend.use(before)
 
 
+@pytest.fixture(params=["numpy", "c"])
+def backend_name(request: pytest.FixtureRequest):
+    """Run the test once with each kernel backend active, then restore the original one
+    (test_matmul and test_optim import it)."""
+    if request.param == "c":
+        _require_c()
+    before = backend.current()
+    backend.use(request.param)
+    yield request.param
+    backend.use(before)
+
+
 # ---------------------------------------------------------------- helpers
 
 def _ints(rng: np.random.Generator, shape: tuple[int, ...], dtype) -> np.ndarray:

@@ -22,22 +22,12 @@ import tinygrad_edu as tg
 import tinygrad_edu.backend as backend
 from tinygrad_edu.backend import numpy_kernels
 from helpers import check_op, node_name_of
-from test_backend import _require_c
+from test_backend import _require_c, backend_name, c_kernels, kernels  # noqa: F401 -- fixtures
 
 DTYPES = [np.float32, np.float64]
 # Sizes around the kernel's blocks: micro-tile MR = 6 rows, NR = 32 / 16 columns (AVX-512
 # f32 / f64), KC = 256 along k, MC = 120 along m; plus 0, 1 and primes.
 SIZES = [0, 1, 2, 5, 6, 7, 13, 31, 33, 121, 257]
-
-
-@pytest.fixture
-def c_kernels():
-    return _require_c()
-
-
-@pytest.fixture(params=["numpy", "c"])
-def kernels(request):
-    return numpy_kernels if request.param == "numpy" else _require_c()
 
 
 @pytest.fixture(params=[1, 2])
@@ -360,19 +350,9 @@ def test_num_threads_from_env():
 
 # ---------------------------------------------------------------- autograd: the Linear pattern
 
-@pytest.fixture(params=["numpy", "c"])
-def active_backend(request):
-    if request.param == "c":
-        _require_c()
-    before = backend.current()
-    backend.use(request.param)
-    yield request.param
-    backend.use(before)
-
-
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("shape", [(64, 784, 512), (7, 13, 10), (1, 1, 1)])
-def test_linear_pattern_matches_torch(active_backend, threads, shape, dtype):
+def test_linear_pattern_matches_torch(backend_name, threads, shape, dtype):
     # F.linear's 2-D case as PyTorch builds it: addmm(b, x, w.t()).
     batch, fan_in, fan_out = shape
     tol = dict(rtol=1e-4, atol=1e-4) if dtype == "float32" else {}
@@ -380,7 +360,7 @@ def test_linear_pattern_matches_torch(active_backend, threads, shape, dtype):
              dtype=dtype, **tol)
 
 
-def test_linear_pattern_graph_and_gradient_layout(active_backend):
+def test_linear_pattern_graph_and_gradient_layout(backend_name):
     rng = np.random.default_rng(10)
     w = tg.tensor(rng.standard_normal((5, 3)), requires_grad=True)
     b = tg.tensor(rng.standard_normal(5), requires_grad=True)
@@ -398,7 +378,7 @@ def test_linear_pattern_graph_and_gradient_layout(active_backend):
 
 
 @pytest.mark.parametrize("transpose_w", [True, False])
-def test_mm_create_graph_matches_torch(active_backend, transpose_w):
+def test_mm_create_graph_matches_torch(backend_name, transpose_w):
     # Double backward goes through the Tensor-op path of the backward (grad mode on).
     rng = np.random.default_rng(9)
     xs, ws, bs = rng.standard_normal((4, 3)), rng.standard_normal((5, 3)), rng.standard_normal(5)
@@ -420,11 +400,11 @@ def test_mm_create_graph_matches_torch(active_backend, transpose_w):
 
 @pytest.mark.parametrize("shapes", [((3, 4, 5), (3, 5, 2)), ((2, 1, 3, 4), (5, 4, 2)), ((6, 7, 8), (8, 3)),
                                     ((0, 2, 3), (0, 3, 4)), ((4,), (2, 4, 3)), ((2, 3, 4), (4,))])
-def test_batched_matmul_matches_torch(active_backend, threads, shapes):
+def test_batched_matmul_matches_torch(backend_name, threads, shapes):
     check_op(lambda lib, a, b: lib.matmul(a, b), *shapes, node_name=False)
     check_op(lambda lib, a, b: lib.matmul(a, b), *shapes, node_name=False, dtype="float32",
              rtol=1e-5, atol=1e-5, noncontig=True)
 
 
-def test_mm_noncontiguous_parity(active_backend, threads):
+def test_mm_noncontiguous_parity(backend_name, threads):
     check_op(lambda lib, a, b: a.t().mm(b.t()), (130, 70), (40, 130), noncontig=True)

@@ -21,23 +21,12 @@ import tinygrad_edu.backend as backend
 from tinygrad_edu import optim
 from tinygrad_edu.backend import numpy_kernels
 from tinygrad_edu.optim import lr_scheduler
-from test_backend import _require_c
+from test_backend import _require_c, backend_name  # noqa: F401 -- backend_name is a fixture
 
 # (rtol, atol) after a few steps: float32 rounding differs from torch's in the last bits only
 # (FMA contraction, the fused loop), but divisions by small sqrt(v) + eps amplify it a little.
 TOL = {np.float32: (2e-5, 2e-6), np.float64: (1e-12, 1e-13)}
 SHAPES = [(5, 3), (3,), (1,), ()]
-
-
-@pytest.fixture(params=["numpy", "c"])
-def backend_name(request: pytest.FixtureRequest):
-    """Run the test once with each kernel backend active, then restore the original one."""
-    if request.param == "c":
-        _require_c()
-    before = backend.current()
-    backend.use(request.param)
-    yield request.param
-    backend.use(before)
 
 
 def _arrays(rng: np.random.Generator, dtype, n: int = 1) -> list[np.ndarray]:

@@ -27,6 +27,7 @@ from typing import NoReturn
 import numpy as np
 
 from .._C import ffi, lib
+from . import numpy_kernels as _numpy_kernels
 from .numpy_kernels import (
     _index_error,
     check_adam,
@@ -45,32 +46,10 @@ from .numpy_kernels import (
     target_out_of_bounds,
 )
 
-# The kernel vocabulary: exactly the names of numpy_kernels.__all__ (a test checks it).
-# matmul_naive is an extra for tests and benchmarks, deliberately not listed.
-__all__ = [
-    "matmul",  # matmul.c
-    "bmm",
-    "linear",
-    "linear_backward",
-
-    # activations.c
-    "relu", "relu_backward", "bias_relu", "leaky_relu", "leaky_relu_backward",
-    "sigmoid", "sigmoid_backward", "tanh_backward",
-    # softmax.c
-    "softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
-    # loss.c
-    "cross_entropy",
-
-    "sgd_step", "adam_step", "rmsprop_step", "adagrad_step",  # optim.c
-
-    # conv.c
-    "im2col",
-    "col2im",
-    "im2col_t",
-    "col2im_t",
-    "max_pool2d_forward",
-    "max_pool2d_backward",
-]
+# The kernel vocabulary is numpy_kernels.__all__, one list with a section per C file; a test
+# checks that each name is a callable here. matmul_naive is an extra for tests and
+# benchmarks, deliberately not listed.
+__all__ = list(_numpy_kernels.__all__)
 
 # enum tg_status from the header: code -> name, for error messages.
 _STATUS: dict[int, str] = dict(ffi.typeof("enum tg_status").elements)

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-# The kernel vocabulary, identical in c_kernels (a test checks it).
+# The kernel vocabulary, one section per C file; c_kernels.__all__ is this list, and a test
+# checks that every name is a callable in both modules.
 __all__ = [
     "matmul",  # matmul.c
     "bmm",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Op
+from ..ops import Clamp
 from ..tensor import Tensor
 
 
@@ -358,19 +359,16 @@ class Softplus(Op):
         return grad * z.sigmoid().masked_fill(z > ctx.threshold, 1)
 
 
-class Hardtanh(Op):
-    """clamp(x, min_val, max_val); unlike clamp, no gradient at the bounds themselves (PyTorch's)."""
+class Hardtanh(Clamp):
+    """clamp(x, min_val, max_val); unlike clamp, no gradient at the bounds themselves (PyTorch's).
+
+    The backward is Clamp's (grad times the saved mask); only the mask differs."""
     node_name = "HardtanhBackward0"
 
     @staticmethod
     def forward(ctx, x, min_val, max_val):
         ctx.save_for_backward((x > min_val) & (x < max_val))
         return np.clip(x, min_val, max_val).astype(x.dtype, copy=False)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (inside,) = ctx.saved_tensors
-        return grad * inside
 
 
 # ---------------------------------------------------------------- lookup
