@@ -31,6 +31,7 @@ class Node:
     """A vertex of the backward graph. `next_functions[i]` is `(node, output_nr)` for input i."""
 
     next_functions: tuple = ()
+    _num_outputs = 1
     _input_meta: tuple = ()  # (shape, dtype) of each Tensor input, to check returned gradients
     _retained: dict | None = None  # output_nr -> weakref of a non-leaf tensor that called retain_grad()
 
@@ -92,9 +93,10 @@ class SavedTensor:
         self.tensor = tensor.detach() if is_output else tensor
         self.node = weakref.ref(node) if is_output else None
 
-    def unpack(self, op_name: str):
+    def unpack(self, node: Node):
         t = self.tensor
         if t._version[0] != self.version:
+            op_name = node.name().removesuffix("Backward0").removesuffix("Backward")
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an inplace "
                 f"operation: [{t.type()} {list(t.shape)}], which is {'output' if self.is_output else 'input'} "
@@ -120,10 +122,10 @@ class BackwardNode(Node):
 
     @property
     def saved_tensors(self) -> tuple:
-        if self._saved is None:
+        saved = self._saved
+        if saved is None:
             raise RuntimeError(_FREED)
-        name = self.name().removesuffix("Backward0").removesuffix("Backward")
-        return tuple(s.unpack(name) if isinstance(s, SavedTensor) else s for s in self._saved)
+        return tuple([s.unpack(self) if type(s) is SavedTensor else s for s in saved])
 
     def mark_non_differentiable(self, *tensors) -> None:
         self._non_differentiable = {id(t) for t in tensors}
@@ -194,56 +196,88 @@ class Op(Function):
 
     @classmethod
     def apply(cls, *args):
+        # Written for the per-call cost: a training step makes ~25 of these calls, so no helper
+        # calls, comprehensions or dicts on the common path (all arguments Tensors, one output).
         ctx = cls._Backward()
         inputs, arrays, record = [], [], False
         for a in args:
             if isinstance(a, Tensor):
                 inputs.append(a)
                 arrays.append(a._data)
-                record = record or a._requires_grad
+                if a._requires_grad:
+                    record = True
             else:
                 arrays.append(a)
         result = cls.forward(ctx, *arrays)
+        make = Tensor._make
         multiple = type(result) is tuple
-        outputs = [Tensor._make(r) for r in result] if multiple else [Tensor._make(result)]
+        outputs = [make(r) for r in result] if multiple else [make(result)]
         if cls.is_view:
-            base = inputs[0] if inputs[0]._base is None else inputs[0]._base
+            first = inputs[0]
+            base = first if first._base is None else first._base
             for o in outputs:
-                o._version, o._base = inputs[0]._version, base
+                o._version, o._base = first._version, base
         if record and grad_mode._enabled:
-            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
-            ctx._arg_is_tensor = tuple(isinstance(a, Tensor) for a in args)
-            to_save = getattr(ctx, "_to_save", None)
-            if to_save:  # map the saved arrays back to the tensors they came from
-                by_id = {id(t._data): t for t in (*inputs, *outputs)}
-                ctx._to_save = tuple(by_id.get(id(x), x) for x in to_save)
+            if len(inputs) == len(args):
+                ctx.needs_input_grad = tuple([t._requires_grad for t in inputs])
+                ctx._arg_is_tensor = (True,) * len(args)
+            else:
+                ctx.needs_input_grad = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
+                ctx._arg_is_tensor = tuple([isinstance(a, Tensor) for a in args])
+            to_save = ctx.__dict__.get("_to_save")
+            if to_save:  # map the saved arrays back to the tensors they came from (outputs first)
+                ctx._to_save = tuple([_tensor_of(x, outputs, inputs) for x in to_save])
             _connect(ctx, inputs, outputs, ())
         return tuple(outputs) if multiple else outputs[0]
 
 
+def _tensor_of(x, outputs: list, inputs: list):
+    """The output or input tensor whose array `x` is, else `x` itself (a constant the forward made)."""
+    for t in outputs:
+        if t._data is x:
+            return t
+    for t in inputs:
+        if t._data is x:
+            return t
+    return x
+
+
+_NO_EDGE = (None, 0)
+
+
 def _connect(ctx: BackwardNode, inputs: list, outputs: list, non_differentiable) -> None:
     """Wire the node into the graph: edges to the inputs' nodes, grad_fn of the outputs."""
-    edges = []
+    edges, meta = [], []
     for t in inputs:
         if t.grad_fn is not None:
             edges.append((t.grad_fn, t._output_nr))
         elif t._requires_grad:
             edges.append((grad_accumulator(t), 0))
         else:
-            edges.append((None, 0))
+            edges.append(_NO_EDGE)
+        data = t._data
+        meta.append((data.shape, data.dtype))
     ctx.next_functions = tuple(edges)
-    ctx._input_meta = tuple((t._data.shape, t._data.dtype) for t in inputs)
-    ctx._num_outputs = len(outputs)
-    if len(outputs) > 1:  # to fill in zeros for outputs that get no gradient
-        ctx._output_meta = tuple((o._data.shape, o._data.dtype) for o in outputs)
+    ctx._input_meta = tuple(meta)
+    if len(outputs) != 1:
+        ctx._num_outputs = len(outputs)
+        # to fill in zeros for outputs that get no gradient
+        ctx._output_meta = tuple([(o._data.shape, o._data.dtype) for o in outputs])
     for i, o in enumerate(outputs):
-        if o._data.dtype.kind == "f" and id(o) not in non_differentiable:
+        if o._data.dtype.kind == "f" and (not non_differentiable or id(o) not in non_differentiable):
             o.grad_fn, o._requires_grad, o._output_nr = ctx, True, i
-    to_save = getattr(ctx, "_to_save", ())
+    to_save = ctx.__dict__.get("_to_save")
+    if to_save is None:
+        return
     saved = []
-    for x in to_save or ():
+    for x in to_save:
         if isinstance(x, Tensor):
-            saved.append(SavedTensor(x, ctx, is_output=any(x is o for o in outputs)))
+            is_output = False
+            for o in outputs:
+                if x is o:
+                    is_output = True
+                    break
+            saved.append(SavedTensor(x, ctx, is_output))
         elif isinstance(x, np.ndarray):
             saved.append(Tensor._make(x))  # a constant the forward computed, e.g. a mask
         else:
