@@ -122,7 +122,10 @@ def run_backward(edges, grads, retain_graph: bool, create_graph: bool, capture=N
                     if t is not None and node_grads[nr] is not None:
                         accumulate_grad(t, node_grads[nr])
             if isinstance(node, AccumulateGrad):
-                node.apply(node_grads[0])
+                if tracers:
+                    accumulate_grad(node.variable, node_grads[0])
+                else:  # hand over the engine's only reference, so accumulate_grad may take the memory
+                    accumulate_grad(node.variable, node_grads.pop())
                 sent = ()
             else:
                 sent = _run_node(node, node_grads, buffers)
@@ -131,6 +134,7 @@ def run_backward(edges, grads, retain_graph: bool, create_graph: bool, capture=N
             if tracers:
                 for tracer in tracers:
                     tracer.record(node, node_grads, sent)
+            sent = None  # a gradient sent to a leaf must not stay referenced from here (see accumulate_grad)
     return captured
 
 

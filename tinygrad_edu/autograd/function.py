@@ -13,6 +13,7 @@ whose forward receives and returns NumPy arrays; their backward works on Tensors
 """
 from __future__ import annotations
 
+import sys
 import weakref
 
 import numpy as np
@@ -57,15 +58,70 @@ class AccumulateGrad(Node):
 
 
 def accumulate_grad(t, grad) -> None:
-    """`t.grad += grad`, in place unless the graph of the gradient itself is being recorded."""
+    """`t.grad += grad`, in place unless the graph of the gradient itself is being recorded.
+
+    The first gradient is copied -- a backward may hand one gradient to several inputs (Add
+    does), or keep it -- unless nothing else can see its memory: then, as PyTorch does, `.grad`
+    takes that memory over (the engine passes its only reference for this to be possible).
+    """
     if t._grad is None:
-        # NOTE: a copy, because a backward may hand the same gradient to several inputs (Add does).
-        t._grad = grad if grad.requires_grad else Tensor._make(grad._data.copy())
-    elif grad_mode.is_grad_enabled() or t._grad.requires_grad:
+        if grad.requires_grad:
+            t._grad = grad
+        elif not grad_mode._enabled and _is_private(grad):
+            t._grad = Tensor._make(grad._data)
+        else:
+            t._grad = Tensor._make(grad._data.copy())
+    elif grad_mode._enabled or t._grad.requires_grad:
         t._grad = t._grad + grad
     else:
         np.add(t._grad._data, grad._data, out=t._grad._data, casting="unsafe")
         t._grad._version[0] += 1
+
+
+def _refs(x) -> int:
+    """How many references to `x` exist besides those this call adds."""
+    return sys.getrefcount(x) - _CALL_REFS
+
+
+_CALL_REFS = 0
+_CALL_REFS = _refs(object())  # measured, not assumed: what the call itself adds on this Python
+
+
+def _dense_writable(a: np.ndarray) -> bool:
+    flags = a.flags  # (a local here: a flags object keeps its array alive while it exists)
+    return flags.c_contiguous and flags.writeable and flags.aligned
+
+
+def _is_private(grad) -> bool:
+    """Whether nothing but `grad` (held by our caller and us) can reach its memory.
+
+    A gradient is often a view -- TBackward0 sends `dW.T.T`, whose Tensor `_base` is the
+    Tensor of `dW.T` -- so every Tensor and array between `grad` and the ndarray owning the
+    memory is counted: each must be referenced only from within that group (and our locals).
+    The memory must belong to an ndarray (not a buffer NumPy wraps, like a file mapping), and
+    be dense and writable as a copy would be, since later gradients are added into it.
+    """
+    data, base = grad._data, grad._base
+    if _refs(grad) > 2 or not _dense_writable(data):  # 2: our caller's `grad` and ours
+        return False
+    owner = data if data.base is None else data.base
+    if not isinstance(owner, np.ndarray) or owner.base is not None:
+        return False
+    bdata = None
+    if base is not None:
+        if base._base is not None or _refs(base) > 2:  # 2: grad._base and our `base`
+            return False
+        bdata = base._data
+        if bdata is data or not (bdata is owner or bdata.base is owner):
+            return False
+    # expected references: the Tensors' `_data`, the views' `.base` and our locals
+    if _refs(data) > 2 + (owner is data) + (bdata is not None and bdata.base is data):
+        return False
+    if bdata is not None and _refs(bdata) > 2 + (owner is bdata) + (data.base is bdata):
+        return False
+    if owner is not data and owner is not bdata:
+        return _refs(owner) <= 2 + (bdata is not None and bdata.base is owner)  # + data.base, our `owner`
+    return True
 
 
 def grad_accumulator(t) -> AccumulateGrad:
