@@ -60,8 +60,10 @@ def _topological_order(roots: list[Node]) -> list[Node]:
             for child, _ in children:
                 if child is not None and child not in seen:
                     seen.add(child)
-                    stack.append((child, iter(child.next_functions)))
-                    break
+                    if child.next_functions:
+                        stack.append((child, iter(child.next_functions)))
+                        break
+                    post.append(child)  # a leaf's AccumulateGrad: nothing below it
             else:
                 stack.pop()
                 post.append(node)

@@ -68,7 +68,8 @@ def accumulate_grad(t, grad) -> None:
         if grad.requires_grad:
             t._grad = grad
         elif not grad_mode._enabled and _is_private(grad):
-            t._grad = Tensor._make(grad._data)
+            # a view gets a Tensor of its own (not sharing the version counter of its private base)
+            t._grad = grad if grad._base is None else Tensor._make(grad._data)
         else:
             t._grad = Tensor._make(grad._data.copy())
     elif grad_mode._enabled or t._grad.requires_grad:
@@ -78,13 +79,8 @@ def accumulate_grad(t, grad) -> None:
         t._grad._version[0] += 1
 
 
-def _refs(x) -> int:
-    """How many references to `x` exist besides those this call adds."""
-    return sys.getrefcount(x) - _CALL_REFS
-
-
-_CALL_REFS = 0
-_CALL_REFS = _refs(object())  # measured, not assumed: what the call itself adds on this Python
+_getrefcount = sys.getrefcount
+_ARG = _getrefcount(object())  # what handing an object to getrefcount adds: measured, not assumed
 
 
 def _dense_writable(a: np.ndarray) -> bool:
@@ -102,25 +98,25 @@ def _is_private(grad) -> bool:
     be dense and writable as a copy would be, since later gradients are added into it.
     """
     data, base = grad._data, grad._base
-    if _refs(grad) > 2 or not _dense_writable(data):  # 2: our caller's `grad` and ours
+    if _getrefcount(grad) - _ARG > 2 or not _dense_writable(data):  # 2: our caller's `grad` and ours
         return False
     owner = data if data.base is None else data.base
     if not isinstance(owner, np.ndarray) or owner.base is not None:
         return False
     bdata = None
     if base is not None:
-        if base._base is not None or _refs(base) > 2:  # 2: grad._base and our `base`
+        if base._base is not None or _getrefcount(base) - _ARG > 2:  # 2: grad._base and our `base`
             return False
         bdata = base._data
         if bdata is data or not (bdata is owner or bdata.base is owner):
             return False
     # expected references: the Tensors' `_data`, the views' `.base` and our locals
-    if _refs(data) > 2 + (owner is data) + (bdata is not None and bdata.base is data):
+    if _getrefcount(data) - _ARG > 2 + (owner is data) + (bdata is not None and bdata.base is data):
         return False
-    if bdata is not None and _refs(bdata) > 2 + (owner is bdata) + (data.base is bdata):
+    if bdata is not None and _getrefcount(bdata) - _ARG > 2 + (owner is bdata) + (data.base is bdata):
         return False
     if owner is not data and owner is not bdata:
-        return _refs(owner) <= 2 + (bdata is not None and bdata.base is owner)  # + data.base, our `owner`
+        return _getrefcount(owner) - _ARG <= 2 + (bdata is not None and bdata.base is owner)  # + data.base, our `owner`
     return True
 
 
