@@ -60,8 +60,10 @@ def _topological_order(roots: list[Node]) -> list[Node]:
             for child, _ in children:
                 if child is not None and child not in seen:
                     seen.add(child)
-                    stack.append((child, iter(child.next_functions)))
-                    break
+                    if child.next_functions:
+                        stack.append((child, iter(child.next_functions)))
+                        break
+                    post.append(child)  # a leaf's AccumulateGrad: nothing below it
             else:
                 stack.pop()
                 post.append(node)
@@ -122,7 +124,10 @@ def run_backward(edges, grads, retain_graph: bool, create_graph: bool, capture=N
                     if t is not None and node_grads[nr] is not None:
                         accumulate_grad(t, node_grads[nr])
             if isinstance(node, AccumulateGrad):
-                node.apply(node_grads[0])
+                if tracers:
+                    accumulate_grad(node.variable, node_grads[0])
+                else:  # hand over the engine's only reference, so accumulate_grad may take the memory
+                    accumulate_grad(node.variable, node_grads.pop())
                 sent = ()
             else:
                 sent = _run_node(node, node_grads, buffers)
@@ -131,38 +136,47 @@ def run_backward(edges, grads, retain_graph: bool, create_graph: bool, capture=N
             if tracers:
                 for tracer in tracers:
                     tracer.record(node, node_grads, sent)
+            sent = None  # a gradient sent to a leaf must not stay referenced from here (see accumulate_grad)
     return captured
 
 
 def _run_node(node, node_grads: list, buffers: dict) -> list:
     """Run one node; return the gradient sent along each of its `next_functions` (None where none)."""
     Tensor = function.Tensor
-    if node.materialize_grads and len(node_grads) > 1:
+    if len(node_grads) > 1 and node.materialize_grads:
         for nr, (shape, dtype) in enumerate(node._output_meta):
             if node_grads[nr] is None:
                 node_grads[nr] = Tensor._make(np.zeros(shape, dtype))
     input_grads = node.apply(*node_grads)
-    if not isinstance(input_grads, tuple):
+    if type(input_grads) is not tuple:
         input_grads = (input_grads,)
-    positions = [k for k, is_tensor in enumerate(node._arg_is_tensor) if is_tensor]
-    if len(input_grads) < len(node._arg_is_tensor) and not node._short_backward_ok:
+    arg_is_tensor = node._arg_is_tensor
+    n_args, n_grads = len(arg_is_tensor), len(input_grads)
+    if n_grads < n_args and not node._short_backward_ok:
         raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
-                           f"(expected {len(node._arg_is_tensor)}, got {len(input_grads)})")
-    sent = [None] * len(node.next_functions)
-    for j, ((child, nr), k) in enumerate(zip(node.next_functions, positions)):
-        g = input_grads[k] if k < len(input_grads) else None
-        if child is None or g is None:
+                           f"(expected {n_args}, got {n_grads})")
+    edges = node.next_functions
+    sent = [None] * len(edges)
+    j = 0  # index among the Tensor arguments, i.e. into next_functions
+    for k in range(n_args):
+        if not arg_is_tensor[k]:
             continue
-        shape, dtype = node._input_meta[j]
-        sent[j] = _check_grad(node, k, g, shape, dtype)
-        _add_to(buffers, child, nr, sent[j])
+        child, nr = edges[j]
+        g = input_grads[k] if k < n_grads else None
+        if child is not None and g is not None:
+            shape, dtype = node._input_meta[j]
+            if type(g) is not Tensor or g._data.shape != shape or g._data.dtype != dtype:
+                g = _check_grad(node, k, g, shape, dtype)
+            sent[j] = g
+            _add_to(buffers, child, nr, g)
+        j += 1
     return sent
 
 
 def _add_to(buffers: dict, node: Node, nr: int, g) -> None:
     slots = buffers.get(node)
     if slots is None:
-        slots = buffers[node] = [None] * getattr(node, "_num_outputs", 1)
+        slots = buffers[node] = [None] * node._num_outputs
     slots[nr] = g if slots[nr] is None else slots[nr] + g
 
 

@@ -13,6 +13,7 @@ whose forward receives and returns NumPy arrays; their backward works on Tensors
 """
 from __future__ import annotations
 
+import sys
 import weakref
 
 import numpy as np
@@ -31,6 +32,7 @@ class Node:
     """A vertex of the backward graph. `next_functions[i]` is `(node, output_nr)` for input i."""
 
     next_functions: tuple = ()
+    _num_outputs = 1
     _input_meta: tuple = ()  # (shape, dtype) of each Tensor input, to check returned gradients
     _retained: dict | None = None  # output_nr -> weakref of a non-leaf tensor that called retain_grad()
 
@@ -56,15 +58,66 @@ class AccumulateGrad(Node):
 
 
 def accumulate_grad(t, grad) -> None:
-    """`t.grad += grad`, in place unless the graph of the gradient itself is being recorded."""
+    """`t.grad += grad`, in place unless the graph of the gradient itself is being recorded.
+
+    The first gradient is copied -- a backward may hand one gradient to several inputs (Add
+    does), or keep it -- unless nothing else can see its memory: then, as PyTorch does, `.grad`
+    takes that memory over (the engine passes its only reference for this to be possible).
+    """
     if t._grad is None:
-        # NOTE: a copy, because a backward may hand the same gradient to several inputs (Add does).
-        t._grad = grad if grad.requires_grad else Tensor._make(grad._data.copy())
-    elif grad_mode.is_grad_enabled() or t._grad.requires_grad:
+        if grad.requires_grad:
+            t._grad = grad
+        elif not grad_mode._enabled and _is_private(grad):
+            # a view gets a Tensor of its own (not sharing the version counter of its private base)
+            t._grad = grad if grad._base is None else Tensor._make(grad._data)
+        else:
+            t._grad = Tensor._make(grad._data.copy())
+    elif grad_mode._enabled or t._grad.requires_grad:
         t._grad = t._grad + grad
     else:
         np.add(t._grad._data, grad._data, out=t._grad._data, casting="unsafe")
         t._grad._version[0] += 1
+
+
+_getrefcount = sys.getrefcount
+_ARG = _getrefcount(object())  # what handing an object to getrefcount adds: measured, not assumed
+
+
+def _dense_writable(a: np.ndarray) -> bool:
+    flags = a.flags  # (a local here: a flags object keeps its array alive while it exists)
+    return flags.c_contiguous and flags.writeable and flags.aligned
+
+
+def _is_private(grad) -> bool:
+    """Whether nothing but `grad` (held by our caller and us) can reach its memory.
+
+    A gradient is often a view -- TBackward0 sends `dW.T.T`, whose Tensor `_base` is the
+    Tensor of `dW.T` -- so every Tensor and array between `grad` and the ndarray owning the
+    memory is counted: each must be referenced only from within that group (and our locals).
+    The memory must belong to an ndarray (not a buffer NumPy wraps, like a file mapping), and
+    be dense and writable as a copy would be, since later gradients are added into it.
+    """
+    data, base = grad._data, grad._base
+    if _getrefcount(grad) - _ARG > 2 or not _dense_writable(data):  # 2: our caller's `grad` and ours
+        return False
+    owner = data if data.base is None else data.base
+    if not isinstance(owner, np.ndarray) or owner.base is not None:
+        return False
+    bdata = None
+    if base is not None:
+        if base._base is not None or _getrefcount(base) - _ARG > 2:  # 2: grad._base and our `base`
+            return False
+        bdata = base._data
+        if bdata is data or not (bdata is owner or bdata.base is owner):
+            return False
+    # expected references: the Tensors' `_data`, the views' `.base` and our locals
+    if _getrefcount(data) - _ARG > 2 + (owner is data) + (bdata is not None and bdata.base is data):
+        return False
+    if bdata is not None and _getrefcount(bdata) - _ARG > 2 + (owner is bdata) + (data.base is bdata):
+        return False
+    if owner is not data and owner is not bdata:
+        return _getrefcount(owner) - _ARG <= 2 + (bdata is not None and bdata.base is owner)  # + data.base, our `owner`
+    return True
 
 
 def grad_accumulator(t) -> AccumulateGrad:
@@ -92,9 +145,10 @@ class SavedTensor:
         self.tensor = tensor.detach() if is_output else tensor
         self.node = weakref.ref(node) if is_output else None
 
-    def unpack(self, op_name: str):
+    def unpack(self, node: Node):
         t = self.tensor
         if t._version[0] != self.version:
+            op_name = node.name().removesuffix("Backward0").removesuffix("Backward")
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an inplace "
                 f"operation: [{t.type()} {list(t.shape)}], which is {'output' if self.is_output else 'input'} "
@@ -120,10 +174,10 @@ class BackwardNode(Node):
 
     @property
     def saved_tensors(self) -> tuple:
-        if self._saved is None:
+        saved = self._saved
+        if saved is None:
             raise RuntimeError(_FREED)
-        name = self.name().removesuffix("Backward0").removesuffix("Backward")
-        return tuple(s.unpack(name) if isinstance(s, SavedTensor) else s for s in self._saved)
+        return tuple([s.unpack(self) if type(s) is SavedTensor else s for s in saved])
 
     def mark_non_differentiable(self, *tensors) -> None:
         self._non_differentiable = {id(t) for t in tensors}
@@ -194,56 +248,88 @@ class Op(Function):
 
     @classmethod
     def apply(cls, *args):
+        # Written for the per-call cost: a training step makes ~25 of these calls, so no helper
+        # calls, comprehensions or dicts on the common path (all arguments Tensors, one output).
         ctx = cls._Backward()
         inputs, arrays, record = [], [], False
         for a in args:
             if isinstance(a, Tensor):
                 inputs.append(a)
                 arrays.append(a._data)
-                record = record or a._requires_grad
+                if a._requires_grad:
+                    record = True
             else:
                 arrays.append(a)
         result = cls.forward(ctx, *arrays)
+        make = Tensor._make
         multiple = type(result) is tuple
-        outputs = [Tensor._make(r) for r in result] if multiple else [Tensor._make(result)]
+        outputs = [make(r) for r in result] if multiple else [make(result)]
         if cls.is_view:
-            base = inputs[0] if inputs[0]._base is None else inputs[0]._base
+            first = inputs[0]
+            base = first if first._base is None else first._base
             for o in outputs:
-                o._version, o._base = inputs[0]._version, base
+                o._version, o._base = first._version, base
         if record and grad_mode._enabled:
-            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
-            ctx._arg_is_tensor = tuple(isinstance(a, Tensor) for a in args)
-            to_save = getattr(ctx, "_to_save", None)
-            if to_save:  # map the saved arrays back to the tensors they came from
-                by_id = {id(t._data): t for t in (*inputs, *outputs)}
-                ctx._to_save = tuple(by_id.get(id(x), x) for x in to_save)
+            if len(inputs) == len(args):
+                ctx.needs_input_grad = tuple([t._requires_grad for t in inputs])
+                ctx._arg_is_tensor = (True,) * len(args)
+            else:
+                ctx.needs_input_grad = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
+                ctx._arg_is_tensor = tuple([isinstance(a, Tensor) for a in args])
+            to_save = ctx.__dict__.get("_to_save")
+            if to_save:  # map the saved arrays back to the tensors they came from (outputs first)
+                ctx._to_save = tuple([_tensor_of(x, outputs, inputs) for x in to_save])
             _connect(ctx, inputs, outputs, ())
         return tuple(outputs) if multiple else outputs[0]
 
 
+def _tensor_of(x, outputs: list, inputs: list):
+    """The output or input tensor whose array `x` is, else `x` itself (a constant the forward made)."""
+    for t in outputs:
+        if t._data is x:
+            return t
+    for t in inputs:
+        if t._data is x:
+            return t
+    return x
+
+
+_NO_EDGE = (None, 0)
+
+
 def _connect(ctx: BackwardNode, inputs: list, outputs: list, non_differentiable) -> None:
     """Wire the node into the graph: edges to the inputs' nodes, grad_fn of the outputs."""
-    edges = []
+    edges, meta = [], []
     for t in inputs:
         if t.grad_fn is not None:
             edges.append((t.grad_fn, t._output_nr))
         elif t._requires_grad:
             edges.append((grad_accumulator(t), 0))
         else:
-            edges.append((None, 0))
+            edges.append(_NO_EDGE)
+        data = t._data
+        meta.append((data.shape, data.dtype))
     ctx.next_functions = tuple(edges)
-    ctx._input_meta = tuple((t._data.shape, t._data.dtype) for t in inputs)
-    ctx._num_outputs = len(outputs)
-    if len(outputs) > 1:  # to fill in zeros for outputs that get no gradient
-        ctx._output_meta = tuple((o._data.shape, o._data.dtype) for o in outputs)
+    ctx._input_meta = tuple(meta)
+    if len(outputs) != 1:
+        ctx._num_outputs = len(outputs)
+        # to fill in zeros for outputs that get no gradient
+        ctx._output_meta = tuple([(o._data.shape, o._data.dtype) for o in outputs])
     for i, o in enumerate(outputs):
-        if o._data.dtype.kind == "f" and id(o) not in non_differentiable:
+        if o._data.dtype.kind == "f" and (not non_differentiable or id(o) not in non_differentiable):
             o.grad_fn, o._requires_grad, o._output_nr = ctx, True, i
-    to_save = getattr(ctx, "_to_save", ())
+    to_save = ctx.__dict__.get("_to_save")
+    if to_save is None:
+        return
     saved = []
-    for x in to_save or ():
+    for x in to_save:
         if isinstance(x, Tensor):
-            saved.append(SavedTensor(x, ctx, is_output=any(x is o for o in outputs)))
+            is_output = False
+            for o in outputs:
+                if x is o:
+                    is_output = True
+                    break
+            saved.append(SavedTensor(x, ctx, is_output))
         elif isinstance(x, np.ndarray):
             saved.append(Tensor._make(x))  # a constant the forward computed, e.g. a mask
         else:
