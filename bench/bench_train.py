@@ -4,7 +4,8 @@
 
 Every configuration runs in its own subprocess (so each peak RSS is its own), one after the
 other in this one invocation (so the ratios hold on a noisy machine), with the SAME model code:
-the worker imports `torch` or `tinygrad_edu` under one name and runs an identical loop.
+the worker imports `torch` or `tinygrad_edu` under one name and runs an identical loop. The
+images stay uint8, as in the dataset; each step normalises its batch (ToTensor + Normalize).
 Per framework and optimizer it measures
   - loop: one epoch over batches prepared beforehand (a list of tensors): the training step alone;
   - loader: one epoch through `DataLoader(TensorDataset(x, y), batch_size, shuffle=True)`;
@@ -31,10 +32,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # this checkout's tinygrad_edu, also in the workers (run as scripts)
-DEFAULT_DATA = os.environ.get("TINYGRAD_EDU_MNIST", os.path.join(HERE, "..", "..", "shared", "data", "mnist"))
-if not os.path.isdir(DEFAULT_DATA) and os.path.isdir("/work/shared/data/mnist"):  # a worktree at /work/wt/<name>
-    DEFAULT_DATA = "/work/shared/data/mnist"
 FRAMEWORKS = ("tinygrad_edu-c", "tinygrad_edu-numpy", "torch")
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 
 
 # ---------------------------------------------------------------- the worker (one subprocess)
@@ -83,9 +82,12 @@ def worker(args) -> dict:
     criterion = nn.CrossEntropyLoss()
     opt = make_optimizer(optim, args.optimizer, model.parameters())
 
-    def step(x, y):
+    def normalise(images):  # ToTensor + Normalize of a uint8 batch, as the examples' MNIST loader does
+        return (images.float() / 255.0 - MNIST_MEAN) / MNIST_STD
+
+    def step(images, y):
         opt.zero_grad()
-        loss = criterion(model(x), y)
+        loss = criterion(model(normalise(images)), y)
         loss.backward()
         opt.step()
         return loss
@@ -115,7 +117,7 @@ def worker(args) -> dict:
     for _ in range(args.repeats):
         t0 = time.perf_counter()
         with lib.no_grad():
-            correct = sum(int((model(x_test[i:i + 1000]).argmax(1).numpy() == arrays["y_test"][i:i + 1000]).sum())
+            correct = sum(int((model(normalise(x_test[i:i + 1000])).argmax(1).numpy() == arrays["y_test"][i:i + 1000]).sum())
                           for i in range(0, len(x_test), 1000))
         eval_seconds.append(time.perf_counter() - t0)
     return {"epoch_s": statistics.median(seconds), "epoch_s_all": seconds, "eval_s": statistics.median(eval_seconds),
@@ -143,16 +145,23 @@ def peak_rss_mb() -> float:
 
 # ---------------------------------------------------------------- the driver
 
+def default_data_dir() -> str:
+    """The examples' lookup (examples/_common.py), imported only by the driver: the workers
+    must not load tinygrad_edu into torch's process."""
+    sys.path.insert(0, os.path.join(os.path.dirname(HERE), "examples"))
+    from _common import default_data_dir as examples_default
+    return examples_default()
+
+
 def prepare_arrays(data_dir: str, path: str) -> None:
-    """Read MNIST once (tinygrad_edu's loader), normalise, and hand it to the workers as .npz."""
+    """Read MNIST once (tinygrad_edu's loader) and hand it to the workers as .npz (uint8 images)."""
     import numpy as np
     from tinygrad_edu.datasets import MNIST
 
     out = {}
     for split, train in (("train", True), ("test", False)):
         ds = MNIST(data_dir, train=train)
-        x = ds.data.numpy().reshape(len(ds), -1).astype(np.float32)
-        out[f"x_{split}"] = ((x / 255.0 - 0.1307) / 0.3081).astype(np.float32)
+        out[f"x_{split}"] = ds.data.numpy().reshape(len(ds), -1)  # uint8: each batch is normalised as it is used
         out[f"y_{split}"] = ds.targets.numpy().astype(np.int64)
     np.savez(path, **out)
 
@@ -174,7 +183,8 @@ def run_worker(args, framework: str, optimizer: str, mode: str, arrays: str) -> 
 
 def main() -> None:
     p = argparse.ArgumentParser(description="epoch time of the MNIST MLP/CNN: tinygrad_edu vs PyTorch")
-    p.add_argument("--data-dir", default=DEFAULT_DATA)
+    p.add_argument("--data-dir", default=None,
+                   help="MNIST folder (default: the examples' own, $TINYGRAD_EDU_MNIST or ../shared/data/mnist)")
     p.add_argument("--model", choices=("mlp", "cnn"), default="mlp")
     p.add_argument("--optimizers", default="sgd,adam")
     p.add_argument("--frameworks", default=",".join(FRAMEWORKS))
@@ -201,7 +211,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         arrays = os.path.join(tmp, "mnist.npz")
-        prepare_arrays(args.data_dir, arrays)
+        prepare_arrays(args.data_dir or default_data_dir(), arrays)
         for optimizer in args.optimizers.split(","):
             for mode in args.modes.split(","):
                 for framework in frameworks:
