@@ -777,7 +777,7 @@ def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, k
     None): out [N, O, out_h, out_w] = W2d [O, C*kh*kw] @ im2col_t(x), images first."""
     win = check_conv2d("conv2d_forward", x, weight, bias, kernel_size, stride, padding, dilation, out_size)
     n, o, (oh, ow) = x.shape[0], weight.shape[0], win[4]
-    out_t = weight.reshape(o, -1) @ im2col_t(x, *win)  # [O, N*P]
+    out_t = weight.reshape(o, x.shape[1] * win[0][0] * win[0][1]) @ im2col_t(x, *win)  # [O, N*P]
     out = np.ascontiguousarray(out_t.reshape(o, n, oh, ow).transpose(1, 0, 2, 3))
     return out if bias is None else out + bias[:, None, None]
 
@@ -792,9 +792,9 @@ def conv2d_backward(grad_out: np.ndarray, x: np.ndarray, weight: np.ndarray, ker
     """
     win = check_conv2d("conv2d_backward", x, weight, grad_out, kernel_size, stride, padding, dilation, out_size,
                        grad=True)
-    o = weight.shape[0]
-    g_t = grad_out.transpose(1, 0, 2, 3).reshape(o, -1)
-    w2d = weight.reshape(o, -1)
+    (n, c), o, (kh, kw), (oh, ow) = x.shape[:2], weight.shape[0], win[0], win[4]
+    g_t = grad_out.transpose(1, 0, 2, 3).reshape(o, n * oh * ow)  # explicit sizes: any of them may be 0
+    w2d = weight.reshape(o, c * kh * kw)
     dx = col2im_t(w2d.T @ g_t, x.shape, *win) if input_grad else None
     dw = (g_t @ im2col(x, *win)).reshape(weight.shape) if weight_grad else None
     db = g_t.sum(1) if bias_grad else None
