@@ -361,6 +361,19 @@ int SFX(tg_conv2d_forward)(const T *x, const T *weight, const T *bias, T *out, i
     return atomic_load(&job.status);
 }
 
+/* The sum of a[0 .. len), in 16 independent partial sums: a single running sum waits a whole
+ * add latency per element (5x slower: 0.48 vs 0.09 ms for the first conv's bias gradient). */
+static T SFX(sum)(const T *a, int64_t len)
+{
+    T part[16] = {0}, total = 0;
+    int64_t i = 0;
+    for (; i + 16 <= len; i += 16)
+        for (int j = 0; j < 16; j++) part[j] += a[i + j];
+    for (; i < len; i++) total += a[i];
+    for (int j = 0; j < 16; j++) total += part[j];
+    return total;
+}
+
 /* One chunk of the backward. With g_t [o, nb*p] the chunk's grad with images and channels
  * swapped, and g_r [nb*p, o] its transpose:
  *     db part [o]     = g_t summed over its rows
@@ -390,11 +403,7 @@ static void SFX(conv_backward_task)(void *ctx, int64_t t)
                 for (int64_t q = 0; q < p; q++) g_r[(b * p + q) * o + oc] = src[q];
         }
     if (job->db_parts)
-        for (int64_t oc = 0; oc < o; oc++) {
-            T sum = 0;
-            for (int64_t q = 0; q < np; q++) sum += g_t[oc * np + q];
-            job->db_parts[t * o + oc] = sum;
-        }
+        for (int64_t oc = 0; oc < o; oc++) job->db_parts[t * o + oc] = SFX(sum)(g_t + oc * np, np);
     T *x = (T *)job->x + b0 * c * h * w, *dw = job->dw_parts ? job->dw_parts + t * k * o : NULL;
     int rc = TG_OK;
     if (job->dw_parts && rows) {
