@@ -469,45 +469,93 @@ int SFX(tg_conv2d_backward)(const T *x, const T *weight, const T *grad, T *grad_
     return rc;
 }
 
+/* The max of window (oy, ox) of one plane, clipped to the input, and its flat index; TG_ERR_SIZE
+ * if no tap lies inside. PyTorch's CPU rule: start at -inf on the first element inside, keep
+ * the first of equal maxima, and let NaN win (so a NaN propagates). */
+static int SFX(pool_window)(const T *plane, int64_t h, int64_t w, const struct tg_window *win, int64_t oy,
+                            int64_t ox, T *value, int64_t *index)
+{
+    const int64_t dh = win->dilation_h, dw = win->dilation_w;
+    /* Rows of the window inside the input: y_lo, y_lo + dh, ... < y_hi; columns likewise. */
+    int64_t y_lo = oy * win->stride_h - win->pad_h, x_lo = ox * win->stride_w - win->pad_w;
+    const int64_t y_hi = TG_CONV_MIN(y_lo + (win->kernel_h - 1) * dh + 1, h);
+    const int64_t x_hi = TG_CONV_MIN(x_lo + (win->kernel_w - 1) * dw + 1, w);
+    if (y_lo < 0) y_lo += (-y_lo + dh - 1) / dh * dh; /* first tap inside */
+    if (x_lo < 0) x_lo += (-x_lo + dw - 1) / dw * dw;
+    /* A window entirely in the padding has no max to return: PyTorch's argument checks rule
+     * it out, and so must the caller's. */
+    if (y_lo >= y_hi || x_lo >= x_hi) return TG_ERR_SIZE;
+    T best = -INFINITY;
+    int64_t best_at = y_lo * w + x_lo;
+    for (int64_t y = y_lo; y < y_hi; y += dh) {
+        for (int64_t xx = x_lo; xx < x_hi; xx += dw) {
+            const T v = plane[y * w + xx];
+            if (v > best || isnan(v)) {
+                best = v;
+                best_at = y * w + xx;
+            }
+        }
+    }
+    *value = best;
+    *index = best_at;
+    return TG_OK;
+}
+
+/* The same for the windows ox in [x0, x1) of output row oy, all wholly inside the input: tap by
+ * tap across the row, with selects rather than branches, so the compiler vectorises it. One
+ * window at a time, the compare-and-branch mispredicts on data about every other tap: 16 ns per
+ * 2x2 window (3.2 ms for the notes' first pool) against 5 ns (1.0 ms). Same rule, same result. */
+static void SFX(pool_row_inside)(const T *plane, int64_t w, const struct tg_window *win, int64_t oy, int64_t x0,
+                                 int64_t x1, T *restrict val, int64_t *restrict idx)
+{
+    const int64_t sw = win->stride_w;
+    for (int64_t i = 0; i < win->kernel_h; i++)
+        for (int64_t j = 0; j < win->kernel_w; j++) {
+            /* the tap's flat index in window ox is base + ox * sw */
+            const int64_t base = (oy * win->stride_h - win->pad_h + i * win->dilation_h) * w - win->pad_w
+                                 + j * win->dilation_w;
+            const T *restrict src = plane;
+            if (i == 0 && j == 0) {
+                for (int64_t ox = x0; ox < x1; ox++) {
+                    val[ox] = src[base + ox * sw];
+                    idx[ox] = base + ox * sw;
+                }
+                continue;
+            }
+            for (int64_t ox = x0; ox < x1; ox++) {
+                const T v = src[base + ox * sw], best = val[ox];
+                const int take = (v > best) | (v != v);
+                val[ox] = take ? v : best;
+                idx[ox] = take ? base + ox * sw : idx[ox];
+            }
+        }
+}
+
 int SFX(tg_max_pool2d_forward)(const T *x, T *values, int64_t *indices, int64_t n, int64_t c, int64_t h,
                                int64_t w, const struct tg_window *win)
 {
     int rc = tg_check_window(n, c, h, w, win, (int64_t)sizeof(T));
     if (rc != TG_OK) return rc;
-    const int64_t oh = win->out_h, ow = win->out_w, dh = win->dilation_h, dw = win->dilation_w;
+    const int64_t oh = win->out_h, ow = win->out_w, sh = win->stride_h, sw = win->stride_w;
+    const int64_t span_h = (win->kernel_h - 1) * win->dilation_h, span_w = (win->kernel_w - 1) * win->dilation_w;
     if (n * c * oh * ow == 0) return TG_OK;
     if (x == NULL || values == NULL || indices == NULL) return TG_ERR_NULL;
+    /* Windows wholly inside the input: rows oy with 0 <= oy*sh - pad_h and oy*sh - pad_h + span_h < h,
+     * columns ox in [x0, x1) likewise. */
+    const int64_t x0 = TG_CONV_MIN((win->pad_w + sw - 1) / sw, ow);
+    const int64_t x1 = w - 1 - span_w + win->pad_w < 0 ? 0 : TG_CONV_MIN((w - 1 - span_w + win->pad_w) / sw + 1, ow);
     for (int64_t p = 0; p < n * c; p++) {
         const T *plane = x + p * h * w;
         T *val = values + p * oh * ow;
         int64_t *idx = indices + p * oh * ow;
-        for (int64_t oy = 0; oy < oh; oy++) {
-            /* Rows of the window inside the input: y_lo, y_lo + dh, ... < y_hi. */
-            int64_t y_lo = oy * win->stride_h - win->pad_h;
-            const int64_t y_hi = TG_CONV_MIN(y_lo + (win->kernel_h - 1) * dh + 1, h);
-            if (y_lo < 0) y_lo += (-y_lo + dh - 1) / dh * dh; /* first tap inside */
+        for (int64_t oy = 0; oy < oh; oy++, val += ow, idx += ow) {
+            const int64_t y = oy * sh - win->pad_h;
+            const int inside = y >= 0 && y + span_h < h && x0 < x1;
+            if (inside) SFX(pool_row_inside)(plane, w, win, oy, x0, x1, val, idx);
             for (int64_t ox = 0; ox < ow; ox++) {
-                int64_t x_lo = ox * win->stride_w - win->pad_w;
-                const int64_t x_hi = TG_CONV_MIN(x_lo + (win->kernel_w - 1) * dw + 1, w);
-                if (x_lo < 0) x_lo += (-x_lo + dw - 1) / dw * dw;
-                /* A window entirely in the padding has no max to return: PyTorch's
-                 * argument checks rule it out, and so must the caller's. */
-                if (y_lo >= y_hi || x_lo >= x_hi) return TG_ERR_SIZE;
-                /* PyTorch's CPU rule: start at -inf on the first element inside, keep the
-                 * first of equal maxima, and let NaN win (so a NaN propagates). */
-                T best = -INFINITY;
-                int64_t best_at = y_lo * w + x_lo;
-                for (int64_t y = y_lo; y < y_hi; y += dh) {
-                    for (int64_t xx = x_lo; xx < x_hi; xx += dw) {
-                        const T v = plane[y * w + xx];
-                        if (v > best || isnan(v)) {
-                            best = v;
-                            best_at = y * w + xx;
-                        }
-                    }
-                }
-                val[oy * ow + ox] = best;
-                idx[oy * ow + ox] = best_at;
+                if (inside && ox == x0) ox = x1; /* done above */
+                if (ox < ow && (rc = SFX(pool_window)(plane, h, w, win, oy, ox, val + ox, idx + ox)) != TG_OK)
+                    return rc;
             }
         }
     }
