@@ -15,7 +15,10 @@ with two clocks: the process's CPU time (all threads: robust to other jobs on th
 machine, the fair clock at 1 thread) and wall time (what a second thread can shorten; it swings
 with the machine's load, which is printed). --threads 1,2 runs one table per thread count, with
 torch and ours (backend.set_num_threads) on the same count. Ratio = median / torch's median, in
-this run.
+this run. At 2 threads torch's OpenMP workers spin for a while after each call (GNU OpenMP's
+default), and that CPU time lands on whichever runner comes next: OMP_WAIT_POLICY=PASSIVE in
+the environment stops it. Our pool goes serial for a while when its second thread straggles (a
+busy machine, csrc/threadpool.c), so on a loaded machine 2 threads may run like 1.
 
     python bench/bench_conv.py [--repeats 20] [--threads 1,2] [--dtype float32] [--all]
 """
@@ -120,17 +123,20 @@ def ref_pool(arrays: list[np.ndarray], k: int, grad_out: np.ndarray, x_grad: boo
 # ------------------------------------------------------------ timing
 
 CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
+# Untimed rounds first: first-touch page faults, caches, and torch's first calls at a new shape or
+# thread count (several ms each for the first conv, enough to skew a median of a few rounds).
+WARMUP_ROUNDS = 3
 
 
 def median_of(runners: dict[str, Callable[[], object]], repeats: int) -> dict[str, dict[str, float]]:
     """clock -> runner -> median seconds. The runners take turns (one call each per round), so a
     burst of load from other processes on this shared machine hits all of them alike."""
     times = {clock: {name: [] for name in runners} for clock in CLOCKS}
-    for round_ in range(repeats + 1):
+    for round_ in range(repeats + WARMUP_ROUNDS):
         for name, fn in runners.items():
             t0 = {clock: read() for clock, read in CLOCKS.items()}
             fn()
-            if round_:  # round 0 is the warm-up: first-touch page faults, caches
+            if round_ >= WARMUP_ROUNDS:
                 for clock, read in CLOCKS.items():
                     times[clock][name].append(read() - t0[clock])
     return {clock: {name: statistics.median(t) for name, t in per.items()} for clock, per in times.items()}
@@ -161,7 +167,7 @@ def main() -> None:
         print(f"\nbatch 64, {args.dtype}, {threads} thread(s) (torch {torch.get_num_threads()}, ours "
               f"{backend.get_num_threads()}), load average {os.getloadavg()[0]:.1f}; median of {args.repeats} "
               "interleaved rounds, ms, forward + backward; ratio = median / torch")
-        print(f"{'layer':28s}" + "".join(f"{name + ' ' + clock:>15s}" for clock in CLOCKS for name in libs)
+        print(f"{'layer':28s}" + "".join(f"{name + ' ' + clock:>17s}" for clock in CLOCKS for name in libs)
               + "".join(f"{'c/torch ' + clock:>14s}" for clock in CLOCKS))
         run_table(libs, args)
 
@@ -194,7 +200,7 @@ def run_table(libs: list[str], args) -> None:
 
 
 def _row(name: str, medians: dict[str, dict[str, float]], libs: list[str]) -> str:
-    return (f"{name:28s}" + "".join(f"{medians[clock][lib] * 1e3:15.2f}" for clock in CLOCKS for lib in libs)
+    return (f"{name:28s}" + "".join(f"{medians[clock][lib] * 1e3:17.2f}" for clock in CLOCKS for lib in libs)
             + "".join(f"{medians[clock]['ours-c'] / medians[clock]['torch']:14.2f}" for clock in CLOCKS))
 
 
