@@ -7,7 +7,7 @@
  *   tg_col2im_t_*            its adjoint
  *   tg_conv2d_forward_*      a whole convolution: im2col_t + GEMM per batch chunk, chunks in parallel
  *   tg_conv2d_backward_*     its gradients: im2col / GEMMs / col2im_t per chunk, chunks in parallel
- *   tg_max_pool2d_forward_*  max of each window and where it was (flat index in H*W)
+ *   tg_max_pool2d_forward_*  max of each window and where it was (flat index in H*W); planes in parallel
  *   tg_max_pool2d_backward_* scatter-add of the output gradient at those indices
  *
  * A convolution is then a GEMM (tg_matmul_*). The GEMM packs its right operand B [k, n] by
@@ -531,35 +531,67 @@ static void SFX(pool_row_inside)(const T *plane, int64_t w, const struct tg_wind
         }
 }
 
+typedef struct {
+    const T *x;
+    T *values;
+    int64_t *indices;
+    int64_t planes_per_task, planes, h, w, x0, x1; /* [x0, x1): the columns of windows wholly inside */
+    const struct tg_window *win;
+    atomic_int status;
+} SFX(pool_job);
+
+/* Planes [t * planes_per_task, ...) of the forward. */
+static void SFX(pool_forward_task)(void *ctx, int64_t t)
+{
+    SFX(pool_job) *job = ctx;
+    const struct tg_window *win = job->win;
+    const int64_t h = job->h, w = job->w, oh = win->out_h, ow = win->out_w, x0 = job->x0, x1 = job->x1;
+    const int64_t span_h = (win->kernel_h - 1) * win->dilation_h;
+    const int64_t p1 = TG_CONV_MIN((t + 1) * job->planes_per_task, job->planes);
+    for (int64_t p = t * job->planes_per_task; p < p1; p++) {
+        const T *plane = job->x + p * h * w;
+        T *val = job->values + p * oh * ow;
+        int64_t *idx = job->indices + p * oh * ow;
+        for (int64_t oy = 0; oy < oh; oy++, val += ow, idx += ow) {
+            const int64_t y = oy * win->stride_h - win->pad_h;
+            const int inside = y >= 0 && y + span_h < h && x0 < x1;
+            if (inside) SFX(pool_row_inside)(plane, w, win, oy, x0, x1, val, idx);
+            for (int64_t ox = 0; ox < ow; ox++) {
+                if (inside && ox == x0) ox = x1; /* done above */
+                int rc;
+                if (ox < ow && (rc = SFX(pool_window)(plane, h, w, win, oy, ox, val + ox, idx + ox)) != TG_OK) {
+                    atomic_store(&job->status, rc);
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/* Window taps from which the forward runs on the thread pool, TG_POOL_TASKS tasks of whole
+ * planes: at the notes' first pool (800k taps, 1 ms) the second thread pays for its wake-up. */
+#define TG_POOL_PAR_MIN_TAPS (256 * 1024)
+#define TG_POOL_TASKS 8
+
 int SFX(tg_max_pool2d_forward)(const T *x, T *values, int64_t *indices, int64_t n, int64_t c, int64_t h,
                                int64_t w, const struct tg_window *win)
 {
     int rc = tg_check_window(n, c, h, w, win, (int64_t)sizeof(T));
     if (rc != TG_OK) return rc;
-    const int64_t oh = win->out_h, ow = win->out_w, sh = win->stride_h, sw = win->stride_w;
-    const int64_t span_h = (win->kernel_h - 1) * win->dilation_h, span_w = (win->kernel_w - 1) * win->dilation_w;
-    if (n * c * oh * ow == 0) return TG_OK;
+    const int64_t oh = win->out_h, ow = win->out_w, sw = win->stride_w;
+    const int64_t span_w = (win->kernel_w - 1) * win->dilation_w, planes = n * c;
+    if (planes * oh * ow == 0) return TG_OK;
     if (x == NULL || values == NULL || indices == NULL) return TG_ERR_NULL;
-    /* Windows wholly inside the input: rows oy with 0 <= oy*sh - pad_h and oy*sh - pad_h + span_h < h,
-     * columns ox in [x0, x1) likewise. */
+    /* Windows wholly inside the input: rows oy with 0 <= oy*sh - pad_h and oy*sh - pad_h + span_h < h
+     * (checked per row), columns ox in [x0, x1). */
     const int64_t x0 = TG_CONV_MIN((win->pad_w + sw - 1) / sw, ow);
     const int64_t x1 = w - 1 - span_w + win->pad_w < 0 ? 0 : TG_CONV_MIN((w - 1 - span_w + win->pad_w) / sw + 1, ow);
-    for (int64_t p = 0; p < n * c; p++) {
-        const T *plane = x + p * h * w;
-        T *val = values + p * oh * ow;
-        int64_t *idx = indices + p * oh * ow;
-        for (int64_t oy = 0; oy < oh; oy++, val += ow, idx += ow) {
-            const int64_t y = oy * sh - win->pad_h;
-            const int inside = y >= 0 && y + span_h < h && x0 < x1;
-            if (inside) SFX(pool_row_inside)(plane, w, win, oy, x0, x1, val, idx);
-            for (int64_t ox = 0; ox < ow; ox++) {
-                if (inside && ox == x0) ox = x1; /* done above */
-                if (ox < ow && (rc = SFX(pool_window)(plane, h, w, win, oy, ox, val + ox, idx + ox)) != TG_OK)
-                    return rc;
-            }
-        }
-    }
-    return TG_OK;
+    /* Every plane is independent: any split gives the same result. */
+    const int par = (double)planes * (double)(oh * ow) * (double)(win->kernel_h * win->kernel_w) >= TG_POOL_PAR_MIN_TAPS;
+    const int64_t ntasks = par ? TG_CONV_MIN(planes, TG_POOL_TASKS) : 1;
+    SFX(pool_job) job = {x, values, indices, (planes + ntasks - 1) / ntasks, planes, h, w, x0, x1, win, TG_OK};
+    tg_parallel_for(SFX(pool_forward_task), &job, ntasks, par ? tg_get_num_threads() : 1);
+    return atomic_load(&job.status);
 }
 
 int SFX(tg_max_pool2d_backward)(const T *grad_out, const int64_t *indices, T *grad_in, int64_t n, int64_t c,

@@ -382,7 +382,8 @@ int tg_conv2d_backward_f64(const double *x, const double *weight, const double *
  *   indices : [n, c, out_h, out_w]  output: its flat index y * w + x in the h*w plane;
  *             ties go to the first tap in row-major order, a NaN always wins (PyTorch's rule)
  *   n, c, h, w : sizes of x, each >= 0;  win : the window
- * A window with no tap inside the input gives TG_ERR_SIZE.
+ * A window with no tap inside the input gives TG_ERR_SIZE. Large inputs are split by planes
+ * across the thread pool (the result does not depend on the thread count).
  */
 int tg_max_pool2d_forward_f32(const float *x, float *values, int64_t *indices, int64_t n, int64_t c,
                               int64_t h, int64_t w, const struct tg_window *win);

@@ -362,6 +362,24 @@ def test_conv2d_kernels_same_result_on_1_and_2_threads():
         np.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-4 * np.abs(e).max())
 
 
+def test_max_pool2d_forward_same_result_on_1_and_2_threads():
+    """Big enough (> 256k window taps) for the planes to be split across the thread pool; a
+    padded, overlapping window so that clipped windows run next to the row-wise fast path."""
+    c_kernels = _c_kernels()
+    x = _ints(np.random.default_rng(0), (8, 16, 33, 31), np.float32)  # ties: the first-index rule
+    x[0, 0, 5, 7] = np.nan
+    win = ((3, 3), (2, 2), (1, 1), (1, 1), (17, 16))
+    expected = numpy_kernels.max_pool2d_forward(x, *win)
+    before = backend.get_num_threads()
+    try:
+        for threads in (1, 2, 2):
+            backend.set_num_threads(threads)
+            for got, e in zip(c_kernels.max_pool2d_forward(x, *win), expected):
+                np.testing.assert_array_equal(got, e)
+    finally:
+        backend.set_num_threads(before)
+
+
 def test_kernels_accept_strided_inputs(kernels):
     x = np.arange(2 * 3 * 6 * 5, dtype=np.float64).reshape(2, 3, 5, 6).transpose(0, 1, 3, 2)
     win = ((3, 2), (1, 2), (1, 0), (1, 1), (6, 2))
