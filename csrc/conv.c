@@ -5,19 +5,21 @@
  *   tg_col2im_*              its adjoint: cols -> x, overlapping windows add up
  *   tg_im2col_t_*            x -> cols_t = cols^T [C*KH*KW, N*OH*OW] (a row per kernel tap)
  *   tg_col2im_t_*            its adjoint
- *   tg_conv2d_forward_*      a whole convolution: im2col_t + GEMM per batch chunk, chunks in parallel
- *   tg_conv2d_backward_*     its gradients: im2col / GEMMs / col2im_t per chunk, chunks in parallel
+ *   tg_conv2d_forward_*      a whole convolution: unfold + GEMM per batch chunk, chunks in parallel
+ *   tg_conv2d_backward_*     its gradients: unfold / GEMMs / col2im_t per chunk, chunks in parallel
  *   tg_max_pool2d_forward_*  max of each window and where it was (flat index in H*W); planes in parallel
  *   tg_max_pool2d_backward_* scatter-add of the output gradient at those indices
  *
- * A convolution is then a GEMM (tg_matmul_*). The GEMM packs its right operand B [k, n] by
- * rows cheaply and its left operand A [m, k] by a strided gather, so the big unfolded matrix
- * should be B, with the reduction dim as rows. The forward reduces over the taps, the weight
- * gradient over the pixels; hence two layouts, each written directly:
+ * A convolution is then a GEMM (tg_gemm_*). The GEMM reads a row-major operand cheaply and
+ * a transposed one by a strided gather, so each product gets the big unfolded matrix in the
+ * layout it reads row by row -- hence two layouts, each written directly:
  *     forward   out_t [O, N*P] = W [O, K] @ cols_t [K, N*P]
+ *            or out_r [N*P, O] = cols [N*P, K] @ W^T [K, O]      (long reductions, few channels)
  *     weight    dW [O, K]      = dout_t [O, N*P] @ cols [N*P, K]
+ *            or dW^T [K, O]    = cols_t [K, N*P] @ dout_r [N*P, O]  (the same rule)
  *     input     dcols_t        = W^T [K, O] @ dout_t [O, N*P]  -> col2im_t -> dx
- * Only output-sized arrays (K/O times smaller than cols) are ever transposed.
+ * (tg_conv_pixels_as_rows picks the way round.) Only output-sized arrays (K/O times smaller
+ * than cols) are ever transposed.
  * tg_conv2d_forward / _backward run these on a few images at a time (a chunk, see
  * tg_conv_chunk) so cols stays in L2, and hand the chunks to the thread pool: each chunk's
  * GEMMs are far below the size where the GEMM would split itself across threads.
