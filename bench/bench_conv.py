@@ -10,11 +10,17 @@ input is the data, so it has no input gradient) for
     numpy-ref   a textbook NumPy im2col (sliding_window_view + tensordot), no tinygrad_edu
     torch       torch.nn.functional, same thread count
 Every implementation is first checked against torch (values and gradients). The runners take
-turns, one call each per round, for --repeats rounds after a warm-up round; the clock is the
-calling thread's CPU time (the 2 cores are shared with other jobs, which makes wall time
-swing 2-3x; --clock wall for elapsed time). Ratio = median / torch's median, in this run.
+turns, one call each per round, for --repeats rounds after a warm-up round. Each call is timed
+with two clocks: the process's CPU time (all threads: robust to other jobs on the shared 2-core
+machine, the fair clock at 1 thread) and wall time (what a second thread can shorten; it swings
+with the machine's load, which is printed). --threads 1,2 runs one table per thread count, with
+torch and ours (backend.set_num_threads) on the same count. Ratio = median / torch's median, in
+this run. At 2 threads torch's OpenMP workers spin for a while after each call (GNU OpenMP's
+default), and that CPU time lands on whichever runner comes next: OMP_WAIT_POLICY=PASSIVE in
+the environment stops it. Our pool goes serial for a while when its second thread straggles (a
+busy machine, csrc/threadpool.c), so on a loaded machine 2 threads may run like 1.
 
-    python bench/bench_conv.py [--repeats 20] [--threads 1] [--dtype float32]
+    python bench/bench_conv.py [--repeats 20] [--threads 1,2] [--dtype float32] [--all]
 """
 from __future__ import annotations
 
@@ -116,17 +122,24 @@ def ref_pool(arrays: list[np.ndarray], k: int, grad_out: np.ndarray, x_grad: boo
 
 # ------------------------------------------------------------ timing
 
-def median_of(runners: dict[str, Callable[[], object]], repeats: int, clock: Callable[[], float]) -> dict[str, float]:
-    """Median seconds per runner. The runners take turns (one call each per round), so a burst of
-    load from other processes on this shared machine hits all of them alike."""
-    times: dict[str, list[float]] = {name: [] for name in runners}
-    for round_ in range(repeats + 1):
+CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
+# Untimed rounds first: first-touch page faults, caches, and torch's first calls at a new shape or
+# thread count (several ms each for the first conv, enough to skew a median of a few rounds).
+WARMUP_ROUNDS = 3
+
+
+def median_of(runners: dict[str, Callable[[], object]], repeats: int) -> dict[str, dict[str, float]]:
+    """clock -> runner -> median seconds. The runners take turns (one call each per round), so a
+    burst of load from other processes on this shared machine hits all of them alike."""
+    times = {clock: {name: [] for name in runners} for clock in CLOCKS}
+    for round_ in range(repeats + WARMUP_ROUNDS):
         for name, fn in runners.items():
-            t0 = clock()
+            t0 = {clock: read() for clock, read in CLOCKS.items()}
             fn()
-            if round_:  # round 0 is the warm-up: first-touch page faults, caches
-                times[name].append(clock() - t0)
-    return {name: statistics.median(t) for name, t in times.items()}
+            if round_ >= WARMUP_ROUNDS:
+                for clock, read in CLOCKS.items():
+                    times[clock][name].append(read() - t0[clock])
+    return {clock: {name: statistics.median(t) for name, t in per.items()} for clock, per in times.items()}
 
 
 def check(got: list, expected: list, dtype: str, what: str) -> None:
@@ -142,20 +155,25 @@ def check(got: list, expected: list, dtype: str, what: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch.set_num_threads (ours and NumPy's BLAS run on one; more needs --clock wall)")
+    parser.add_argument("--threads", default="1",
+                        help="comma-separated thread counts, one table each (torch.set_num_threads and ours)")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
-    parser.add_argument("--clock", default="cpu", choices=["cpu", "wall"],
-                        help="cpu: CPU time of the calling thread (default: robust to other jobs on a shared "
-                             "machine, right for single-threaded runs); wall: elapsed time")
+    parser.add_argument("--all", action="store_true", help="also time ours-numpy and numpy-ref (slow)")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    clock = time.thread_time if args.clock == "cpu" else time.perf_counter
-    print(f"batch 64, {args.dtype}, torch threads {torch.get_num_threads()}, {args.clock} time, median of "
-          f"{args.repeats} interleaved rounds (ms, forward + backward); ratio = median / torch")
-    libs = ["ours-c", "ours-numpy", "numpy-ref", "torch"]
-    print(f"{'layer':28s}" + "".join(f"{name:>12s}" for name in libs) + "   c/torch  numpy/torch")
-    totals = dict.fromkeys(libs, 0.0)
+    libs = ["ours-c", "ours-numpy", "numpy-ref", "torch"] if args.all else ["ours-c", "torch"]
+    for threads in (int(t) for t in args.threads.split(",")):
+        torch.set_num_threads(threads)
+        backend.set_num_threads(threads)
+        print(f"\nbatch 64, {args.dtype}, {threads} thread(s) (torch {torch.get_num_threads()}, ours "
+              f"{backend.get_num_threads()}), load average {os.getloadavg()[0]:.1f}; median of {args.repeats} "
+              "interleaved rounds, ms, forward + backward; ratio = median / torch")
+        print(f"{'layer':28s}" + "".join(f"{name + ' ' + clock:>17s}" for clock in CLOCKS for name in libs)
+              + "".join(f"{'c/torch ' + clock:>14s}" for clock in CLOCKS))
+        run_table(libs, args)
+
+
+def run_table(libs: list[str], args) -> None:
+    totals = {clock: dict.fromkeys(libs, 0.0) for clock in CLOCKS}
     before = backend.current()
     for name, kind, shape, params, x_grad in LAYERS:
         arrays = make_inputs(kind, shape, params, args.dtype)
@@ -169,16 +187,21 @@ def main() -> None:
             else (lambda: ref_pool(arrays, params, grad_out, x_grad)),
             "torch": lambda: run_lib(torch, kind, params, arrays, grad_out, x_grad),
         }
+        runners = {lib: runners[lib] for lib in libs}
         for lib, fn in runners.items():  # correctness first: no number for a wrong result
             check(fn(), expected, args.dtype, f"{name} {lib}")
-        medians = median_of(runners, args.repeats, clock)
-        for lib in libs:
-            totals[lib] += medians[lib]
+        medians = median_of(runners, args.repeats)
         backend.use(before)
-        print(f"{name:28s}" + "".join(f"{medians[lib] * 1e3:12.2f}" for lib in libs)
-              + f"   {medians['ours-c'] / medians['torch']:7.2f}  {medians['ours-numpy'] / medians['torch']:11.2f}")
-    print(f"{'total (sum of medians)':28s}" + "".join(f"{totals[lib] * 1e3:12.2f}" for lib in libs)
-          + f"   {totals['ours-c'] / totals['torch']:7.2f}  {totals['ours-numpy'] / totals['torch']:11.2f}")
+        for clock in CLOCKS:
+            for lib in libs:
+                totals[clock][lib] += medians[clock][lib]
+        print(_row(name, medians, libs))
+    print(_row("total (sum of medians)", totals, libs))
+
+
+def _row(name: str, medians: dict[str, dict[str, float]], libs: list[str]) -> str:
+    return (f"{name:28s}" + "".join(f"{medians[clock][lib] * 1e3:17.2f}" for clock in CLOCKS for lib in libs)
+            + "".join(f"{medians[clock]['ours-c'] / medians[clock]['torch']:14.2f}" for clock in CLOCKS))
 
 
 def _grad_out(kind: str, params, arrays: list[np.ndarray]) -> np.ndarray:

@@ -341,6 +341,40 @@ int tg_col2im_t_f64(const double *cols_t, double *x, int64_t n, int64_t c, int64
                     const struct tg_window *win);
 
 /*
+ * tg_conv2d_forward_f32 / _f64: a whole convolution (PyTorch's conv2d, groups 1).
+ *
+ *   x      : const [n, c, h, w]
+ *   weight : const [o, c, kernel_h, kernel_w]
+ *   bias   : const [o], or NULL for none
+ *   out    : [n, o, out_h, out_w]  output, overwritten:
+ *            out[b, oc] = bias[oc] + sum over (ch, i, j) of weight[oc, ch, i, j] * tap (i, j) of x[b, ch]
+ *   n, c, h, w : sizes of x, o : output channels, each >= 0;  win : the window
+ * im2col_t + GEMM on chunks of a few images (cols stays in L2), chunks on the thread pool.
+ * TG_ERR_NOMEM if the scratch cannot be allocated.
+ */
+int tg_conv2d_forward_f32(const float *x, const float *weight, const float *bias, float *out, int64_t n,
+                          int64_t c, int64_t h, int64_t w, int64_t o, const struct tg_window *win);
+int tg_conv2d_forward_f64(const double *x, const double *weight, const double *bias, double *out, int64_t n,
+                          int64_t c, int64_t h, int64_t w, int64_t o, const struct tg_window *win);
+
+/*
+ * tg_conv2d_backward_f32 / _f64: the gradients of tg_conv2d_forward for grad = dL/dout.
+ *
+ *   x, weight : const, as in the forward;  grad : const [n, o, out_h, out_w]
+ *   grad_x    : [n, c, h, w]                     output (overwritten), or NULL if not needed
+ *   grad_w    : [o, c, kernel_h, kernel_w]       output (overwritten), or NULL
+ *   grad_b    : [o]                              output (overwritten), or NULL
+ * The weight and bias gradients are summed chunk by chunk in a fixed order: the result does
+ * not depend on the thread count. TG_ERR_NOMEM if the scratch cannot be allocated.
+ */
+int tg_conv2d_backward_f32(const float *x, const float *weight, const float *grad, float *grad_x, float *grad_w,
+                           float *grad_b, int64_t n, int64_t c, int64_t h, int64_t w, int64_t o,
+                           const struct tg_window *win);
+int tg_conv2d_backward_f64(const double *x, const double *weight, const double *grad, double *grad_x,
+                           double *grad_w, double *grad_b, int64_t n, int64_t c, int64_t h, int64_t w, int64_t o,
+                           const struct tg_window *win);
+
+/*
  * tg_max_pool2d_forward_f32 / _f64: max over each window, and where it is.
  *
  *   x       : const [n, c, h, w]
@@ -348,7 +382,8 @@ int tg_col2im_t_f64(const double *cols_t, double *x, int64_t n, int64_t c, int64
  *   indices : [n, c, out_h, out_w]  output: its flat index y * w + x in the h*w plane;
  *             ties go to the first tap in row-major order, a NaN always wins (PyTorch's rule)
  *   n, c, h, w : sizes of x, each >= 0;  win : the window
- * A window with no tap inside the input gives TG_ERR_SIZE.
+ * A window with no tap inside the input gives TG_ERR_SIZE. Large inputs are split by planes
+ * across the thread pool (the result does not depend on the thread count).
  */
 int tg_max_pool2d_forward_f32(const float *x, float *values, int64_t *indices, int64_t n, int64_t c,
                               int64_t h, int64_t w, const struct tg_window *win);

@@ -311,6 +311,75 @@ def test_max_pool2d_kernels_c_equal_numpy(case, dtype, seed):
                                   numpy_kernels.max_pool2d_backward(g, indices, shape))
 
 
+@settings(max_examples=60, deadline=None)
+@given(windows(), st.integers(0, 3), st.booleans(), st.sampled_from([np.float32, np.float64]),
+       st.integers(0, 2**16))
+def test_conv2d_kernels_c_equal_numpy(case, o, with_bias, dtype, seed):
+    c_kernels = _c_kernels()
+    shape, win = case
+    rng = np.random.default_rng(seed)
+    x, weight = _ints(rng, shape, dtype), _ints(rng, (o, shape[1]) + win[0], dtype)
+    bias = _ints(rng, (o,), dtype) if with_bias else None
+    out = c_kernels.conv2d_forward(x, weight, bias, *win)
+    assert out.shape == (shape[0], o) + win[4] and out.dtype == dtype
+    np.testing.assert_array_equal(out, numpy_kernels.conv2d_forward(x, weight, bias, *win))
+    g = _ints(rng, out.shape, dtype)
+    for needs in ((True, True, True), (False, True, False), (True, False, True)):
+        got = c_kernels.conv2d_backward(g, x, weight, *win, *needs)
+        expected = numpy_kernels.conv2d_backward(g, x, weight, *win, *needs)
+        for a, e, shape_, wanted in zip(got, expected, (x.shape, weight.shape, (o,)), needs):
+            assert (a is None) == (not wanted) and (e is None) == (not wanted)
+            if wanted:
+                assert a.shape == shape_ and a.dtype == dtype
+                np.testing.assert_array_equal(a, e)
+
+
+def test_conv2d_kernels_same_result_on_1_and_2_threads():
+    """A batch cut into several chunks run on the thread pool: the chunked weight and bias sums
+    are added in a fixed order, so the thread count does not change a bit."""
+    c_kernels = _c_kernels()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((21, 3, 9, 9)).astype(np.float32)
+    weight = rng.standard_normal((5, 3, 3, 3)).astype(np.float32)
+    bias = rng.standard_normal(5).astype(np.float32)
+    win = ((3, 3), (1, 1), (1, 1), (1, 1), (9, 9))
+    g = rng.standard_normal((21, 5, 9, 9)).astype(np.float32)
+    before = backend.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2, 1, 2):
+            backend.set_num_threads(threads)
+            results.append((c_kernels.conv2d_forward(x, weight, bias, *win),
+                            *c_kernels.conv2d_backward(g, x, weight, *win, True, True, True)))
+    finally:
+        backend.set_num_threads(before)
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            np.testing.assert_array_equal(a, b)
+    expected = (numpy_kernels.conv2d_forward(x, weight, bias, *win),
+                *numpy_kernels.conv2d_backward(g, x, weight, *win, True, True, True))
+    for a, e in zip(results[0], expected):
+        np.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-4 * np.abs(e).max())
+
+
+def test_max_pool2d_forward_same_result_on_1_and_2_threads():
+    """Big enough (> 256k window taps) for the planes to be split across the thread pool; a
+    padded, overlapping window so that clipped windows run next to the row-wise fast path."""
+    c_kernels = _c_kernels()
+    x = _ints(np.random.default_rng(0), (8, 16, 33, 31), np.float32)  # ties: the first-index rule
+    x[0, 0, 5, 7] = np.nan
+    win = ((3, 3), (2, 2), (1, 1), (1, 1), (17, 16))
+    expected = numpy_kernels.max_pool2d_forward(x, *win)
+    before = backend.get_num_threads()
+    try:
+        for threads in (1, 2, 2):
+            backend.set_num_threads(threads)
+            for got, e in zip(c_kernels.max_pool2d_forward(x, *win), expected):
+                np.testing.assert_array_equal(got, e)
+    finally:
+        backend.set_num_threads(before)
+
+
 def test_kernels_accept_strided_inputs(kernels):
     x = np.arange(2 * 3 * 6 * 5, dtype=np.float64).reshape(2, 3, 5, 6).transpose(0, 1, 3, 2)
     win = ((3, 2), (1, 2), (1, 0), (1, 1), (6, 2))
@@ -345,6 +414,20 @@ def test_kernel_argument_errors_are_the_same_on_both_backends(kernels):
         kernels.im2col_t(x.astype(np.float16), *WIN)
     with pytest.raises(ValueError, match="a window lies entirely in the padding"):
         kernels.max_pool2d_forward(x, (1, 1), (1, 1), (1, 1), (1, 1), (6, 6))
+    w = np.zeros((2, 1, 2, 2), np.float32)
+    with pytest.raises(RuntimeError, match=r"conv2d_forward: expected weight \[O, 1, 2, 2\] for x \(1, 1, 4, 4\), "
+                                           r"got weight \(2, 1, 3, 3\)"):
+        kernels.conv2d_forward(x, np.zeros((2, 1, 3, 3), np.float32), None, *WIN)
+    with pytest.raises(RuntimeError, match=r"and bias \(2,\) .* got weight \(2, 1, 2, 2\) and bias \(3,\)"):
+        kernels.conv2d_forward(x, w, np.zeros(3, np.float32), *WIN)
+    with pytest.raises(TypeError, match="conv2d_forward: x, weight and bias must have one dtype, got float32, "
+                                        "float32 and float64"):
+        kernels.conv2d_forward(x, w, np.zeros(2), *WIN)
+    with pytest.raises(RuntimeError, match=r"conv2d_backward: expected weight \[O, 1, 2, 2\] and grad_out "
+                                           r"\(1, 2, 3, 3\)"):
+        kernels.conv2d_backward(np.zeros((1, 2, 4, 4), np.float32), x, w, *WIN, True, True, True)
+    with pytest.raises(RuntimeError, match=r"conv2d_backward: expected grad_out to be 4-D"):
+        kernels.conv2d_backward(np.zeros((2, 3, 3), np.float32), x, w, *WIN, True, True, True)
     g = np.ones((1, 1, 3, 3), np.float32)
     with pytest.raises(TypeError, match="indices to be an int64"):
         kernels.max_pool2d_backward(g, np.zeros((1, 1, 3, 3), np.int32), (1, 1, 4, 4))
@@ -377,6 +460,16 @@ def test_c_kernels_return_codes_never_abort():
         assert lib.tg_im2col_f32(x, out, 1, 1, 4, 4, bad) == lib.TG_ERR_SIZE, field
         assert lib.tg_col2im_t_f32(out, x, 1, 1, 4, 4, bad) == lib.TG_ERR_SIZE, field
         assert lib.tg_max_pool2d_forward_f32(x, out, idx, 1, 1, 4, 4, bad) == lib.TG_ERR_SIZE, field
+    wt, b = ffi.new("float[8]"), ffi.new("float[2]")
+    assert lib.tg_conv2d_forward_f32(x, wt, b, out, 1, 1, 4, 4, 2, good) == lib.TG_OK
+    assert lib.tg_conv2d_forward_f32(x, wt, b, ffi.NULL, 1, 1, 4, 4, 2, good) == lib.TG_ERR_NULL
+    assert lib.tg_conv2d_forward_f32(x, ffi.NULL, b, out, 1, 1, 4, 4, 2, good) == lib.TG_ERR_NULL
+    assert lib.tg_conv2d_forward_f32(x, wt, b, out, 1, 1, 4, 4, -2, good) == lib.TG_ERR_SIZE
+    assert lib.tg_conv2d_forward_f32(x, wt, b, out, 1, 1, 4, 4, 2**62, good) == lib.TG_ERR_SIZE
+    assert lib.tg_conv2d_backward_f32(x, wt, out, x, wt, b, 1, 1, 4, 4, 2, good) == lib.TG_OK
+    assert lib.tg_conv2d_backward_f32(x, wt, ffi.NULL, x, wt, b, 1, 1, 4, 4, 2, good) == lib.TG_ERR_NULL
+    assert lib.tg_conv2d_backward_f32(x, wt, out, x, wt, b, 1, 1, 4, 4, 2, ffi.NULL) == lib.TG_ERR_NULL
+    assert lib.tg_conv2d_backward_f32(x, wt, out, x, wt, b, 1, -1, 4, 4, 2, good) == lib.TG_ERR_SIZE
     all_padding = ffi.new("struct tg_window *", (1, 1, 1, 1, 1, 1, 1, 1, 6, 6))
     assert lib.tg_max_pool2d_forward_f32(x, out, idx, 1, 1, 4, 4, all_padding) == lib.TG_ERR_SIZE
     idx[4] = 16

@@ -970,20 +970,6 @@ class Col2im(Op):
         return Im2col.apply(grad, ctx.window)
 
 
-# Bytes of im2col rows per batch chunk. Conv2d runs im2col, GEMMs and col2im on a few images at
-# a time so the cols matrix (25x the input for a 5x5 kernel) is reused from L2 instead of making
-# a round trip to DRAM between the passes: at the notes' CNN shapes this halves the time.
-_CHUNK_BYTES = 1 << 20
-
-
-def _chunks(x: np.ndarray, window: _Window) -> list[slice]:
-    """Slices of the batch of x whose im2col rows take about _CHUNK_BYTES each."""
-    per_image = window.out_size[0] * window.out_size[1] * x.shape[1] * window.kernel_size[0] \
-        * window.kernel_size[1] * x.itemsize
-    step = max(1, _CHUNK_BYTES // max(per_image, 1))
-    return [slice(i, i + step) for i in range(0, x.shape[0], step)]
-
-
 class Conv2d(Op):
     """out[n, o] = bias[o] + sum_c weight[o, c] (cross-correlated with) x[n, c], as GEMMs on the
     unfolded windows of x (P = OH*OW output pixels, K = C*kh*kw taps, W2d = weight [O, K]):
@@ -994,52 +980,35 @@ class Conv2d(Op):
         bias     db             = dout summed over (n, y, x)
 
     Each product gets the big unfolded matrix in the layout the GEMM reads row by row (the
-    reduction dim first), so it is never transposed; only output-sized arrays are. The batch
-    is processed in chunks (see _CHUNK_BYTES), and the backward recomputes the unfolding
-    rather than keeping it, as PyTorch does. Under create_graph the same formulas are written
-    with differentiable ops (Im2col, Col2im, mm), so double backward works; its nodes are
-    those ops where PyTorch records ConvolutionBackwardBackward0.
+    reduction dim first), so it is never transposed; only output-sized arrays are. The kernels
+    (conv2d_forward / conv2d_backward) run the batch in chunks that keep the unfolding in L2,
+    on the thread pool, and the backward recomputes the unfolding rather than keeping it, as
+    PyTorch does. Under create_graph the same formulas are written with differentiable ops
+    (Im2col, Col2im, mm), so double backward works; its nodes are those ops where PyTorch
+    records ConvolutionBackwardBackward0.
     """
     node_name = "ConvolutionBackward0"
 
     @staticmethod
     def forward(ctx, x, weight, bias, window: _Window):
-        o, (oh, ow) = weight.shape[0], window.out_size
-        w2d = weight.reshape(o, -1)
-        out = np.empty((x.shape[0], o, oh, ow), x.dtype)
-        for s in _chunks(x, window):
-            out_t = backend.kernels.matmul(w2d, backend.kernels.im2col_t(x[s], *window))  # [O, n*P]
-            nchw = out_t.reshape(o, -1, oh, ow).transpose(1, 0, 2, 3)
-            if bias is None:
-                out[s] = nchw
-            else:  # the bias add and the [O, n] -> [n, O] copy in one pass
-                np.add(nchw, bias[:, None, None], out=out[s])
         ctx.window = window
         ctx.save_for_backward(x, weight)
-        return out
+        return backend.kernels.conv2d_forward(x, weight, bias, *window)
 
     @staticmethod
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
         needs, window, o = ctx.needs_input_grad, ctx.window, weight.shape[0]
-        db = grad.sum((0, 2, 3)) if len(needs) > 2 and needs[2] else None
+        needs_db = len(needs) > 2 and needs[2]
         if _grad_mode.is_grad_enabled():  # create_graph: the same formulas, differentiable
             g_t = grad.transpose(0, 1).reshape(o, -1)
             dx = Col2im.apply(g_t.t().mm(weight.reshape(o, -1)), tuple(x.shape), window) if needs[0] else None
             dw = g_t.mm(Im2col.apply(x, window)).reshape(weight.shape) if needs[1] else None
-            return dx, dw, db
-        kernels, xs, g, w2d = backend.kernels, x._data, grad._data, weight._data.reshape(o, -1)
-        dx = np.empty(xs.shape, xs.dtype) if needs[0] else None
-        dw = np.zeros(w2d.shape, xs.dtype) if needs[1] else None
-        w2d_t = np.ascontiguousarray(w2d.T)  # [K, O], tiny
-        for s in _chunks(xs, window):
-            g_t = np.ascontiguousarray(g[s].transpose(1, 0, 2, 3)).reshape(o, -1)  # [O, n*P]
-            if dw is not None:
-                dw += kernels.matmul(g_t, kernels.im2col(xs[s], *window))
-            if dx is not None:
-                dx[s] = kernels.col2im_t(kernels.matmul(w2d_t, g_t), xs[s].shape, *window)
+            return dx, dw, grad.sum((0, 2, 3)) if needs_db else None
+        grads = backend.kernels.conv2d_backward(grad._data, x._data, weight._data, *window, needs[0], needs[1],
+                                                needs_db)
         wrap = _function.Tensor._make
-        return (None if dx is None else wrap(dx), None if dw is None else wrap(dw.reshape(weight.shape)), db)
+        return tuple(None if g is None else wrap(g) for g in grads)
 
 
 class MaxPool2d(Op):

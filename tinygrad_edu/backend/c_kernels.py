@@ -34,6 +34,7 @@ from .numpy_kernels import (
     check_bias_relu,
     check_bmm,
     check_col2im,
+    check_conv2d,
     check_cross_entropy,
     check_im2col,
     check_linear,
@@ -479,6 +480,7 @@ def _conv_table(name: str) -> dict:
 _IM2COL, _COL2IM = _conv_table("im2col"), _conv_table("col2im")
 _IM2COL_T, _COL2IM_T = _conv_table("im2col_t"), _conv_table("col2im_t")
 _POOL_FORWARD, _POOL_BACKWARD = _conv_table("max_pool2d_forward"), _conv_table("max_pool2d_backward")
+_CONV_FORWARD, _CONV_BACKWARD = _conv_table("conv2d_forward"), _conv_table("conv2d_backward")
 _INT64_ARRAY = ffi.typeof("int64_t[]")
 
 
@@ -549,6 +551,47 @@ def col2im_t(cols_t: np.ndarray, input_shape, kernel_size, stride, padding, dila
     Same arguments, result and errors as ``numpy_kernels.col2im_t``.
     """
     return _fold(_COL2IM_T, cols_t, input_shape, (kernel_size, stride, padding, dilation, out_size), True)
+
+
+def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, kernel_size, stride, padding,
+                   dilation, out_size) -> np.ndarray:
+    """conv2d of x [N, C, H, W] with weight [O, C, kh, kw] plus bias [O] or None (``tg_conv2d_forward_*``).
+
+    Same arguments, result and errors as ``numpy_kernels.conv2d_forward``.
+    """
+    win = check_conv2d("conv2d_forward", x, weight, bias, kernel_size, stride, padding, dilation, out_size)
+    x, weight = _contiguous(x), _contiguous(weight)
+    fn, ctype = _CONV_FORWARD[x.dtype]
+    n, c, h, w = x.shape
+    out = np.empty((n, weight.shape[0]) + win[4], x.dtype)
+    rc = fn(ffi.from_buffer(ctype, x), ffi.from_buffer(ctype, weight),
+            ffi.NULL if bias is None else ffi.from_buffer(ctype, _contiguous(bias)), ffi.from_buffer(ctype, out),
+            n, c, h, w, weight.shape[0], _window(win))
+    if rc != 0:
+        _raise_on_error(rc, fn)
+    return out
+
+
+def conv2d_backward(grad_out: np.ndarray, x: np.ndarray, weight: np.ndarray, kernel_size, stride, padding, dilation,
+                    out_size, input_grad: bool, weight_grad: bool,
+                    bias_grad: bool) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """(dx, dweight, dbias) of conv2d_forward, None where not asked (``tg_conv2d_backward_*``).
+
+    Same arguments, results and errors as ``numpy_kernels.conv2d_backward``.
+    """
+    win = check_conv2d("conv2d_backward", x, weight, grad_out, kernel_size, stride, padding, dilation, out_size,
+                       grad=True)
+    x, weight, grad_out = _contiguous(x), _contiguous(weight), _contiguous(grad_out)
+    fn, ctype = _CONV_BACKWARD[x.dtype]
+    grads = [np.empty(shape, x.dtype) if wanted else None for shape, wanted in
+             ((x.shape, input_grad), (weight.shape, weight_grad), (weight.shape[:1], bias_grad))]
+    n, c, h, w = x.shape
+    rc = fn(ffi.from_buffer(ctype, x), ffi.from_buffer(ctype, weight), ffi.from_buffer(ctype, grad_out),
+            *(ffi.NULL if g is None else ffi.from_buffer(ctype, g) for g in grads),
+            n, c, h, w, weight.shape[0], _window(win))
+    if rc != 0:
+        _raise_on_error(rc, fn)
+    return grads[0], grads[1], grads[2]
 
 
 def max_pool2d_forward(x: np.ndarray, kernel_size, stride, padding, dilation,

@@ -37,6 +37,8 @@ __all__ = [
     "col2im",
     "im2col_t",
     "col2im_t",
+    "conv2d_forward",
+    "conv2d_backward",
     "max_pool2d_forward",
     "max_pool2d_backward",
 ]
@@ -650,6 +652,29 @@ def check_col2im(cols: np.ndarray, input_shape, *window,
     return shape, win
 
 
+def check_conv2d(kernel: str, x: np.ndarray, weight: np.ndarray, other: np.ndarray | None, *window,
+                 grad: bool = False) -> tuple[Pair, ...]:
+    """x [N, C, H, W] and weight [O, C, kh, kw] of one float dtype, and `other`: the bias [O] (or
+    None) of the forward, or (grad=True) the output gradient [N, O, out_h, out_w]."""
+    _float_array(kernel, "x", x, 4)
+    _float_array(kernel, "weight", weight, 4)
+    win = check_window(kernel, *window)
+    name = "grad_out" if grad else "bias"
+    if other is not None or grad:
+        _float_array(kernel, name, other, 4 if grad else 1)
+    if weight.dtype != x.dtype or (other is not None and other.dtype != x.dtype):
+        raise TypeError(f"{kernel}: x, weight and {name} must have one dtype, got {x.dtype}, {weight.dtype}"
+                        + ("" if other is None else f" and {other.dtype}"))
+    o = weight.shape[0]
+    expected = (x.shape[0], o) + win[4] if grad else (o,)
+    if weight.shape[1:] != (x.shape[1],) + win[0] or (other is not None and other.shape != expected):
+        raise RuntimeError(f"{kernel}: expected weight [O, {x.shape[1]}, {win[0][0]}, {win[0][1]}]"
+                           + ("" if other is None else f" and {name} {expected}")
+                           + f" for x {x.shape}, got weight {weight.shape}"
+                           + ("" if other is None else f" and {name} {other.shape}"))
+    return win
+
+
 def check_max_pool2d_backward(grad_out: np.ndarray, indices: np.ndarray, input_shape) -> tuple[int, int, int, int]:
     """`grad_out` float [N, C, oh, ow], `indices` int64 of the same shape, input (N, C, H, W)."""
     _float_array("max_pool2d_backward", "grad_out", grad_out, 4)
@@ -745,6 +770,36 @@ def _fold(per_tap: np.ndarray, shape: tuple[int, int, int, int], win: tuple[Pair
             padded[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh, j * dw:j * dw + sw * (ow - 1) + 1:sw] += \
                 per_tap[:, :, i, j]
     return np.ascontiguousarray(padded[:, :, ph:ph + h, pw:pw + w])
+
+
+def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, kernel_size: Pair, stride: Pair,
+                   padding: Pair, dilation: Pair, out_size: Pair) -> np.ndarray:
+    """PyTorch's conv2d (groups 1) of x [N, C, H, W] with weight [O, C, kh, kw] plus bias [O] (or
+    None): out [N, O, out_h, out_w] = W2d [O, C*kh*kw] @ im2col_t(x), images first."""
+    win = check_conv2d("conv2d_forward", x, weight, bias, kernel_size, stride, padding, dilation, out_size)
+    n, o, (oh, ow) = x.shape[0], weight.shape[0], win[4]
+    out_t = weight.reshape(o, x.shape[1] * win[0][0] * win[0][1]) @ im2col_t(x, *win)  # [O, N*P]
+    out = np.ascontiguousarray(out_t.reshape(o, n, oh, ow).transpose(1, 0, 2, 3))
+    return out if bias is None else out + bias[:, None, None]
+
+
+def conv2d_backward(grad_out: np.ndarray, x: np.ndarray, weight: np.ndarray, kernel_size: Pair, stride: Pair,
+                    padding: Pair, dilation: Pair, out_size: Pair, input_grad: bool, weight_grad: bool,
+                    bias_grad: bool) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """(dx, dweight, dbias) of conv2d_forward for grad_out [N, O, out_h, out_w]; None where not asked:
+
+        dx = col2im_t(W2d^T @ g_t),  dweight = g_t @ im2col(x),  dbias = g_t summed over its rows
+    with g_t = grad_out as [O, N*out_h*out_w].
+    """
+    win = check_conv2d("conv2d_backward", x, weight, grad_out, kernel_size, stride, padding, dilation, out_size,
+                       grad=True)
+    (n, c), o, (kh, kw), (oh, ow) = x.shape[:2], weight.shape[0], win[0], win[4]
+    g_t = grad_out.transpose(1, 0, 2, 3).reshape(o, n * oh * ow)  # explicit sizes: any of them may be 0
+    w2d = weight.reshape(o, c * kh * kw)
+    dx = col2im_t(w2d.T @ g_t, x.shape, *win) if input_grad else None
+    dw = (g_t @ im2col(x, *win)).reshape(weight.shape) if weight_grad else None
+    db = g_t.sum(1) if bias_grad else None
+    return dx, dw, db
 
 
 def max_pool2d_forward(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: Pair, dilation: Pair,
