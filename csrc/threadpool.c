@@ -18,7 +18,8 @@
  * busy (2 cores shared by many processes): the caller then waits a whole
  * scheduler time slice for it, and two threads end up several times slower
  * than one. So the caller times itself: when the wait for stragglers exceeds
- * a quarter of its own working time, the next calls run serially (16 of them,
+ * its own working time (the break-even: the call then took longer than running
+ * both halves itself would have), the next calls run serially (16 of them,
  * doubling up to 1024 while it keeps happening; back to 16 after a good run).
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime under -std=c11 */
@@ -173,7 +174,7 @@ void tg_parallel_for(tg_task_fn fn, void *ctx, int64_t ntasks, int64_t nthreads)
     pthread_mutex_unlock(&pool.lock);
 
     const double waited = seconds() - own_work_done;
-    if (waited > 0.25 * (own_work_done - start)) { /* a straggler: go serial for a while */
+    if (waited > own_work_done - start) { /* a straggler: go serial for a while */
         atomic_store(&serial_calls_left, backoff);
         backoff = backoff < TG_BACKOFF_MAX ? 2 * backoff : TG_BACKOFF_MAX;
     } else {
