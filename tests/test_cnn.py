@@ -7,10 +7,8 @@ notes' CNN, and examples/train_mnist_cnn.py on a subset of the real MNIST files.
 """
 from __future__ import annotations
 
-import importlib.util
 import math
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,10 +18,9 @@ from hypothesis import given, settings, strategies as st
 import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
 from nn_helpers import assert_state_equal, check_module, to_tg_state
-from test_train_mnist import mnist_dir
+from mnist_files import load_example, mnist_dir
 
 nn = tg.nn
-ROOT = Path(__file__).resolve().parents[1]
 # float32 weight gradients sum hundreds of products: float32 rounding, not float32 epsilon
 TOL = {"float32": (1e-4, 1e-4), "float64": (1e-10, 1e-10)}
 
@@ -304,16 +301,9 @@ def test_notes_cnn_class_runs_and_matches_torch():
         np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=k)
 
 
-def load_example():
-    spec = importlib.util.spec_from_file_location("train_mnist_cnn", ROOT / "examples" / "train_mnist_cnn.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_mnist_cnn_forward_shapes_layer_by_layer():
     """[N, 1, 28, 28] -> conv 16 (28x28) -> pool (14x14) -> conv 32 (14x14) -> pool (7x7) -> 10 logits."""
-    model = load_example().CNN()
+    model = load_example("train_mnist_cnn").CNN()
     x = tg.zeros(2, 1, 28, 28)
     shapes = []
     for layer in (model.cnn1, nn.ReLU(), model.maxpool1, model.cnn2, nn.ReLU(), model.maxpool2):
@@ -326,7 +316,7 @@ def test_mnist_cnn_forward_shapes_layer_by_layer():
 
 
 def test_train_mnist_cnn_on_a_subset_writes_checkpoint_and_plot(tmp_path, capsys):
-    example = load_example()
+    example = load_example("train_mnist_cnn")
     ckpt, plot = tmp_path / "cnn.ckpt", tmp_path / "cnn.png"
     history = example.main(["--epochs", "1", "--limit-train", "2000", "--data-dir", mnist_dir(), "--save", str(ckpt),
                             "--plot", str(plot), "--no-progress"])
@@ -343,7 +333,7 @@ def test_train_mnist_cnn_on_a_subset_writes_checkpoint_and_plot(tmp_path, capsys
 
 def test_train_mnist_cnn_resume_continues_as_an_uninterrupted_run(tmp_path):
     """Conv weights and Adam's moments of 4-D parameters go through the checkpoint unchanged."""
-    example = load_example()
+    example = load_example("train_mnist_cnn")
     common = ["--data-dir", mnist_dir(), "--limit-train", "640", "--channels", "4,8", "--plot", "", "--no-progress",
               "--scheduler", "none", "--seed", "1", "--epochs", "2"]
     straight = example.main(common + ["--save", ""])

@@ -6,7 +6,6 @@ within a tolerance, accuracies above a floor, worked numbers exactly.
 """
 from __future__ import annotations
 
-import importlib.util
 import re
 import sys
 from pathlib import Path
@@ -16,17 +15,8 @@ NUM = r"(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)"
 
 
 def run_example(name: str, capsys, *argv: str):
-    """Import examples/<name>.py by path, run main(argv); return (what main returned, stdout).
-
-    examples/ goes on sys.path meanwhile, as it is when the script runs: the example imports _common."""
-    spec = importlib.util.spec_from_file_location(f"example_{name}", ROOT / "examples" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(ROOT / "examples"))
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(ROOT / "examples"))
-    result = module.main(["--quick", *argv])
+    """Import examples/<name>.py by path, run main(argv); return (what main returned, stdout)."""
+    result = load_example(name).main(["--quick", *argv])
     return result, capsys.readouterr().out
 
 

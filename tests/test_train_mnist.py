@@ -4,27 +4,14 @@ The data are found by tests/mnist_files.py; without them these tests fail, namin
 """
 from __future__ import annotations
 
-import importlib.util
-import os
-from pathlib import Path
-
 import pytest
 
 import tinygrad_edu as tg
-from mnist_files import mnist_dir
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def load_example():
-    spec = importlib.util.spec_from_file_location("train_mnist", ROOT / "examples" / "train_mnist.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from mnist_files import load_example, mnist_dir
 
 
 def test_one_epoch_of_the_default_recipe_reaches_95_5_percent(tmp_path, capsys):
-    example = load_example()
+    example = load_example("train_mnist")
     ckpt, plot = tmp_path / "mlp.ckpt", tmp_path / "curves.png"
     history = example.main(["--epochs", "1", "--data-dir", mnist_dir(), "--save", str(ckpt), "--plot", str(plot)])
     out = capsys.readouterr().out
@@ -38,7 +25,7 @@ def test_one_epoch_of_the_default_recipe_reaches_95_5_percent(tmp_path, capsys):
 
 
 def test_resume_continues_exactly_where_an_uninterrupted_run_would_be(tmp_path):
-    example = load_example()
+    example = load_example("train_mnist")
     # A constant learning rate: a cosine schedule's length depends on --epochs, which differs here.
     common = ["--data-dir", mnist_dir(), "--limit-train", "3000", "--hidden", "64,32", "--plot", "",
               "--no-progress", "--seed", "3", "--optimizer", "sgd", "--lr", "0.05", "--scheduler", "none",
@@ -52,7 +39,7 @@ def test_resume_continues_exactly_where_an_uninterrupted_run_would_be(tmp_path):
 
 
 def test_a_seed_gives_the_same_numbers_run_after_run(tmp_path):
-    example = load_example()
+    example = load_example("train_mnist")
     args = ["--data-dir", mnist_dir(), "--limit-train", "2000", "--hidden", "32", "--epochs", "1", "--plot", "",
             "--save", "", "--no-progress", "--seed", "7"]
     a, b = example.main(args), example.main(args)
