@@ -7,8 +7,9 @@ within a tolerance, accuracies above a floor, worked numbers exactly.
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
+
+from mnist_files import load_example
 
 ROOT = Path(__file__).resolve().parents[1]
 NUM = r"(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)"
