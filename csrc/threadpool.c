@@ -24,6 +24,9 @@
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime under -std=c11 */
 #include <pthread.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* mallopt */
+#endif
 #include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
@@ -181,4 +184,15 @@ void tg_parallel_for(tg_task_fn fn, void *ctx, int64_t ntasks, int64_t nthreads)
         backoff = TG_BACKOFF_MIN;
     }
     pthread_mutex_unlock(&pool.run);
+}
+
+int tg_keep_freed_memory(void)
+{
+#ifdef __GLIBC__
+    /* Setting either disables glibc's own adaptive thresholds, so set both: a fixed mmap
+     * threshold alone leaves the 128 KiB trim threshold (the heap is trimmed at every free),
+     * a trim threshold alone leaves the 128 KiB mmap threshold (every array is mmapped). */
+    if (!mallopt(M_MMAP_THRESHOLD, 32 << 20) || !mallopt(M_TRIM_THRESHOLD, 256 << 20)) return TG_ERR_SIZE;
+#endif
+    return TG_OK;
 }

@@ -90,6 +90,17 @@ int tg_matmul_naive_f64(const double *a, const double *b, double *c, int64_t m, 
 int tg_set_num_threads(int64_t n);
 int64_t tg_get_num_threads(void);
 
+/*
+ * tg_keep_freed_memory: make glibc's malloc keep freed memory for reuse instead of handing
+ * it back to the kernel (mallopt: blocks up to 32 MiB come from the heap, and up to
+ * 256 MiB of free heap top is kept). By default every freed batch-sized array (a few MiB:
+ * the CNN's [64, 16, 28, 28] activations) is unmapped or trimmed, and the next one is
+ * page-faulted in afresh -- a third of the notes' CNN step. Process-wide and idempotent;
+ * the C backend calls it once when loaded. TG_OK, or TG_ERR_SIZE where mallopt refused
+ * (and TG_OK doing nothing on a C library other than glibc).
+ */
+int tg_keep_freed_memory(void);
+
 /* ----------------------------------------------------------- activations (activations.c) */
 
 /*
