@@ -380,6 +380,23 @@ def test_max_pool2d_forward_same_result_on_1_and_2_threads():
         backend.set_num_threads(before)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("padding, size, out", [((0, 0), (8, 10), (4, 5)), ((1, 0), (7, 9), (4, 4)),
+                                                ((1, 1), (6, 7), (4, 4))])
+def test_max_pool2d_2x2_fast_path_equals_numpy(dtype, padding, size, out):
+    """kernel 2 stride 2 (the notes' pools) has its own one-pass row in C: ties keep the first
+    index, a NaN wins over everything and the last NaN of a window over an earlier one, and
+    clipped windows at padded or odd edges still take the general path."""
+    c_kernels = _c_kernels()
+    rng = np.random.default_rng(1)
+    x = _ints(rng, (3, 4) + size, dtype)
+    x[0, 0, 2, 2] = x[0, 0, 3, 3] = x[1, 2, 0, 1] = np.nan
+    x[2, 3, 4, 4] = np.inf
+    win = ((2, 2), (2, 2), padding, (1, 1), out)
+    for got, expected in zip(c_kernels.max_pool2d_forward(x, *win), numpy_kernels.max_pool2d_forward(x, *win)):
+        np.testing.assert_array_equal(got, expected)
+
+
 def test_kernels_accept_strided_inputs(kernels):
     x = np.arange(2 * 3 * 6 * 5, dtype=np.float64).reshape(2, 3, 5, 6).transpose(0, 1, 3, 2)
     win = ((3, 2), (1, 2), (1, 0), (1, 1), (6, 2))
