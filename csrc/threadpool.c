@@ -21,6 +21,9 @@
  * its own working time (the break-even: the call then took longer than running
  * both halves itself would have), the next calls run serially (16 of them,
  * doubling up to 1024 while it keeps happening; back to 16 after a good run).
+ *
+ * Also here, as the other piece of the kernels' runtime: tg_keep_freed_memory, glibc malloc's
+ * policy for the batch-sized arrays the kernels' callers allocate and free at every step.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime under -std=c11 */
 #include <pthread.h>
