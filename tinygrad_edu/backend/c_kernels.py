@@ -22,6 +22,7 @@ Measured for a 1x1 float32 product: ``ffi.from_buffer`` with a pre-built ctype i
 
 from __future__ import annotations
 
+import os
 from typing import NoReturn
 
 import numpy as np
@@ -194,10 +195,12 @@ def get_num_threads() -> int:
 
 # Freed arrays stay in the heap for the next step instead of being unmapped and faulted in
 # again (a third of the notes' CNN step at batch 64; see tg_keep_freed_memory). Process-wide,
-# as PyTorch's advice to preload a caching malloc is; peak RSS grows a little (CNN bench: 224 -> 231 MB).
-_rc = lib.tg_keep_freed_memory()
-if _rc != 0:
-    _raise_on_error(_rc, lib.tg_keep_freed_memory)
+# as PyTorch's advice to preload a caching malloc is; peak RSS grows a little (CNN bench: 224 ->
+# 231 MB). TINYGRAD_EDU_KEEP_FREED_MEMORY=0 leaves glibc's malloc settings alone.
+if os.environ.get("TINYGRAD_EDU_KEEP_FREED_MEMORY", "1") != "0":
+    _rc = lib.tg_keep_freed_memory()
+    if _rc != 0:
+        _raise_on_error(_rc, lib.tg_keep_freed_memory)
 
 
 def matmul_naive(a: np.ndarray, b: np.ndarray) -> np.ndarray:
