@@ -195,7 +195,9 @@ int tg_keep_freed_memory(void)
     /* Setting either disables glibc's own adaptive thresholds, so set both: a fixed mmap
      * threshold alone leaves the 128 KiB trim threshold (the heap is trimmed at every free),
      * a trim threshold alone leaves the 128 KiB mmap threshold (every array is mmapped). */
-    if (!mallopt(M_MMAP_THRESHOLD, 32 << 20) || !mallopt(M_TRIM_THRESHOLD, 256 << 20)) return TG_ERR_SIZE;
+    /* A malloc that replaces glibc's (a sanitizer's, an LD_PRELOADed jemalloc) may refuse:
+     * it keeps its own policy then, which is not an error. */
+    if (mallopt(M_MMAP_THRESHOLD, 32 << 20)) (void)mallopt(M_TRIM_THRESHOLD, 256 << 20);
 #endif
     return TG_OK;
 }

@@ -96,8 +96,8 @@ int64_t tg_get_num_threads(void);
  * 256 MiB of free heap top is kept). By default every freed batch-sized array (a few MiB:
  * the CNN's [64, 16, 28, 28] activations) is unmapped or trimmed, and the next one is
  * page-faulted in afresh -- a third of the notes' CNN step. Process-wide and idempotent;
- * the C backend calls it once when loaded. TG_OK, or TG_ERR_SIZE where mallopt refused
- * (and TG_OK doing nothing on a C library other than glibc).
+ * the C backend calls it once when loaded. Always TG_OK: where mallopt refuses (a malloc
+ * replaced by a sanitizer or jemalloc) or the C library is not glibc, it does nothing.
  */
 int tg_keep_freed_memory(void);
 
