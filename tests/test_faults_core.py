@@ -185,6 +185,7 @@ INTEGER_CASES = {
     "floor_divide float by 0": lambda lib: lib.tensor([5.0, -1.0, 0.0]) // 0,
     "remainder float by 0": lambda lib: lib.tensor([5.0, -1.0, 0.0]) % 0,
     "floor_divide int by 0.0": lambda lib: lib.tensor([5, -1, 0]) // 0.0,
+    "floor_divide by a string": lambda lib: lib.tensor([5]) // "a",
     "floor_divide and remainder": lambda lib: lib.stack([lib.tensor([5, -7, 7]) // 3, lib.tensor([5, -7, 7]) % -3]),
 }
 

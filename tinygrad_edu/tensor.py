@@ -446,10 +446,10 @@ class Tensor:
         return self._binary(other, ops.Div, reverse=True, floating=True)
 
     def __floordiv__(self, other):
-        return Tensor._make(np.floor_divide(*_division_operands(self, other)))
+        return _divide(self, other, np.floor_divide)
 
     def __mod__(self, other):
-        return Tensor._make(np.mod(*_division_operands(self, other)))
+        return _divide(self, other, np.mod)
 
     def __pow__(self, exponent):
         if isinstance(exponent, (builtins.int, builtins.float)):
@@ -1129,14 +1129,17 @@ def _array(x) -> np.ndarray:
     return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
-def _division_operands(x: Tensor, other) -> tuple[np.ndarray, np.ndarray]:
-    """x and other as arrays of PyTorch's result dtype for `//` and `%`. An integer division by
-    zero is refused as PyTorch does (NumPy would return 0 with a warning); floats give inf and nan."""
+def _divide(x: Tensor, other, fn) -> Tensor:
+    """`x // other` or `x % other` (not differentiable) in PyTorch's result dtype. An integer
+    division by zero is refused as PyTorch does (NumPy would return 0 with a warning); floats
+    give inf and nan."""
+    if not isinstance(other, (Tensor, builtins.int, builtins.float, builtins.bool, np.number, np.bool_)):
+        return NotImplemented
     dt = result_type(x, other).np
     d = np.asarray(_array(other), dt)
     if dt.kind in "iu" and not np.all(d):
         raise RuntimeError("ZeroDivisionError")
-    return x._data.astype(dt, copy=False), d
+    return Tensor._make(fn(x._data.astype(dt, copy=False), d))
 
 
 def _operand(x, dt: np.dtype) -> Tensor:
