@@ -76,6 +76,8 @@ def main(argv=None) -> dict:
     first_epoch = 1
     if args.resume:
         history, first_epoch = _extras.resume(args.resume, model, optimizer, scheduler, args.epochs)
+        if first_epoch > args.epochs:
+            return history
 
     print(model)
     print(f"backend: {torch.backend.current()}, threads: {torch.get_num_threads()}, "
