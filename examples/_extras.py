@@ -26,7 +26,7 @@ class Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionH
     """--help shows each option's default (none for flags and unset options), the description as written."""
 
     def _get_help_string(self, action):
-        if action.default in (None, False):
+        if action.default is None or action.default is False:  # `is`: a default of 0 is shown
             return action.help
         return super()._get_help_string(action)
 
@@ -39,7 +39,7 @@ class Parser(argparse.ArgumentParser):
 
     def add_argument(self, *args, **kwargs):
         action = super().add_argument(*args, **kwargs)
-        if not action.help and action.default not in (None, False, argparse.SUPPRESS):
+        if not action.help and not any(action.default is v for v in (None, False, argparse.SUPPRESS)):
             action.help = "(default: %(default)s)"  # argparse shows nothing for an option without a help text
         return action
 

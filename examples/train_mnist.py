@@ -163,7 +163,7 @@ def training_options(doc: str, name: str, test_batch_size: int = 1000):
     add_data_args(p)
     p.add_argument("--backend", choices=("c", "numpy"), default=None, help="kernel backend (default: c if built)")
     p.add_argument("--threads", type=int, default=None, help="threads of the C kernels (default: all cores)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed: the same numbers run after run")
     p.add_argument("--save", default=f"{_extras.run_dir(name)}/checkpoint.ckpt",
                    help="checkpoint written after each epoch ('' to skip)")
     p.add_argument("--resume", default=None, help="checkpoint to continue from, up to --epochs")
