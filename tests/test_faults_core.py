@@ -12,7 +12,6 @@ import torch
 
 import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
-from test_backend import backend_name  # noqa: F401 -- a fixture: each test runs on both backends
 
 LIBS = [tg, torch]
 
