@@ -81,8 +81,9 @@ def notes_example() -> None:
     auto_encoder_2Dcode.state_dict()['decoder.weight'].data[:, ] = torch.transpose(W, 0, 1)
     z = auto_encoder_2Dcode.encoder(torch.tensor([1., 0.]))
     x_hat = auto_encoder_2Dcode.decoder(z)
-    print(f"z = encoder([1, 0]) = {z.detach().numpy().round(4).tolist()}   (notes: [0.3563])")
-    print(f"x_hat = decoder(z) = {x_hat.detach().numpy().round(4).tolist()}   (notes: [-0.1929, 0.1561])")
+    four = lambda t: "[" + ", ".join(f"{v:.4f}" for v in t.detach().numpy()) + "]"  # noqa: E731
+    print(f"z = encoder([1, 0]) = {four(z)}   (notes: [0.3563])")
+    print(f"x_hat = decoder(z) = {four(x_hat)}   (notes: [-0.1929, 0.1561])")
     print("The notes' values are not W's: W^T z has two equal entries. The notes feed [1, 0, 1, 0] to a model "
           "named auto_encoder_1Dcode, not the one they set up; their numbers are a randomly initialised model's.")
 
