@@ -160,7 +160,7 @@ def anomaly_detection(train_x, train_y, test_x, test_y, epochs: int, seed: int) 
     is_nine = test_y == 9
     print(f"test reconstruction MSE: digits 0-8 {error[~is_nine].mean():.5f}, nines {error[is_nine].mean():.5f} "
           f"({int(is_nine.sum())} nines among {len(test_y)} test images)")
-    fpr, tpr, thresholds = metrics.roc_curve(is_nine, error)
+    fpr, tpr, _ = metrics.roc_curve(is_nine, error)
     area = metrics.auc(fpr, tpr)
     print(f"ROC of the score 'reconstruction error' for 'is a 9': {len(fpr)} points, AUC {area:.4f}")
     relative = error / (test_x ** 2).mean(1)  # thin digits (1s, 7s) have small errors just by having little ink
