@@ -23,7 +23,9 @@ worksheet's train_loop printing every 100 batches. The worksheet does not say ho
 
 table: examples/hyperparameter_search.py with its full defaults (20,000 images, 5 epochs per
 run), then the worksheet's table beside ours. Its 'size of layers' rows match its lr 0.02
-row (64, 30: 98-99 / 93-94), so they are compared with our plain SGD lr 0.02 column.
+row (64, 30: 98-99 / 93-94), so they are compared with our plain SGD lr 0.02 column. The
+worksheet trained longer than 5 epochs (its training accuracies say so): `table --epochs 20`
+comes near its numbers (13 minutes on a loaded 2-core machine; docs/notes.md has both).
 
 The notes' numbers come from PyTorch's random initialisation and shuffling, which our generator
 does not reproduce: the same recipe lands near, not on, each printed number.
