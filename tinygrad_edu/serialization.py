@@ -394,6 +394,25 @@ def save(obj: Any, f: FileLike) -> None:
         _atomic_write(os.fspath(f), write)
 
 
+def _bytes_left(f: IO[bytes]) -> int | None:
+    """The bytes from f's position to its end: None for a stream, a device or a pipe."""
+    import stat
+    try:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            return None  # /dev/zero seeks to "its end" at 0
+    except (AttributeError, OSError, ValueError):
+        pass  # not backed by a file descriptor: io.BytesIO and such
+    try:
+        if not f.seekable():
+            return None
+        here = f.tell()
+        size = f.seek(0, os.SEEK_END) - here
+        f.seek(here)
+        return size
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
 def load(f: FileLike, map_location: Any = None, weights_only: bool = True) -> Any:
     """Like torch.load for files written by `save`; a safetensors file without our metadata (e.g.
     from `safetensors.torch.save_file`) loads as a flat {name: tensor} dict.
@@ -407,15 +426,8 @@ def load(f: FileLike, map_location: Any = None, weights_only: bool = True) -> An
     import stat
     from .tensor import from_numpy
     if hasattr(f, "read"):
-        name, size = str(getattr(f, "name", type(f).__name__)), None
-        try:
-            if f.seekable():
-                here = f.tell()
-                size = f.seek(0, os.SEEK_END) - here
-                f.seek(here)
-        except (AttributeError, OSError, ValueError):
-            size = None
-        return _read_safetensors(f, size, name, from_numpy, whole=False)
+        name = str(getattr(f, "name", type(f).__name__))
+        return _read_safetensors(f, _bytes_left(f), name, from_numpy, whole=False)
     name = os.fspath(f)
     # O_NONBLOCK: opening a FIFO must not wait for a writer (no effect on regular files)
     with open(os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb", buffering=0) as fh:
