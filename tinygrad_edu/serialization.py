@@ -18,6 +18,12 @@ None can be saved (anything else raises TypeError). The same tensor object saved
 is stored once and loads as one object, but distinct tensors that merely share memory
 (views) are saved as independent copies. Parameters load as plain tensors and
 requires_grad is not kept (like the values of a state dict).
+
+Files (the format is simple enough to write and read here, tensor by tensor, so a checkpoint
+is never held twice in memory): a path is saved through a temporary beside it, renamed over
+it once complete, so a crash or `kill -9` never leaves a half-written file; the next save of
+that path removes temporaries whose saver died. Loading reads only what the header describes
+and refuses devices, FIFOs and headers that disagree with the file's size.
 """
 from __future__ import annotations
 
@@ -140,10 +146,8 @@ def _serialize(obj: Any, is_tensor: Callable[[Any], bool], to_numpy: Callable[[A
 
 
 def _read_exactly(fh: IO[bytes], n: int, into: Any = None) -> Any:
-    """Read n bytes (into a writable buffer if given); None if the file ends first."""
-    if into is None:
-        data = fh.read(n)
-        return data if len(data) == n else None
+    """Read n bytes into `into` (a new bytearray if None) and return it; None if the file ends first."""
+    into = bytearray(n) if into is None else into
     view, done = memoryview(into).cast("B"), 0
     while done < n:
         if hasattr(fh, "readinto"):
@@ -178,9 +182,9 @@ def _tensor_layout(header: dict, bad: Callable[[str], Exception], name: str) -> 
             raise bad(f"tensor {key!r} of shape {shape} and dtype {dt} does not fit its data_offsets {span}")
         layout.append((span[0], span[1], key, dtype, tuple(shape)))
     layout.sort(key=lambda e: e[:2])
-    for prev, (begin, *_rest) in zip([(0, 0)] + layout, layout):
-        if begin != prev[1]:
-            raise bad(f"tensor {_rest[1]!r} starts at byte {begin} of the data, not at {prev[1]}")
+    for (_, prev_end, *_), (begin, _, key, *_) in zip([(0, 0)] + layout, layout):
+        if begin != prev_end:  # back to back, as safetensors requires
+            raise bad(f"tensor {key!r} starts at byte {begin} of the data, not at {prev_end}")
     return layout
 
 
@@ -221,7 +225,7 @@ def _read_safetensors(fh: IO[bytes], size: int | None, name: str, from_numpy: Ca
     for begin, end, key, dtype, shape in layout:
         try:
             a = np.empty(shape, dtype)
-        except MemoryError:
+        except (MemoryError, ValueError):  # ValueError: more elements than an index can count
             raise RuntimeError(f"{name}: tensor {key!r} needs {end - begin} bytes, more memory than there is") from None
         if end > begin and _read_exactly(fh, end - begin, a) is None:
             raise bad(f"tensor data is truncated (tensor {key!r} ends past the end of the file)")
