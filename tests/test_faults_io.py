@@ -22,13 +22,20 @@ from tinygrad_edu import backend
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _run_child(code: str, timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess:
+def _run_child(code: str, timeout: float = 120, env: dict | None = None, preexec_fn=None) -> subprocess.CompletedProcess:
     """Run ``code`` in a fresh Python that imports this tree; fail the test if it hangs."""
     full_env = dict(os.environ if env is None else env)
     full_env["PYTHONPATH"] = ROOT + os.pathsep + full_env.get("PYTHONPATH", "")
     full_env.setdefault("OPENBLAS_NUM_THREADS", "1")  # the limits below are for our pool, not BLAS
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=full_env, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, preexec_fn=preexec_fn)
+
+
+def _thread_stacks_of_8_mib() -> None:
+    """In the child before exec: glibc sizes thread stacks by RLIMIT_STACK, which _AS_CHILD counts on."""
+    import resource
+    hard = resource.getrlimit(resource.RLIMIT_STACK)[1]
+    resource.setrlimit(resource.RLIMIT_STACK, (8 * 2**20 if hard == resource.RLIM_INFINITY else min(8 * 2**20, hard), hard))
 
 
 def _last_line(result: subprocess.CompletedProcess) -> str:
@@ -179,7 +186,8 @@ _AS_CHILD = """
 @needs_c
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS accounting and /proc are Linux's")
 def test_worker_without_memory_hands_its_task_back():
-    result = _run_child(_AS_CHILD, env={**os.environ, "TINYGRAD_EDU_KEEP_FREED_MEMORY": "1"})
+    result = _run_child(_AS_CHILD, env={**os.environ, "TINYGRAD_EDU_KEEP_FREED_MEMORY": "1"},
+                        preexec_fn=_thread_stacks_of_8_mib)
     # "2": the worker did start, so its task really was handed back to the caller
     assert _last_line(result) == "ok True 2"
 
