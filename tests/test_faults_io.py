@@ -22,7 +22,8 @@ from tinygrad_edu import backend
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _run_child(code: str, timeout: float = 120, env: dict | None = None, preexec_fn=None) -> subprocess.CompletedProcess:
+def _run_child(code: str, timeout: float = 120, env: dict | None = None,
+               preexec_fn=None) -> subprocess.CompletedProcess:
     """Run ``code`` in a fresh Python that imports this tree; fail the test if it hangs."""
     full_env = dict(os.environ if env is None else env)
     full_env["PYTHONPATH"] = ROOT + os.pathsep + full_env.get("PYTHONPATH", "")
@@ -35,7 +36,8 @@ def _thread_stacks_of_8_mib() -> None:
     """In the child before exec: glibc sizes thread stacks by RLIMIT_STACK, which _AS_CHILD counts on."""
     import resource
     hard = resource.getrlimit(resource.RLIMIT_STACK)[1]
-    resource.setrlimit(resource.RLIMIT_STACK, (8 * 2**20 if hard == resource.RLIM_INFINITY else min(8 * 2**20, hard), hard))
+    soft = 8 * 2**20 if hard == resource.RLIM_INFINITY else min(8 * 2**20, hard)
+    resource.setrlimit(resource.RLIMIT_STACK, (soft, hard))
 
 
 def _last_line(result: subprocess.CompletedProcess) -> str:
