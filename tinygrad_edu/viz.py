@@ -75,34 +75,60 @@ def _label(node: Node, kind: str, shapes: set, names: dict[int, str]) -> str:
     return "\n".join(lines)
 
 
-def _count_crossings(rows: list[list[int]], segments) -> int:
-    """Pairs of segments between the same two adjacent rows that cross (shared ends do not)."""
-    place = {i: (r, k) for r, row in enumerate(rows) for k, i in enumerate(row)}
+def _inversions(seq: list) -> int:
+    """Pairs i < j with seq[i] > seq[j], counted by merge sort: O(n log n)."""
+    count, width, seq = 0, 1, list(seq)
+    while width < len(seq):
+        merged = []
+        for lo in range(0, len(seq), 2 * width):
+            left, right = seq[lo:lo + width], seq[lo + width:lo + 2 * width]
+            i = j = 0
+            while i < len(left) and j < len(right):
+                if right[j] < left[i]:  # right[j] is below every left item still waiting: each a crossing
+                    count += len(left) - i
+                    merged.append(right[j])
+                    j += 1
+                else:
+                    merged.append(left[i])
+                    i += 1
+            merged += left[i:] + right[j:]
+        seq, width = merged, 2 * width
+    return count
+
+
+def _count_crossings(place: dict[int, tuple[int, int]], segments) -> int:
+    """Pairs of segments between the same two adjacent rows that cross (shared ends do not).
+
+    Sorted by their upper end, two segments cross when their lower ends come in the other order:
+    the crossings of a gap are the inversions of its lower ends, O(E log E) instead of all pairs."""
     between: dict[int, list[tuple[int, int]]] = {}
     for a, b in segments:
-        between.setdefault(place[a][0], []).append((place[a][1], place[b][1]))
-    return sum((a - c) * (b - d) < 0 for segs in between.values()
-               for k, (a, b) in enumerate(segs) for c, d in segs[k + 1:])
+        (ra, ka), (rb, kb) = place[a], place[b]
+        if rb == ra + 1:  # a long edge left without bends (see _layout) is not counted
+            between.setdefault(ra, []).append((ka, kb))
+    return sum(_inversions([kb for _, kb in sorted(segs)]) for segs in between.values())
 
 
 def _order_rows(rows: list[list[int]], segments) -> list[list[int]]:
     """Barycenter heuristic: sort each row by the mean place of its neighbours in the row above
-    (sweeping down), then in the row below (sweeping up); keep the order with fewest crossings."""
+    (sweeping down), then in the row below (sweeping up); keep the order with fewest crossings.
+    Each sweep costs O(n log n): only the row just sorted changes its places."""
     up: dict[int, list[int]] = {}
     down: dict[int, list[int]] = {}
     for a, b in segments:
         down.setdefault(a, []).append(b)
         up.setdefault(b, []).append(a)
-    best, best_n = [r[:] for r in rows], _count_crossings(rows, segments)
+    place = {i: (r, k) for r, row in enumerate(rows) for k, i in enumerate(row)}
+    best, best_n = [r[:] for r in rows], _count_crossings(place, segments)
     for sweep in range(8):
         neighbours, span = (up, range(1, len(rows))) if sweep % 2 == 0 else (down, range(len(rows) - 2, -1, -1))
         for r in span:
-            place = {i: k for row in rows for k, i in enumerate(row)}
             def key(i: int) -> float:
-                ks = [place[n] for n in neighbours.get(i, ())]
-                return sum(ks) / len(ks) if ks else place[i]
+                ks = [place[n][1] for n in neighbours.get(i, ())]
+                return sum(ks) / len(ks) if ks else place[i][1]
             rows[r].sort(key=key)
-        n = _count_crossings(rows, segments)
+            place.update({i: (r, k) for k, i in enumerate(rows[r])})
+        n = _count_crossings(place, segments)
         if n < best_n:
             best, best_n = [r[:] for r in rows], n
     return best
@@ -130,12 +156,24 @@ def _place(rows: list[list[int]], segments) -> dict[int, float]:
 def _layout(rank: list[int], edges) -> tuple[dict[int, int], dict[int, float], list[list[int]]]:
     """Sugiyama's layered layout: an edge spanning several rows gets a virtual node in each row
     it crosses (so it is ordered and placed like the others and bends around boxes); returns
-    each node's place in its row, its x, and each edge's virtual nodes (ids past the real ones)."""
+    each node's place in its row, its x, and each edge's virtual nodes (ids past the real ones).
+
+    Virtual nodes are bounded by 4 x (nodes + edges), given to the shortest long edges first, so
+    the layout stays O(n log n) (weight decay on a deep graph could otherwise ask n per edge);
+    an edge past the budget is drawn straight."""
     rank = list(rank)
+    budget = 4 * (len(rank) + len(edges))
+    spans = sorted(range(len(edges)), key=lambda e: rank[edges[e][1]] - rank[edges[e][0]])
+    bent = set()
+    for e in spans:
+        budget -= rank[edges[e][1]] - rank[edges[e][0]] - 1
+        if budget < 0:
+            break
+        bent.add(e)
     segments, routes = [], []
-    for i, j, _ in edges:
+    for e, (i, j, _) in enumerate(edges):
         chain = [i]
-        for r in range(rank[i] + 1, rank[j]):
+        for r in range(rank[i] + 1, rank[j]) if e in bent else ():
             rank.append(r)
             chain.append(len(rank) - 1)
         chain.append(j)
@@ -148,7 +186,8 @@ def _layout(rank: list[int], edges) -> tuple[dict[int, int], dict[int, float], l
     return {i: k for row in rows for k, i in enumerate(row)}, _place(rows, segments), routes
 
 
-def _build(tensor, params) -> _Graph:
+def _build(tensor, params, layout: bool = True) -> _Graph:
+    """The graph as drawn; without `layout` (to_dot) every order and x is 0: O(nodes + edges)."""
     root = _root(tensor)
     names = param_names(params)
     order = _topological_order([root])  # every node before the nodes it sends gradients to
@@ -165,7 +204,10 @@ def _build(tensor, params) -> _Graph:
             if j < len(node._input_meta):
                 shapes[child].add(node._input_meta[j][0])
             edges.append((index[node], index[child], nr))
-    place, xs, routes = _layout([rank[node] for node in order], edges)
+    if layout:
+        place, xs, routes = _layout([rank[node] for node in order], edges)
+    else:
+        place, xs, routes = dict.fromkeys(range(len(order)), 0), dict.fromkeys(range(len(order)), 0.0), [[]] * len(edges)
     nodes = []
     for node in order:
         kind = "leaf" if isinstance(node, AccumulateGrad) else "root" if node is root else "op"
@@ -249,7 +291,7 @@ def _dot_quote(text: str) -> str:
 
 def to_dot(tensor, params=None) -> str:
     """The autograd graph behind `tensor` as Graphviz DOT text (`dot -Tpng` draws it)."""
-    g = _build(tensor, params)
+    g = _build(tensor, params, layout=False)  # Graphviz lays it out
     lines = ["digraph autograd {",
              '    node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10];']
     for n in g.nodes:
