@@ -269,3 +269,36 @@ def test_virtual_nodes_are_bounded_on_a_graph_of_long_edges():
     for (i, j, _), bends in zip(graph.edges, graph.bends):  # bent fully or drawn straight
         assert len(bends) in (0, rank[j] - rank[i] - 1)
     assert any(rank[j] - rank[i] > 1 and not b for (i, j, _), b in zip(graph.edges, graph.bends))
+
+
+def test_viz_and_trace_do_not_import_each_other():
+    """Issue 11: the display helpers they share live in tinygrad_edu/_display.py. trace never
+    imports viz; of viz only the backward page uses the tracer (the public autograd.trace), and
+    the graph, layout and drawing modules import nothing of it."""
+    import ast
+    from pathlib import Path
+    root = Path(tg.__file__).parent
+
+    def imports(path: Path) -> set[str]:
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                found.add("." * node.level + (node.module or "") + ":" + ",".join(a.name for a in node.names))
+            elif isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+        return found
+
+    trace_imports = imports(root / "autograd" / "trace.py")
+    assert not [i for i in trace_imports if "viz" in i], trace_imports
+    for module in (root / "viz").glob("*.py"):
+        if module.name == "page.py":
+            continue
+        assert not [i for i in imports(module) if "trace" in i], (module.name, imports(module))
+
+
+def test_the_package_keeps_the_module_names():
+    for name in ("GraphNode", "graph_nodes", "graph_edges", "draw_graph", "to_dot", "plot_history", "new_figure",
+                 "save_figure", "format_shape", "param_names", "Tensor", "Node", "AccumulateGrad",
+                 "grad_accumulator", "_build"):
+        assert hasattr(viz, name), name
+    assert set(viz.__all__) <= set(dir(viz))

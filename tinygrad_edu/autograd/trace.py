@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._display import format_shape, leaf_label, new_figure, param_names, save_figure
 from . import engine
 from .function import AccumulateGrad, Node
 
@@ -46,23 +47,8 @@ def _norm(g) -> float:
     return float(np.sqrt(np.sum(np.square(g._data, dtype=np.float64))))
 
 
-def format_shape(shape) -> str:
-    return "-" if shape is None else str(tuple(shape))
-
-
 def _number(x) -> str:
     return "-" if x is None else f"{x:.4g}"
-
-
-def param_names(params) -> dict[int, str]:
-    """id(tensor) -> name, from a name -> tensor dict or `model.named_parameters()` (None: {})."""
-    items = params.items() if isinstance(params, dict) else (params or ())
-    return {id(t): name for name, t in items}
-
-
-def leaf_label(variable, names: dict[int, str]) -> str:
-    """A leaf's name in `params` (a name -> tensor dict, found by identity), else its shape."""
-    return names.get(id(variable), "leaf " + format_shape(tuple(variable.shape)))
 
 
 class trace:
@@ -116,7 +102,6 @@ class trace:
         `leaves_only` keeps the AccumulateGrad steps, one bar per parameter: the per-layer view
         in which vanishing gradients (sigmoid versus ReLU) stand out. `ax` draws into your axes.
         """
-        from ..viz import new_figure, save_figure
         steps = [s for s in self.steps if s.is_leaf or not leaves_only]
         if not steps:
             raise ValueError("trace.plot(): nothing to plot - no backward step was recorded"
