@@ -5,6 +5,12 @@
     print(t)            # a table: step, node, gradient shapes and norms
     t.steps             # the same as a list of `Step`
     t.plot("norms.png") # the gradient norm reaching each node: vanishing gradients show up
+    t.steps[0].sent     # what the first node sent along each edge: shape, norm, first values
+
+Each step also keeps a glimpse (`Values`: shape, norm, first few numbers) of what was received
+and sent, of a leaf's `.grad` once filled in, and, when the graph is retained
+(`backward(retain_graph=True)`), of the tensors the node saved in forward: the numbers
+`viz.backward_page` shows. The engine frees saved tensors as it goes otherwise.
 
 The steps come in the engine's own execution order (a reverse topological order of the graph:
 a node runs only after every node that sends it a gradient). PyTorch has no such tracer; the
@@ -24,6 +30,27 @@ from . import engine
 from .function import AccumulateGrad, Node
 
 
+HEAD = 6  # how many numbers of each tensor a step keeps (in C order)
+
+
+@dataclass(frozen=True)
+class Values:
+    """A glimpse of a tensor recorded during backward: its shape, 2-norm and first numbers."""
+
+    shape: tuple
+    norm: float
+    head: tuple  # the first HEAD numbers of the flattened tensor, as Python floats
+
+    @classmethod
+    def of(cls, t) -> Values:
+        data = t._data
+        return cls(tuple(data.shape), _norm(t), tuple(float(v) for v in data.reshape(-1)[:HEAD]))
+
+    @property
+    def numel(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+
 @dataclass(frozen=True)
 class Step:
     """One node run by the backward engine."""
@@ -36,6 +63,11 @@ class Step:
     grad_output_norm: float  # 2-norm of everything it received
     grad_input_shapes: tuple  # shape sent along each next_functions edge (None: nothing sent)
     grad_input_norms: tuple  # 2-norm sent along each edge (None: nothing sent)
+    received: tuple = ()  # Values of each gradient received (None: none for that output)
+    sent: tuple = ()  # Values sent along each edge (None: nothing sent)
+    saved: tuple = ()  # Values of each saved tensor (None: not a tensor); () once freed
+    attributes: tuple = ()  # (name, number) the node kept from forward, e.g. ("exponent", 2)
+    grad: Values | None = None  # a leaf's .grad after this step added into it
 
     @property
     def is_leaf(self) -> bool:
@@ -45,6 +77,23 @@ class Step:
 def _norm(g) -> float:
     # float64, so that a float32 gradient of 1e-30 still has a visible norm
     return float(np.sqrt(np.sum(np.square(g._data, dtype=np.float64))))
+
+
+def _saved(node: Node) -> tuple:
+    """Glimpses of what the node saved in forward, if the engine has not freed it yet."""
+    if getattr(node, "_saved", None) is None:
+        return ()
+    try:
+        saved = node.saved_tensors
+    except RuntimeError:  # modified in place since forward: backward itself will have said so
+        return ()
+    return tuple(Values.of(t) if hasattr(t, "_data") else None for t in saved)
+
+
+def _attributes(node: Node) -> tuple:
+    """The numbers a node kept from forward (`exponent`, `alpha`, ...), not its bookkeeping."""
+    return tuple((k, v) for k, v in vars(node).items()
+                 if not k.startswith("_") and type(v) in (int, float) and k != "materialize_grads")
 
 
 def _number(x) -> str:
@@ -77,7 +126,12 @@ class trace:
             grad_output_shapes=tuple(None if g is None else tuple(g._data.shape) for g in received),
             grad_output_norm=float(np.sqrt(sum(_norm(g) ** 2 for g in got))),
             grad_input_shapes=tuple(None if g is None else tuple(g._data.shape) for g in sent),
-            grad_input_norms=tuple(None if g is None else _norm(g) for g in sent)))
+            grad_input_norms=tuple(None if g is None else _norm(g) for g in sent),
+            received=tuple(None if g is None else Values.of(g) for g in received),
+            sent=tuple(None if g is None else Values.of(g) for g in sent),
+            saved=_saved(node), attributes=_attributes(node),
+            grad=Values.of(node.variable._grad) if isinstance(node, AccumulateGrad) and
+            node.variable._grad is not None else None))
 
     def __len__(self) -> int:
         return len(self.steps)
