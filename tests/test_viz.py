@@ -273,8 +273,8 @@ def test_virtual_nodes_are_bounded_on_a_graph_of_long_edges():
 
 def test_viz_and_trace_do_not_import_each_other():
     """Issue 11: the display helpers they share live in tinygrad_edu/_display.py. trace never
-    imports viz; of viz only the backward page uses the tracer (the public autograd.trace), and
-    the graph, layout and drawing modules import nothing of it."""
+    imports viz; of viz only record.py (the backward page's recorder) uses the tracer, and the
+    graph, layout, drawing and page modules import nothing of it."""
     import ast
     from pathlib import Path
     root = Path(tg.__file__).parent
@@ -291,7 +291,7 @@ def test_viz_and_trace_do_not_import_each_other():
     trace_imports = imports(root / "autograd" / "trace.py")
     assert not [i for i in trace_imports if "viz" in i], trace_imports
     for module in (root / "viz").glob("*.py"):
-        if module.name == "page.py":
+        if module.name == "record.py":
             continue
         assert not [i for i in imports(module) if "trace" in i], (module.name, imports(module))
 

@@ -1,8 +1,9 @@
 """Collapsing a layer into one box, so that a big graph (the MNIST MLP) stays readable.
 
 A layer is found from the parameter names: `fc1.weight` and `fc1.bias` belong to `fc1`. Its box
-takes the parameters' leaves, the nodes that only lead to them (`TBackward0` of the weight) and
-the nodes that consume them (`AddmmBackward0`): what `nn.Linear` recorded. Activations and the
+takes the parameters' leaves, the nodes computed from them alone (`TBackward0` of the weight) and
+the nodes that consume them (`AddmmBackward0`, also for the first layer, whose input needs no
+gradient: an input without a node still counts as an input): what `nn.Linear` recorded. Activations and the
 loss stay outside. A grouping that would make the collapsed graph cyclic (weight decay on the
 loss ties the top of the graph to every layer) is left expanded.
 """
@@ -30,7 +31,8 @@ def _layer_of(graph, names: dict[int, str]) -> dict[int, str]:
                 param_only[i] = layer[i] = prefix
         elif n.kind == "op":
             prefixes = {param_only.get(c) for c in kids}
-            if kids and len(prefixes) == 1 and None not in prefixes:
+            depends_on_input = any(child is None for child, _ in n.node.next_functions)  # x in x @ w.T
+            if kids and len(prefixes) == 1 and None not in prefixes and not depends_on_input:
                 param_only[i] = layer[i] = prefixes.pop()
             else:
                 consumed = {param_only[c] for c in kids if c in param_only}
