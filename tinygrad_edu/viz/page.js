@@ -252,4 +252,5 @@ document.querySelectorAll("#examples button").forEach((b, i) => { b.onclick = ()
 document.querySelectorAll("svg.graph").forEach(panAndZoom);
 window.addEventListener("resize", () => { state.cameras = {}; render(); });
 setExample(0);
+document.body.dataset.readyMs = performance.now().toFixed(1);  // since navigation started
 document.body.dataset.ready = "true";

@@ -42,7 +42,8 @@ def _edge_path(points: list[tuple[float, float]], bend: float) -> tuple[str, flo
     mx, my = (x0 + x1) / 2, (y0 + y1) / 2
     if len(points) == 2 and bend:
         d = f"M{x0:.1f},{y0:.1f} Q{mx + bend:.1f},{my:.1f} {x1:.1f},{y1:.1f}"
-        return d, mx + bend / 2 + 7, my + 4, "start"
+        side = 1 if bend > 0 else -1  # the label outside the curve's apex (half the control offset)
+        return d, mx + bend / 2 + 7 * side, my + 4, "start" if side > 0 else "end"
     d = "M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in points)
     length = max(1e-9, ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5)
     nx, ny = (y1 - y0) / length, -(x1 - x0) / length  # a normal of the leg, turned to point right
@@ -65,13 +66,15 @@ def _view_svg(ex: int, name: str, view: dict, data: dict) -> str:
         return MARGIN + x * col + col / 2, MARGIN + rank * row + row / 2
 
     centre = {n["id"]: at(n["x"], n["rank"]) for n in view["nodes"]}
-    parts, repeats = [], {}
+    parts, repeats, count = [], {}, {}
+    for e in view["edges"]:
+        count[(e["from"], e["to"])] = count.get((e["from"], e["to"]), 0) + 1
     for e in view["edges"]:
         (x0, y0), (x1, y1) = centre[e["from"]], centre[e["to"]]
         points = [(x0, y0 + sizes[e["from"]][1] / 2), *(at(x, r) for x, r in e["bends"]),
                   (x1, y1 - sizes[e["to"]][1] / 2)]
         k = repeats[(e["from"], e["to"])] = repeats.get((e["from"], e["to"]), -1) + 1  # b = a + a
-        d, lx, ly, anchor = _edge_path(points, 46 * k)
+        d, lx, ly, anchor = _edge_path(points, 56 * (k - (count[(e["from"], e["to"])] - 1) / 2))
         parts.append(f'<g class="edge" data-edges="{" ".join(map(str, e["edges"]))}"><path d="{d}" '
                      f'marker-end="url(#arrow-{ex}-{name})"/><text x="{lx:.1f}" y="{ly:.1f}" text-anchor="{anchor}"></text>'
                      '</g>')
