@@ -137,3 +137,12 @@ def test_python_m_viz_on_a_script_and_on_the_notes(tmp_path):
     assert done.returncode == 2 and "backward through the graph a second time" in done.stderr
     done = run_viz(str(script), "--tensor", "nothing", cwd=tmp_path)
     assert done.returncode == 2 and "defines no variable 'nothing'" in done.stderr
+
+
+def test_docs_show_the_page_at_three_steps_of_the_chain():
+    doc = (ROOT / "docs" / "autograd.md").read_text()
+    images = re.findall(r"\]\((img/backward_page_step\d+\.png)\)", doc)
+    assert len(images) == 3
+    for image in images:
+        png = (ROOT / "docs" / image).read_bytes()
+        assert png.startswith(b"\x89PNG") and len(png) < 100_000  # well under 200 KB
