@@ -119,19 +119,19 @@ class trace:
 
     def record(self, node: Node, received: list, sent) -> None:
         """Called by the engine after it ran `node` (received: per output; sent: per edge)."""
-        got = [g for g in received if g is not None]
-        label = leaf_label(node.variable, self._names) if isinstance(node, AccumulateGrad) else node.name()
+        got = tuple(None if g is None else Values.of(g) for g in received)
+        sent = tuple(None if g is None else Values.of(g) for g in sent)
+        leaf = isinstance(node, AccumulateGrad)
+        label = leaf_label(node.variable, self._names) if leaf else node.name()
         self.steps.append(Step(
             index=len(self.steps), name=node.name(), label=label, node=node,
-            grad_output_shapes=tuple(None if g is None else tuple(g._data.shape) for g in received),
-            grad_output_norm=float(np.sqrt(sum(_norm(g) ** 2 for g in got))),
-            grad_input_shapes=tuple(None if g is None else tuple(g._data.shape) for g in sent),
-            grad_input_norms=tuple(None if g is None else _norm(g) for g in sent),
-            received=tuple(None if g is None else Values.of(g) for g in received),
-            sent=tuple(None if g is None else Values.of(g) for g in sent),
+            grad_output_shapes=tuple(None if v is None else v.shape for v in got),
+            grad_output_norm=float(np.sqrt(sum(v.norm ** 2 for v in got if v is not None))),
+            grad_input_shapes=tuple(None if v is None else v.shape for v in sent),
+            grad_input_norms=tuple(None if v is None else v.norm for v in sent),
+            received=got, sent=sent,
             saved=_saved(node), attributes=_attributes(node),
-            grad=Values.of(node.variable._grad) if isinstance(node, AccumulateGrad) and
-            node.variable._grad is not None else None))
+            grad=Values.of(node.variable._grad) if leaf and node.variable._grad is not None else None))
 
     def __len__(self) -> int:
         return len(self.steps)
