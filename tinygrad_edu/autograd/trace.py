@@ -40,15 +40,12 @@ class Values:
     shape: tuple
     norm: float
     head: tuple  # the first HEAD numbers of the flattened tensor, as Python floats
+    numel: int
 
     @classmethod
     def of(cls, t) -> Values:
         data = t._data
-        return cls(tuple(data.shape), _norm(t), tuple(float(v) for v in data.reshape(-1)[:HEAD]))
-
-    @property
-    def numel(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+        return cls(tuple(data.shape), _norm(t), tuple(float(v) for v in data.reshape(-1)[:HEAD]), int(data.size))
 
 
 @dataclass(frozen=True)

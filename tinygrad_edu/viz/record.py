@@ -107,7 +107,7 @@ def record_backward(tensor, params=None, title: str | None = None, notes=None) -
     node (for a leaf, at its AccumulateGrad). `.grad` is accumulated as by `backward()`.
     """
     module = params if hasattr(params, "named_parameters") else None
-    params = dict(module.named_parameters()) if module is not None else params
+    params = dict(module.named_parameters() if module is not None else params or {})  # a generator: once
     names = param_names(params)
     graph = _build(tensor, names)
     index = {n.node: n.index for n in graph.nodes}
@@ -125,7 +125,12 @@ def record_backward(tensor, params=None, title: str | None = None, notes=None) -
     labels = _labels(graph, names)
     groups = find_groups(graph, names, module)
     noted = _notes(notes)
-    steps = [_step(s, index, labels, edges, graph, before, noted) for s in t.steps]
+    into: dict[int, list[int]] = {}  # node -> the edges arriving at it, and leaving it by slot
+    out: dict[int, dict[int, int]] = {}
+    for k, e in enumerate(edges):
+        into.setdefault(e["to"], []).append(k)
+        out.setdefault(e["from"], {})[e["slot"]] = k
+    steps = [_step(s, index, labels, edges, (into, out), graph, before, noted) for s in t.steps]
     full = {"nodes": [{"id": n.index, "x": n.x, "rank": n.rank, "members": [n.index]} for n in graph.nodes],
             "edges": [{"from": i, "to": j, "edges": [k], "bends": [[x, -y] for x, y in b]}
                       for k, ((i, j, _), b) in enumerate(zip(graph.edges, graph.bends))]}
@@ -137,17 +142,18 @@ def record_backward(tensor, params=None, title: str | None = None, notes=None) -
             "views": {"full": full, **({"collapsed": quotient_view(graph, groups)} if groups else {})}}
 
 
-def _step(s, index: dict, labels: list, edges: list, graph, before: dict, noted: dict) -> dict:
+def _step(s, index: dict, labels: list, edges: list, links, graph, before: dict, noted: dict) -> dict:
     """One engine step as the page shows it (all numbers from the trace)."""
     i = index[s.node]
     node = graph.nodes[i]
     attrs = dict(s.attributes)
     scope = {"grad": s.received[0] if s.received and s.received[0] is not None else None, **attrs}
     scope.update({n: v for n, v in zip(saved_names(s.name, len(s.saved)), s.saved) if v is not None})
-    arrivals = [{"edge": k, "from": e["from"], "step": e["step"], "text": e["text"]}
-                for k, e in enumerate(edges) if e["to"] == i and e["step"] is not None]
+    into, out = links
+    arrivals = [{"edge": k, "from": edges[k]["from"], "step": edges[k]["step"], "text": edges[k]["text"]}
+                for k in into.get(i, ()) if edges[k]["step"] is not None]
     sends = []
-    out_edges = {e["slot"]: k for k, e in enumerate(edges) if e["from"] == i}
+    out_edges = out.get(i, {})
     for slot, v in enumerate(s.sent):
         f, template = formula(s.name, slot)
         f = _simplify(f, attrs)
