@@ -131,6 +131,7 @@ function renderOrder(ex, pos) {
     ol.replaceChildren(...ex.steps.map((s, k) => {
       const li = el("li", { tabindex: "0" }, s.kind === "leaf" ? `AccumulateGrad (${s.label})` : s.name);
       li.addEventListener("click", () => go(k));
+      li.addEventListener("keydown", (e) => { if (e.key === "Enter") go(k); });
       return li;
     }));
     ol.dataset.ex = String(state.ex);
