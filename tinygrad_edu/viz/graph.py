@@ -82,7 +82,8 @@ def _build(tensor, params, layout: bool = True) -> _Graph:
     if layout:
         place, xs, routes = layered_layout([rank[node] for node in order], edges)
     else:
-        place, xs, routes = dict.fromkeys(range(len(order)), 0), dict.fromkeys(range(len(order)), 0.0), [[]] * len(edges)
+        n = len(order)
+        place, xs, routes = dict.fromkeys(range(n), 0), dict.fromkeys(range(n), 0.0), [[]] * len(edges)
     nodes = []
     for node in order:
         kind = "leaf" if isinstance(node, AccumulateGrad) else "root" if node is root else "op"

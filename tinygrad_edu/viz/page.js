@@ -89,12 +89,15 @@ function renderNow(ex, pos) {
       dl.append(el("dd", {}, `from step ${a.step + 1} (${ex.nodes[a.from].name}): `, el("code", {}, a.text)));
     }
     if (s.arrivals.length > 1) {
-      dl.append(el("dd", {}, "summed by the engine before this node runs: ", el("code", {}, `grad = ${s.received[0]}`)));
+      dl.append(el("dd", {}, "summed by the engine before this node runs: ",
+        el("code", {}, `grad = ${s.received[0]}`)));
     }
   }
   if (s.saved.length || s.attributes.length) {
     dl.append(el("dt", {}, "Saved in forward"));
-    for (const [name, value] of [...s.saved, ...s.attributes]) dl.append(el("dd", {}, el("code", {}, `${name} = ${value}`)));
+    for (const [name, value] of [...s.saved, ...s.attributes]) {
+      dl.append(el("dd", {}, el("code", {}, `${name} = ${value}`)));
+    }
   }
   dl.append(el("dt", {}, s.kind === "leaf" ? "Adds into .grad" : "Local derivative, and what it sends"));
   for (const send of s.sends) {

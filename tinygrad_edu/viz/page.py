@@ -76,15 +76,16 @@ def _view_svg(ex: int, name: str, view: dict, data: dict) -> str:
         k = repeats[(e["from"], e["to"])] = repeats.get((e["from"], e["to"]), -1) + 1  # b = a + a
         d, lx, ly, anchor = _edge_path(points, 56 * (k - (count[(e["from"], e["to"])] - 1) / 2))
         parts.append(f'<g class="edge" data-edges="{" ".join(map(str, e["edges"]))}"><path d="{d}" '
-                     f'marker-end="url(#arrow-{ex}-{name})"/><text x="{lx:.1f}" y="{ly:.1f}" text-anchor="{anchor}"></text>'
-                     '</g>')
+                     f'marker-end="url(#arrow-{ex}-{name})"/>'
+                     f'<text x="{lx:.1f}" y="{ly:.1f}" text-anchor="{anchor}"></text></g>')
     for n in view["nodes"]:
         kind = "group" if n.get("group") is not None else nodes[n["id"]]["kind"]
         parts.append(_node_svg(n["id"], lines[n["id"]], kind, n["members"], *centre[n["id"]], *sizes[n["id"]]))
     width = 2 * MARGIN + (max(n["x"] for n in view["nodes"]) + 1) * col
     height = 2 * MARGIN + (max(n["rank"] for n in view["nodes"]) + 1) * row
     marker = (f'<defs><marker id="arrow-{ex}-{name}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" '
-              'markerHeight="9" markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>')
+              'markerHeight="9" markerUnits="userSpaceOnUse" orient="auto-start-reverse">'
+              '<path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>')
     return (f'<svg class="graph" id="ex{ex}-{name}" role="img" aria-label="autograd graph ({name} view)" '
             f'data-width="{width:.0f}" data-height="{height:.0f}" hidden>{marker}<g class="camera">'
             + "".join(parts) + "</g></svg>")
