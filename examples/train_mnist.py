@@ -40,10 +40,8 @@ MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # of the 60,000 training images, as the 
 transform = Compose([ToTensor(), Normalize((MNIST_MEAN,), (MNIST_STD,))])
 
 
-def default_data_dir() -> str:
-    """$TINYGRAD_EDU_MNIST if set, else <the user's cache folder>/tinygrad_edu/mnist."""
-    if os.environ.get("TINYGRAD_EDU_MNIST"):
-        return os.environ["TINYGRAD_EDU_MNIST"]
+def cache_data_dir() -> str:
+    """<the user's cache folder>/tinygrad_edu/mnist: the default folder, whatever the current folder is."""
     if sys.platform == "win32":
         cache = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
     elif sys.platform == "darwin":
@@ -51,6 +49,11 @@ def default_data_dir() -> str:
     else:
         cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return str(cache / "tinygrad_edu" / "mnist")
+
+
+def default_data_dir() -> str:
+    """$TINYGRAD_EDU_MNIST if set, else the cache folder."""
+    return os.environ.get("TINYGRAD_EDU_MNIST") or cache_data_dir()
 
 
 def mnist(data_dir: str, train: bool, limit: int | None = None):
@@ -61,7 +64,7 @@ def mnist(data_dir: str, train: bool, limit: int | None = None):
     except RuntimeError as e:  # not there and not downloadable, or a damaged file
         sys.exit(f"error: MNIST could not be loaded.\n{e}\nTo use a copy you have: --data-dir DIR, or the "
                  f"environment variable TINYGRAD_EDU_MNIST=DIR, or put the files into the default folder "
-                 f"{default_data_dir()}")
+                 f"{cache_data_dir()}")
     # MNIST's order is already mixed: the first `limit` images make a fair, repeatable subset
     return dataset if limit is None or limit >= len(dataset) else Subset(dataset, range(limit))
 

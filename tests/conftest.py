@@ -36,12 +36,12 @@ def _load_c_kernels() -> ModuleType:
     return c_kernels
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session")  # session scope: hypothesis' @given tests may take it
 def c_kernels() -> ModuleType:
     return _load_c_kernels()
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
+@pytest.fixture(params=BACKENDS)  # function scope: a parametrized session fixture would reorder the tests
 def kernels(request: pytest.FixtureRequest) -> ModuleType:
     """Each backend's kernel module in turn: every test using it runs on both."""
     return numpy_kernels if request.param == "numpy" else _load_c_kernels()
