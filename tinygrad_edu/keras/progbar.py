@@ -41,22 +41,29 @@ class Progbar:
                 self.verbose = 2
             else:
                 self.bar = tqdm(total=steps, file=sys.stdout, ascii=" ━", dynamic_ncols=False, leave=True,
-                                bar_format="{n_fmt}/{total_fmt} {bar:20} {elapsed}{postfix}")
+                                bar_format=self._format(0, {}))
 
     def _timing(self, step: int) -> str:
         return format_time_per_step((time.perf_counter() - self.start) / max(step, 1))
 
+    def _format(self, step: int, logs: dict) -> str:
+        """tqdm draws "n/total" and the bar; the rest, Keras's way, is our text (no braces in it)."""
+        seconds = time.perf_counter() - self.start
+        timing = f" {self._timing(step)}" if step else ""
+        return "{n_fmt}/{total_fmt} {bar:20} " + f"{seconds:.0f}s{timing}{format_logs(logs)}"
+
     def update(self, step: int, logs: dict) -> None:
         """`step` steps are done (1-based); the postfix is refreshed every few steps (it costs)."""
         if self.bar is not None:
+            if step == 1 or step % 10 == 0:  # the text is redrawn every few steps (formatting costs)
+                self.bar.bar_format = self._format(step, logs)
             self.bar.update(step - self.bar.n)
-            if step == 1 or step % 10 == 0:
-                self.bar.set_postfix_str(self._timing(step) + format_logs(logs), refresh=False)
 
     def finish(self, logs: dict) -> None:
         if self.bar is not None:
+            self.bar.bar_format = self._format(self.steps, logs)
             self.bar.update(self.steps - self.bar.n)
-            self.bar.set_postfix_str(self._timing(self.steps) + format_logs(logs), refresh=False)
+            self.bar.refresh()
             self.bar.close()
         elif self.verbose == 2:
             seconds = time.perf_counter() - self.start
