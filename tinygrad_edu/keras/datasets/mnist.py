@@ -6,8 +6,9 @@
 Keras downloads ~/.keras/datasets/mnist.npz. We read, in this order: `path` if it is such an
 .npz file (keys x_train, y_train, x_test, y_test) or a folder; else the folder named by the
 environment variable TINYGRAD_EDU_MNIST; else "data". A folder is read by our
-`datasets.MNIST` (the four IDX files, gzip or raw, or torchvision's MNIST/raw layout; missing
-files are downloaded where there is internet), with its error messages.
+`datasets.MNIST` (the four IDX files, gzip or raw, or torchvision's MNIST/raw layout), with
+its error messages. Where we differ: nothing is downloaded (Keras fetches mnist.npz); the
+error says where to put the files, and `datasets.MNIST(root, download=True)` fetches them.
 """
 from __future__ import annotations
 
@@ -32,6 +33,6 @@ def load_data(path: str = "mnist.npz"):
     from ...datasets import MNIST
     splits = []
     for train in (True, False):
-        ds = MNIST(root, train=train, download=True)
+        ds = MNIST(root, train=train)
         splits.append((ds.data.numpy().copy(), ds.targets.numpy().astype(np.uint8)))
     return tuple(splits)
