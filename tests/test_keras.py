@@ -57,19 +57,21 @@ def test_keras_default_initialisers_glorot_uniform_and_zeros():
     assert not bias.any()
 
 
-@pytest.mark.parametrize("padding,strides", [("valid", (1, 1)), ("same", (1, 1)), ("valid", (2, 2)),
-                                             ("same", (2, 2))])
-def test_conv2d_channels_last_matches_torch(padding, strides):
+@pytest.mark.parametrize("padding,strides,size", [("valid", (1, 1), 9), ("same", (1, 1), 9), ("valid", (2, 2), 9),
+                                             ("same", (2, 2), 9), ("same", (2, 2), 10)])
+def test_conv2d_channels_last_matches_torch(padding, strides, size):
     rng = np.random.default_rng(1)
-    x = rng.normal(size=(2, 9, 9, 3)).astype(np.float32)  # NHWC
+    x = rng.normal(size=(2, size, size, 3)).astype(np.float32)  # NHWC
     layer = layers.Conv2D(4, (3, 3), strides=strides, padding=padding)
     y = layer(x).detach().numpy()
     kernel, bias = layer.get_weights()
     assert kernel.shape == (3, 3, 3, 4) and bias.shape == (4,)
-    torch_pad = 1 if padding == "same" else 0
-    expected = torch.nn.functional.conv2d(torch.tensor(x).permute(0, 3, 1, 2),
-                                          torch.tensor(kernel).permute(3, 2, 0, 1), torch.tensor(bias),
-                                          stride=strides, padding=torch_pad).permute(0, 2, 3, 1)
+    nchw = torch.tensor(x).permute(0, 3, 1, 2)
+    if padding == "same":  # TensorFlow's rule: the total padding, the odd pixel after
+        total = max((math.ceil(size / strides[0]) - 1) * strides[0] + 3 - size, 0)
+        nchw = torch.nn.functional.pad(nchw, (total // 2, total - total // 2) * 2)
+    expected = torch.nn.functional.conv2d(nchw, torch.tensor(kernel).permute(3, 2, 0, 1), torch.tensor(bias),
+                                          stride=strides).permute(0, 2, 3, 1)
     assert y.shape == tuple(expected.shape) == (2, *layer.output_shape[1:])
     np.testing.assert_allclose(y, expected.numpy(), rtol=1e-5, atol=1e-5)
 

@@ -6,7 +6,8 @@ import math
 import numpy as np
 
 from ... import nn
-from ...tensor import Tensor
+from ... import creation
+from ...tensor import Tensor, cat
 from .. import activations, initializers
 from .base import Layer
 
@@ -43,12 +44,28 @@ def same_padding(size: int, kernel: int, stride: int, dilation: int = 1) -> tupl
     return total // 2, total - total // 2
 
 
+def _zeros_along(x: Tensor, dim: int, size: int) -> Tensor:
+    shape = list(x.shape)
+    shape[dim] = size
+    return creation.zeros(*shape, dtype=x.dtype)
+
+
+def zero_pad(x: Tensor, pads: list[tuple[int, int]]) -> Tensor:
+    """NCHW x with (before, after) zero rows, then columns, added by concatenation (differentiable)."""
+    for dim, (before, after) in zip((2, 3), pads):
+        parts = ([_zeros_along(x, dim, before)] if before else []) + [x] + \
+                ([_zeros_along(x, dim, after)] if after else [])
+        x = cat(parts, dim) if len(parts) > 1 else x
+    return x
+
+
 class Conv2D(Layer):
     """2-D convolution on [N, H, W, C] images: activation(conv(x, kernel) + bias), an nn.Conv2d inside.
 
     Keras's defaults: strides 1, padding 'valid', kernel glorot_uniform, bias zeros.
-    Where we differ: data_format must be channels_last and groups 1; padding='same' with
-    strides > 1 needs an even total padding (NotImplementedError otherwise).
+    padding='same' pads as TensorFlow, the odd row or column after: where that is uneven
+    (strides > 1), the zeros are concatenated before an unpadded convolution.
+    Where we differ: data_format must be channels_last and groups 1.
     """
 
     def __init__(self, filters: int, kernel_size, strides=(1, 1), padding: str = "valid", data_format=None,
@@ -62,12 +79,15 @@ class Conv2D(Layer):
                              f"Received filters={filters}.")
         self.filters, self.use_bias = int(filters), use_bias
         self.kernel_size, self.strides = _pair(kernel_size, "kernel_size"), _pair(strides, "strides")
+        self.uneven_pads = None
         self.dilation_rate, self.padding = _pair(dilation_rate, "dilation_rate"), _check_padding(padding)
         self.activation = activations.get(activation)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
 
     def _torch_padding(self, input_shape: tuple):
+        """Our conv2d's padding argument; sets self.uneven_pads where zeros must be added first."""
+        self.uneven_pads = None
         if self.padding == "valid":
             return 0
         if self.strides == (1, 1):
@@ -75,8 +95,8 @@ class Conv2D(Layer):
         pads = [same_padding(n, k, s, d) for n, k, s, d in
                 zip(input_shape[1:3], self.kernel_size, self.strides, self.dilation_rate)]
         if any(before != after for before, after in pads):
-            raise NotImplementedError(f"Conv2D '{self.name}': padding='same' with strides {self.strides} on input "
-                                      f"{input_shape} needs uneven padding {pads}; use padding='valid'")
+            self.uneven_pads = pads
+            return 0
         return tuple(before for before, _ in pads)
 
     def build(self, input_shape: tuple) -> None:
@@ -105,10 +125,10 @@ class Conv2D(Layer):
         return (input_shape[0], h, w, self.filters)
 
     def pre_activation(self, x: Tensor) -> Tensor:
-        return self.module(x)
+        return self.module(x if self.uneven_pads is None else zero_pad(x, self.uneven_pads))
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
-        return self.activation(self.module(x))
+        return self.activation(self.pre_activation(x))
 
     def get_config(self) -> dict:
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
