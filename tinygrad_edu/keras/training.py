@@ -20,9 +20,8 @@ import math
 
 import numpy as np
 
-from .. import autograd, nn
-from ..dtypes import int64
-from ..tensor import Tensor, cat, from_numpy
+from .. import autograd
+from ..tensor import Tensor, from_numpy
 from ..utils.data import DataLoader, TensorDataset
 from . import losses as losses_module, metrics as metrics_module, optimizers
 from .callbacks import CallbackList, History, ProgbarLogger
@@ -133,6 +132,10 @@ class Trainer:
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
             steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1) -> History:
         """Train for `epochs` epochs of mini-batches; returns the History (loss and metrics per epoch).
+
+        This is the hand-written PyTorch loop (this module's docstring, examples/train_mnist.py):
+        a DataLoader over TensorDataset(x, y), and per batch `train_step` (zero_grad, forward,
+        loss, backward, step); then the epoch's means, validation and callbacks.
 
         validation_split takes the last fraction of x, y (before shuffling) as validation data;
         validation_data=(x_val, y_val) gives it explicitly: both add "val_..." entries."""
