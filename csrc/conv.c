@@ -82,6 +82,23 @@ static int tg_check_window(int64_t n, int64_t c, int64_t h, int64_t w, const str
     return TG_OK;
 }
 
+/* Whether every one of the out windows along an axis of the given size has a tap inside it
+ * (window o's taps: o * stride - pad + i * dil, i < kernel). Checked up front, for every
+ * batch and channel count alike: with none the answer must still be the same error. Windows
+ * starting at or after 0 are covered iff they start inside, so only the last one is checked;
+ * those starting in the padding have their first tap at or after 0 at (start mod dil) when
+ * the input is narrower than the dilation, else at or before dil - 1 < size. */
+static int tg_pool_axis_covered(int64_t size, int64_t kernel, int64_t stride, int64_t pad, int64_t dil, int64_t out)
+{
+    if (out == 0) return 1;
+    if (pad > (kernel - 1) * dil || (out - 1) * stride - pad >= size) return 0; /* first or last window */
+    for (int64_t o = 0; size < dil && o < out && o * stride < pad; o++) {
+        const int64_t start = o * stride - pad; /* < 0 */
+        if ((start % dil + dil) % dil >= size) return 0;
+    }
+    return 1;
+}
+
 /* The zero-padded images im2col and col2im work on, [n, c, hp, wp]: pad_h rows on top, then
  * the image, then as many zero rows as the last window needs (or none); columns likewise.
  * Allocated zeroed; NULL if out of memory or if the size does not fit in memory at all. */
@@ -602,6 +619,10 @@ int SFX(tg_max_pool2d_forward)(const T *x, T *values, int64_t *indices, int64_t 
     if (rc != TG_OK) return rc;
     const int64_t oh = win->out_h, ow = win->out_w, sw = win->stride_w;
     const int64_t span_w = (win->kernel_w - 1) * win->dilation_w, planes = n * c;
+    if (oh * ow != 0 &&
+        (!tg_pool_axis_covered(h, win->kernel_h, win->stride_h, win->pad_h, win->dilation_h, oh) ||
+         !tg_pool_axis_covered(w, win->kernel_w, win->stride_w, win->pad_w, win->dilation_w, ow)))
+        return TG_ERR_SIZE; /* a window lies entirely in the padding */
     if (planes * oh * ow == 0) return TG_OK;
     if (x == NULL || values == NULL || indices == NULL) return TG_ERR_NULL;
     /* Windows wholly inside the input: rows oy with 0 <= oy*sh - pad_h and oy*sh - pad_h + span_h < h
