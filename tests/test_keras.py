@@ -236,6 +236,10 @@ def test_history_validation_metrics_and_plot(tmp_path, capsys):
     assert sorted(history.history) == ["accuracy", "loss", "mae", "val_accuracy", "val_loss", "val_mae"]
     assert history.epoch == [0, 1, 2] and history.params == {"verbose": 2, "epochs": 3, "steps": 8}
     assert model.history is history
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert lines[-4:] == [" Total params: 251 (1004.00 B)", " Trainable params: 83 (332.00 B)",
+                          " Non-trainable params: 0 (0.00 B)", " Optimizer params: 168 (672.00 B)"]  # 2 + 2 x 83
     model.fit(x, y, epochs=1, verbose=0)
     assert capsys.readouterr().out == ""
     pytest.importorskip("matplotlib")

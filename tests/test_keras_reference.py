@@ -109,3 +109,19 @@ def test_keras_defaults_agree():
     assert (ours.momentum, ours.epsilon) == (theirs.momentum, theirs.epsilon)
     np.testing.assert_array_equal(keras.utils.to_categorical([[1], [0], [3]]),
                                   real_keras.utils.to_categorical([[1], [0], [3]]))
+
+
+def test_summary_after_fit_counts_the_optimizer_as_keras():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(16, 4)).astype(np.float32), rng.normal(size=(16, 1)).astype(np.float32)
+    for make in (lambda k: "sgd", lambda k: k.optimizers.SGD(momentum=0.9), lambda k: "rmsprop",
+                 lambda k: k.optimizers.RMSprop(momentum=0.5, centered=True), lambda k: "adagrad",
+                 lambda k: "adam", lambda k: k.optimizers.Adam(amsgrad=True)):
+        tables = []
+        for k in (keras, real_keras):
+            model = k.Sequential([k.Input(shape=(4,)), k.layers.Dense(3), k.layers.BatchNormalization(),
+                                  k.layers.Dense(1)])
+            model.compile(optimizer=make(k), loss="mse")
+            model.fit(x, y, verbose=0)
+            tables.append([line for line in summary_of(model) if "params:" in line])
+        assert tables[0] == tables[1]

@@ -57,6 +57,14 @@ class Optimizer:
         self.torch_optimizer.step()
         self._iterations = self.iterations + 1
 
+    def slots(self) -> int:
+        """State tensors per weight (Adam: m and v), as Keras counts them."""
+        return 0
+
+    def count_params(self, trainable: int) -> int:
+        """Keras's "Optimizer params" of summary(): iterations and learning rate, then the slots."""
+        return 2 + self.slots() * trainable
+
     def get_config(self) -> dict:
         return {"name": self.name, "learning_rate": self._learning_rate}
 
@@ -70,6 +78,9 @@ class SGD(Optimizer):
         super().__init__(learning_rate, name)
         self.momentum, self.nesterov = momentum, nesterov
 
+    def slots(self) -> int:
+        return int(self.momentum > 0)
+
     def _make(self, params):
         return optim.SGD(params, lr=self.learning_rate, momentum=self.momentum, nesterov=self.nesterov)
 
@@ -82,6 +93,9 @@ class RMSprop(Optimizer):
                  centered: bool = False, name: str = "rmsprop"):
         super().__init__(learning_rate, name)
         self.rho, self.momentum, self.epsilon, self.centered = rho, momentum, epsilon, centered
+
+    def slots(self) -> int:
+        return 1 + int(self.momentum > 0) + int(self.centered)
 
     def _make(self, params):
         return optim.RMSprop(params, lr=self.learning_rate, alpha=self.rho, eps=self.epsilon, momentum=self.momentum,
@@ -98,6 +112,9 @@ class Adam(Optimizer):
         super().__init__(learning_rate, name)
         self.beta_1, self.beta_2, self.epsilon, self.amsgrad = beta_1, beta_2, epsilon, amsgrad
 
+    def slots(self) -> int:
+        return 3 if self.amsgrad else 2
+
     def _make(self, params):
         return optim.Adam(params, lr=self.learning_rate, betas=(self.beta_1, self.beta_2), eps=self.epsilon,
                           amsgrad=self.amsgrad)
@@ -112,6 +129,9 @@ class Adagrad(Optimizer):
                  name: str = "adagrad"):
         super().__init__(learning_rate, name)
         self.initial_accumulator_value, self.epsilon = initial_accumulator_value, epsilon
+
+    def slots(self) -> int:
+        return 1
 
     def _make(self, params):
         return optim.Adagrad(params, lr=self.learning_rate, initial_accumulator_value=self.initial_accumulator_value,

@@ -10,7 +10,8 @@
      Trainable params: 45 (180.00 B)
      Non-trainable params: 0 (0.00 B)
 
-Keras draws it with the `rich` library; we draw the same characters ourselves. A Dense layer
+Once fit has built the optimizer, an "Optimizer params" line follows (Adam: 2 per weight, plus
+its step count and learning rate), included in the total as Keras does. Keras draws it with the `rich` library; we draw the same characters ourselves. A Dense layer
 has in * units + units parameters, a Conv2D kh * kw * in * filters + filters, a
 BatchNormalization 4 per channel (2 of them non-trainable statistics).
 """
@@ -62,6 +63,10 @@ def summary_lines(model) -> list[str]:
         lines += _row([f"{layer.name} ({type(layer).__name__})", shape, params])
     lines.append(_rule("└", "─", "┴", "┘"))
     trainable, non_trainable = _count(model.trainable_weights), _count(model.non_trainable_weights)
-    for label, n in (("Total", trainable + non_trainable), ("Trainable", trainable), ("Non-trainable", non_trainable)):
+    optimizer = getattr(model, "optimizer", None)
+    in_optimizer = optimizer.count_params(trainable) if optimizer is not None and optimizer.built else 0
+    counts = [("Total", trainable + non_trainable + in_optimizer), ("Trainable", trainable),
+              ("Non-trainable", non_trainable)] + ([("Optimizer", in_optimizer)] if in_optimizer else [])
+    for label, n in counts:
         lines.append(f" {label} params: {n:,} ({readable_memory_size(4 * n)})")
     return lines
