@@ -371,3 +371,19 @@ def test_mnist_load_data_reads_our_files(tmp_path, monkeypatch):
     monkeypatch.setenv("TINYGRAD_EDU_MNIST", str(tmp_path / "missing"))
     with pytest.raises(RuntimeError, match="Dataset not found: no train-images-idx3-ubyte"):
         keras.datasets.mnist.load_data()
+
+
+@pytest.mark.parametrize("name,limit_or_std", [("glorot_uniform", math.sqrt(6 / 500)), ("he_uniform", math.sqrt(6 / 200)),
+                                               ("glorot_normal", math.sqrt(2 / 500)), ("he_normal", math.sqrt(2 / 200))])
+def test_kernel_initializers_by_keras_name(name, limit_or_std):
+    keras.utils.set_random_seed(1)
+    layer = layers.Dense(300, kernel_initializer=name)
+    layer.build((None, 200))
+    kernel = layer.get_weights()[0]
+    if name.endswith("uniform"):
+        assert np.abs(kernel).max() <= limit_or_std and kernel.std() == pytest.approx(limit_or_std / math.sqrt(3),
+                                                                                      rel=0.03)
+    else:  # truncated at 2 std of the underlying normal, rescaled to the wanted std
+        assert kernel.std() == pytest.approx(limit_or_std, rel=0.03)
+        assert np.abs(kernel).max() <= 2 * limit_or_std / 0.87962566103423978 + 1e-6
+    assert keras.activations.get("relu") is keras.activations.relu

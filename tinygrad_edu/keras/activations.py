@@ -35,10 +35,13 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.2) -> Tensor:
     return F.leaky_relu(x, negative_slope)
 
 
+relu, sigmoid, tanh, elu, softplus, silu, relu6 = F.relu, F.sigmoid, F.tanh, F.elu, F.softplus, F.silu, F.relu6
+swish = silu
+
 ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
-    "linear": linear, "relu": F.relu, "sigmoid": F.sigmoid, "tanh": F.tanh, "softmax": softmax,
-    "log_softmax": log_softmax, "elu": F.elu, "softplus": F.softplus, "silu": F.silu, "swish": F.silu,
-    "leaky_relu": leaky_relu, "relu6": F.relu6,
+    "linear": linear, "relu": relu, "sigmoid": sigmoid, "tanh": tanh, "softmax": softmax,
+    "log_softmax": log_softmax, "elu": elu, "softplus": softplus, "silu": silu, "swish": swish,
+    "leaky_relu": leaky_relu, "relu6": relu6,
 }
 
 

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from .. import autograd, creation
 from ..nn import init
 from ..tensor import Tensor
 
@@ -28,6 +31,33 @@ def lecun_uniform(t: Tensor) -> None:
     init.uniform_(t, -limit, limit)
 
 
+def _truncated_normal(t: Tensor, scale: float, fan: str) -> None:
+    """Keras's VarianceScaling(distribution='truncated_normal'): N(0, std^2) redrawn outside
+    2 std, std = sqrt(scale / fan) / 0.8796 (the truncation's loss of variance put back)."""
+    fan_in, fan_out = init._calculate_fan_in_and_fan_out(t)
+    n = {"fan_in": fan_in, "fan_avg": (fan_in + fan_out) / 2}[fan]
+    std = math.sqrt(scale / n) / 0.87962566103423978
+    values = creation.randn(*t.shape).numpy()
+    outside = np.abs(values) > 2
+    while outside.any():  # redraw from our generator, so manual_seed makes it reproducible
+        values[outside] = creation.randn(int(outside.sum())).numpy()
+        outside = np.abs(values) > 2
+    with autograd.no_grad():
+        np.copyto(t.detach().numpy(), values * std)
+
+
+def glorot_normal(t: Tensor) -> None:
+    _truncated_normal(t, 1.0, "fan_avg")
+
+
+def he_normal(t: Tensor) -> None:
+    _truncated_normal(t, 2.0, "fan_in")
+
+
+def lecun_normal(t: Tensor) -> None:
+    _truncated_normal(t, 1.0, "fan_in")
+
+
 def random_uniform(t: Tensor) -> None:
     """Keras's RandomUniform() defaults: U(-0.05, 0.05)."""
     init.uniform_(t, -0.05, 0.05)
@@ -39,6 +69,7 @@ def random_normal(t: Tensor) -> None:
 
 
 INITIALIZERS = {"glorot_uniform": glorot_uniform, "he_uniform": he_uniform, "lecun_uniform": lecun_uniform,
+                "glorot_normal": glorot_normal, "he_normal": he_normal, "lecun_normal": lecun_normal,
                 "random_uniform": random_uniform, "random_normal": random_normal,
                 "zeros": init.zeros_, "ones": init.ones_}
 
