@@ -149,6 +149,10 @@ def test_errors_say_what_keras_says():
         model.fit(x[:, :5], np.zeros((64, 3)))
     with pytest.raises(ValueError, match=r"target.shape=\(32,\), output.shape=\(32, 3\).*sparse_categorical"):
         model.fit(x, np.zeros(64), verbose=0)
+    cnn = keras.Sequential([keras.Input(shape=(28, 28, 1)), layers.Conv2D(2, 3), layers.Flatten(), layers.Dense(2)])
+    with pytest.raises(ValueError, match=r"expected ndim=4, found ndim=3. Full shape received: \(3, 28, 28\) \(add the "
+                                         r"channel axis: x.reshape\(-1, 28, 28, 1\)\)"):
+        cnn.predict(np.zeros((3, 28, 28)), verbose=0)
     with pytest.raises(ValueError, match="'x' sizes: 64\n'y' sizes: 10"):
         model.fit(x, np.zeros((10, 3)))
     with pytest.raises(ValueError, match="Could not interpret optimizer identifier: 'adamm'"):

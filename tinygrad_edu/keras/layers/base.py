@@ -148,13 +148,17 @@ class Layer:
         if expected is None:
             return
         if len(shape) != len(expected):
+            hint = ""
+            if len(shape) == 3 and len(expected) == 4:  # images without their channel axis
+                hint = f" (add the channel axis: x.reshape(-1, {shape[1]}, {shape[2]}, {expected[3]}))"
             raise ValueError(f'Input {index} of layer "{self.name}" is incompatible with the layer: expected '
-                             f"ndim={len(expected)}, found ndim={len(shape)}. Full shape received: {tuple(shape)}")
+                             f"ndim={len(expected)}, found ndim={len(shape)}. Full shape received: "
+                             f"{tuple(shape)}{hint}")
         for axis in range(1, len(shape)):
             if expected[axis] is not None and shape[axis] != expected[axis]:
                 raise ValueError(f'Input {index} of layer "{self.name}" is incompatible with the layer: expected '
                                  f"axis {axis - len(shape)} of input shape to have value {expected[axis]}, "
-                                 f"but received input with shape {tuple(shape)}")
+                                 f"but received input with shape {tuple(shape)} (the layer takes {expected})")
 
     def add_weight(self, name: str, value: Tensor, trainable: bool = True, **layout) -> Variable:
         variable = Variable(self, name, value, trainable, **layout)
