@@ -6,9 +6,10 @@ The same models, data and recipe as examples/train_mnist.py and train_mnist_cnn.
 the Keras way: `Sequential([...])`, `compile`, `fit`, `evaluate`. `fit` runs the loop those
 scripts write by hand (tinygrad_edu/keras/training.py shows it), so an epoch should take
 about as long. Recipe: Adam (Keras's defaults, learning rate 1e-3), batch size 64, the
-learning rate annealed by a cosine per epoch (LearningRateScheduler): about 98% (MLP) and
-99% (CNN) test accuracy after 5 epochs. Prints the seconds per epoch (training, and with the
-validation pass) and the test accuracy.
+learning rate annealed by a cosine per epoch (LearningRateScheduler): with seed 0 the test
+accuracy after epochs 1 to 5 was 96.81, 96.06, 97.53, 98.07, 98.43% (MLP) and 98.37, 98.53,
+98.71, 99.23, 99.29% (CNN). Prints the seconds per epoch (training, and with the validation
+pass) and the test accuracy.
 """
 from __future__ import annotations
 
