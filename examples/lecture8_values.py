@@ -36,10 +36,13 @@ def fmt(values) -> str:
     return "[" + ", ".join(f"{v:.4f}" for v in a.ravel()) + "]" if a.ndim else f"{float(a):.4f}"
 
 
-def compare(what: str, ours, notes, tol: float = 1.5e-4) -> bool:
+TOLERANCE = 1.5e-4  # the notes print 4 decimals: a difference below 1.5e-4 is their rounding (--tolerance)
+
+
+def compare(what: str, ours, notes) -> bool:
     """One line: ours, the notes', and whether they agree within the notes' rounding."""
     ours_np = np.asarray(ours.detach().numpy() if isinstance(ours, torch.Tensor) else ours, dtype=np.float64)
-    agree = ours_np.shape == np.shape(notes) and np.allclose(ours_np, notes, atol=tol)
+    agree = ours_np.shape == np.shape(notes) and np.allclose(ours_np, notes, rtol=0, atol=TOLERANCE)
     print(f"{what}: ours {fmt(ours_np)}  notes {fmt(notes)}  {'agree' if agree else 'DIFFER'}")
     return agree
 
@@ -93,9 +96,12 @@ def losses() -> None:
 
 
 def main(argv=None) -> None:
+    global TOLERANCE
     p = parser(__doc__)
     p.add_argument("--quick", action="store_true", help="accepted; the example is already quick")
-    p.parse_args(argv)
+    p.add_argument("--tolerance", type=float, default=TOLERANCE,
+                   help="largest difference from a printed value that still agrees")
+    TOLERANCE = p.parse_args(argv).tolerance
     neuron()
     linear_layer()
     losses()
