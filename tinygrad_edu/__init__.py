@@ -14,7 +14,6 @@ from .creation import (arange, empty, empty_like, eye, full, full_like, linspace
                        rand_like, randint, randn, randn_like, randperm, zeros, zeros_like)
 from .dtypes import (bool_ as bool, dtype, float16, float32, float64, get_default_dtype, int8, int16, int32,
                      int64, promote_types, result_type, set_default_dtype, uint8)
-from .ops import conv2d, max_pool2d
 from .random import Generator, initial_seed, manual_seed, seed
 from .tensor import Size, Tensor, cat, device, from_numpy, stack, tensor, where
 
@@ -95,7 +94,12 @@ BoolTensor = _LegacyTensorType("BoolTensor", bool)
 _LAZY = ("nn", "optim", "utils", "datasets", "transforms", "metrics", "viz", "serialization")
 
 
+_LAZY_NAMES = {"conv2d": "nn.functional", "max_pool2d": "nn.functional"}  # argument parsing lives there
+
+
 def __getattr__(name: str):
     if name in _LAZY:
         return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY_NAMES:
+        return getattr(importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
     raise AttributeError(f"module 'tinygrad_edu' has no attribute '{name}'")

@@ -13,7 +13,7 @@ from collections import namedtuple
 import numpy as np
 
 from . import dtypes, ops
-from .autograd import function as _function, grad_mode
+from .autograd import function, grad_mode
 from .dtypes import canonical_dim, get_default_dtype, result_type, to_dtype
 
 _max_result = namedtuple("max", ["values", "indices"])
@@ -1051,9 +1051,6 @@ class Tensor:
         return self._fill_random(lambda shape: _generator(generator).random(shape) < p)
 
 
-_function.Tensor = Tensor  # autograd.function wraps arrays with it
-
-
 def _copy_into(dst: Tensor, src: Tensor) -> None:
     if src._data.shape != dst._data.shape:
         try:
@@ -1201,3 +1198,10 @@ def where(condition, input=None, other=None):
     if not isinstance(input, Tensor):
         input = tensor(input, dtype=result_type(input, other) if not isinstance(other, Tensor) else other.dtype)
     return input.where(condition, other)
+
+
+# ------------------------------------------------------------ the one cycle, closed here
+# Tensor's methods call the ops, and the ops (through `autograd.function.wrap`) make Tensors:
+# like tinygrad (2020) at the bottom of its tensor.py, the loop is closed once, here, now that
+# the class exists.
+function.use_tensor_class(Tensor)

@@ -20,7 +20,21 @@ import numpy as np
 
 from . import grad_mode
 
-Tensor = None  # set by tensor.py once it is defined (it imports this module, so we cannot import it)
+# The Tensor class. tensor.py imports the ops, and the ops import this module, so this module
+# cannot import tensor.py: tensor.py hands its class over at its very bottom, the one place
+# where the Tensor <-> ops cycle is closed (`function.use_tensor_class(Tensor)`).
+Tensor: type = None  # type: ignore[assignment]
+
+
+def use_tensor_class(cls: type) -> None:
+    """Called once, by the last line of tensor.py: the class `wrap` and `Function.apply` make."""
+    global Tensor
+    Tensor = cls
+
+
+def wrap(array: np.ndarray):
+    """`array` as a Tensor, without copying: the one way the ops and the engine make a Tensor."""
+    return Tensor._make(array)
 
 _FREED = ("Trying to backward through the graph a second time (or directly access saved tensors after they "
           "have already been freed). Saved intermediate values of the graph are freed when you call .backward() "
