@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd.function import Op, wrap
-from ..backend.numpy_kernels import FLOAT_DTYPES
+from ..backend.checks import FLOAT_DTYPES
 from .elementwise import Clamp
 
 

@@ -10,8 +10,8 @@ import numpy as np
 from .. import backend
 from ..autograd import grad_mode
 from ..autograd.function import Op, wrap
-from ..backend.numpy_kernels import FLOAT_DTYPES
-from ..backend.numpy_kernels import cross_entropy_coefficients
+from ..backend.checks import FLOAT_DTYPES
+from ..backend.numpy.loss import cross_entropy_coefficients
 from .activations import _softplus, _softplus_array
 
 

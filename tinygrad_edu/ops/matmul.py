@@ -12,7 +12,7 @@ import numpy as np
 from .. import backend
 from ..autograd import grad_mode
 from ..autograd.function import Op, wrap
-from ..backend.numpy_kernels import FLOAT_DTYPES
+from ..backend.checks import FLOAT_DTYPES
 
 
 def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:

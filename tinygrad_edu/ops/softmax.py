@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd.function import Op
-from ..backend.numpy_kernels import FLOAT_DTYPES
+from ..backend.checks import FLOAT_DTYPES
 
 
 def _over_last_dim(kernel, dim: int, *arrays: np.ndarray) -> np.ndarray:
