@@ -18,22 +18,13 @@ import weakref
 
 import numpy as np
 
+from ..tensor import Tensor  # imported at the bottom of tensor.py, once the class exists
 from . import grad_mode
 
-# The Tensor class. tensor.py imports the ops, and the ops import this module, so this module
-# cannot import tensor.py: tensor.py hands its class over at its very bottom, the one place
-# where the Tensor <-> ops cycle is closed (`function.use_tensor_class(Tensor)`).
-Tensor: type = None  # type: ignore[assignment]
 
 
-def use_tensor_class(cls: type) -> None:
-    """Called once, by the last line of tensor.py: the class `wrap` and `Function.apply` make."""
-    global Tensor
-    Tensor = cls
-
-
-def wrap(array: np.ndarray):
-    """`array` as a Tensor, without copying: the one way the ops and the engine make a Tensor."""
+def wrap(array: np.ndarray) -> Tensor:
+    """`array` as a Tensor, without copying: the one way the ops make a Tensor of their own."""
     return Tensor._make(array)
 
 _FREED = ("Trying to backward through the graph a second time (or directly access saved tensors after they "
