@@ -25,7 +25,7 @@ class InplaceMethods:
         a leaf that requires grad refuses (its `.grad` would lose meaning); otherwise self takes the
         result's `grad_fn`, and its version counter goes up so that a backward that saved the old
         value raises instead of using the new one."""
-        record = grad_mode._enabled and (self._requires_grad or any(
+        record = grad_mode.is_grad_enabled() and (self._requires_grad or any(
             isinstance(o, Tensor) and o._requires_grad for o in others))
         if not record:
             with grad_mode.no_grad():
@@ -59,7 +59,7 @@ class InplaceMethods:
         while value.ndim > target_ndim and value.shape[0] == 1:  # as PyTorch, leading 1s of the value drop
             value = value.squeeze(0)
         try:
-            if not (grad_mode._enabled and (self._requires_grad or value._requires_grad)):
+            if not (grad_mode.is_grad_enabled() and (self._requires_grad or value._requires_grad)):
                 self._data[key] = value._data  # the common case: no graph to record
                 self._version[0] += 1
                 return
@@ -111,7 +111,7 @@ class InplaceMethods:
         return self.fill_(0)
 
     def fill_(self, value):
-        if not (grad_mode._enabled and self._requires_grad):
+        if not (grad_mode.is_grad_enabled() and self._requires_grad):
             self._data[...] = value.item() if isinstance(value, Tensor) else value
             self._version[0] += 1
             return self
@@ -119,7 +119,7 @@ class InplaceMethods:
 
     def _fill_random(self, sample) -> Tensor:
         """In-place random fill (normal_, uniform_, random_): outside autograd, as PyTorch's."""
-        if grad_mode._enabled and self._requires_grad and self.grad_fn is None:
+        if grad_mode.is_grad_enabled() and self._requires_grad and self.grad_fn is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
         self._data[...] = sample(self._data.shape)
         self._version[0] += 1
