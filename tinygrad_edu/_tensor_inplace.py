@@ -10,7 +10,7 @@ import numpy as np
 from . import ops
 from .autograd import grad_mode
 from ._tensor_shape import _index_key
-from .creation import tensor
+from ._tensor_math import _check_broadcast
 from .random import _generator
 from .tensor import Tensor
 
@@ -104,18 +104,45 @@ class InplaceMethods:
         return self._inplace(lambda x: x.masked_fill(mask, value))
 
     def copy_(self, src):
-        src = src if isinstance(src, Tensor) else tensor(src)
-        return self._inplace(lambda x, s: x * 0 + s.to(x.dtype).expand(x.shape), src)
+        """Overwrite self with src's values, broadcast to self's shape and converted to its dtype
+        (as PyTorch's, float to int truncates). Recorded as CopyBackwards; the old values are
+        never computed with, so an inf or NaN in self does not survive."""
+        if not isinstance(src, Tensor):
+            raise TypeError(f"copy_(): argument 'other' (position 1) must be Tensor, not {type(src).__name__}")
+        if src._data.shape != self._data.shape:
+            _check_broadcast(self.shape, src.shape)
+            if np.broadcast_shapes(self._data.shape, src._data.shape) != self._data.shape:
+                raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape "
+                                   f"{list(np.broadcast_shapes(self._data.shape, src._data.shape))}")
+        if grad_mode.is_grad_enabled() and (self._requires_grad or src._requires_grad):
+            return self._inplace(ops.Copy.apply, src)
+        np.copyto(self._data, src._data, casting="unsafe")
+        self._version[0] += 1
+        return self
 
     def zero_(self):
-        return self.fill_(0)
+        """Recorded as ZeroBackward0 (self gets a zero gradient)."""
+        if grad_mode.is_grad_enabled() and self._requires_grad:
+            return self._inplace(ops.Zero.apply)
+        self._data[...] = 0
+        self._version[0] += 1
+        return self
 
     def fill_(self, value):
-        if not (grad_mode.is_grad_enabled() and self._requires_grad):
-            self._data[...] = value.item() if isinstance(value, Tensor) else value
-            self._version[0] += 1
-            return self
-        return self._inplace(lambda x: x * 0 + value)
+        """Recorded as FillBackward2 for a number, FillBackward3 for a 0-dim tensor (which gets the
+        gradient's sum), as PyTorch's fill_.Scalar and fill_.Tensor."""
+        if isinstance(value, Tensor):
+            if value.ndim:
+                raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
+                                   f"{value.ndim} dimensions.")
+            if grad_mode.is_grad_enabled() and (self._requires_grad or value._requires_grad):
+                return self._inplace(ops.FillTensor.apply, value)
+            value = value.item()
+        elif grad_mode.is_grad_enabled() and self._requires_grad:
+            return self._inplace(lambda x: ops.Fill.apply(x, value))
+        self._data[...] = value
+        self._version[0] += 1
+        return self
 
     def _fill_random(self, sample) -> Tensor:
         """In-place random fill (normal_, uniform_, random_): outside autograd, as PyTorch's."""

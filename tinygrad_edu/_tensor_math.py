@@ -68,10 +68,10 @@ class MathMethods:
         return self._binary(other, ops.Div, reverse=True, floating=True)
 
     def __floordiv__(self, other):
-        return Tensor._make(np.floor_divide(self._data, _array(other)))
+        return _divide(self, other, np.floor_divide)
 
     def __mod__(self, other):
-        return Tensor._make(np.mod(self._data, _array(other)))
+        return _divide(self, other, np.mod)
 
     def __pow__(self, exponent):
         if isinstance(exponent, (builtins.int, builtins.float)):
@@ -324,3 +324,16 @@ def _check_mm(a: Tensor, b: Tensor) -> None:
                            f"{b.shape[0]}x{b.shape[1]})")
     if a._data.dtype != b._data.dtype:
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a.dtype} != {b.dtype}")
+
+
+def _divide(x: Tensor, other, fn) -> Tensor:
+    """`x // other` or `x % other` (not differentiable) in PyTorch's result dtype. An integer
+    division by zero is refused as PyTorch does (NumPy would return 0 with a warning); floats
+    give inf and nan."""
+    if not isinstance(other, (Tensor, builtins.int, builtins.float, builtins.bool, np.number, np.bool_)):
+        return NotImplemented
+    dt = result_type(x, other).np
+    d = np.asarray(_array(other), dt)
+    if dt.kind in "iu" and not np.all(d):
+        raise RuntimeError("ZeroDivisionError")
+    return Tensor._make(fn(x._data.astype(dt, copy=False), d))

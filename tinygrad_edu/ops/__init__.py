@@ -28,8 +28,8 @@ warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"tinygrad_edu
 from .activations import (Elu, Hardtanh, LeakyRelu, LeakyReluBackward, Relu, Sigmoid, SigmoidBackward,  # noqa: E402
                           Silu, Softplus, Tanh, TanhBackward, ThresholdBackward)
 from .conv import Col2im, Conv2d, Im2col, MaxPool2d, MaxPool2dBackward, MaxPool2dGather  # noqa: E402
-from .elementwise import (Abs, Add, Clamp, ClampTensor, Cos, Div, Exp, Log, Maximum, Minimum, Mul, Neg,  # noqa: E402
-                          Pow, PowTensor, Reciprocal, RPow, Rsub, Sin, Sqrt, Sub, Where)
+from .elementwise import (Abs, Add, Clamp, ClampTensor, Copy, Cos, Div, Exp, Fill, FillTensor, Log, Maximum,  # noqa: E402
+                          Minimum, Mul, Neg, Pow, PowTensor, Reciprocal, RPow, Rsub, Sin, Sqrt, Sub, Where, Zero)
 from .index import (BasicIndex, Cat, Embedding, Index, IndexAdd, IndexPut, IndexPutAdvanced, MaskedFill,  # noqa: E402
                     Select, Split, SplitWithSizes, Stack, Unbind)
 from .loss import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CrossEntropyLoss, HuberLoss,  # noqa: E402

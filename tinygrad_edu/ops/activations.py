@@ -11,7 +11,7 @@ import numpy as np
 from .. import backend
 from ..autograd.function import Op, wrap
 from ..backend.checks import FLOAT_DTYPES
-from .elementwise import Clamp
+from .elementwise import Clamp, _zeros_like
 
 
 class Sigmoid(Op):
@@ -98,11 +98,6 @@ class Relu(Op):
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
         return ThresholdBackward.apply(grad, out)
-
-
-def _zeros_like(t):
-    """A zero gradient, as PyTorch gives (`zeros_like(grad)`) for the input of a piecewise-linear backward."""
-    return wrap(np.zeros_like(t._data))
 
 
 class ThresholdBackward(Op):

@@ -8,10 +8,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.function import Op
+from ..autograd.function import Op, wrap
 
 
 # ---------------------------------------------------------------- two inputs
+
+def _save_partners(ctx, a, b, first: int = 0) -> None:
+    """Save a only if b needs a gradient, and b only if a does: the gradient of a product is the
+    other factor. PyTorch saves no more, so an in-place change of an operand that no backward
+    reads is no error (`y[0] = y[-1] * 2`: the 2 needs no gradient, y[-1] is not saved).
+    `first` is the index of a among the op's arguments."""
+    need = ctx.needs_input_grad  # () when no graph is recorded: nothing is kept then
+    ctx.save_for_backward(a if need and need[first + 1] else None, b if need and need[first] else None)
+
 
 class Add(Op):
     node_name = "AddBackward0"
@@ -57,7 +66,7 @@ class Mul(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        _save_partners(ctx, a, b)
         return a * b
 
     @staticmethod
@@ -72,7 +81,8 @@ class Div(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        need = ctx.needs_input_grad  # d/da needs b; d/db needs a and b
+        ctx.save_for_backward(a if need and need[1] else None, b)
         return a / b
 
     @staticmethod
@@ -329,3 +339,63 @@ class ClampTensor(Op):
     def backward(ctx, grad):
         below, above, inside = ctx.saved_tensors
         return grad * inside, grad * (below & ~above), grad * above
+
+
+# ---------------------------------------------------------------- copies and fills (copy_, fill_, zero_)
+
+def _zeros_like(t):
+    """A zero gradient, as PyTorch gives (`zeros_like(grad)`) for an input whose value a backward does not use."""
+    return wrap(np.zeros_like(t._data))
+
+
+class Copy(Op):
+    """dst.copy_(src): src's values, broadcast to dst's shape and converted to its dtype. The old
+    values are overwritten, never computed with (an inf or NaN in dst does not leak through).
+    PyTorch's CopyBackwards: a zero gradient for dst, the gradient for src (the engine sums it
+    back to src's shape and dtype)."""
+    node_name = "CopyBackwards"
+
+    @staticmethod
+    def forward(ctx, dst, src):
+        out = np.empty_like(dst)
+        np.copyto(out, src, casting="unsafe")
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _zeros_like(grad), grad
+
+
+class Fill(Op):
+    """x.fill_(number): PyTorch's FillBackward2 (fill_.Scalar); x gets a zero gradient."""
+    node_name = "FillBackward2"
+
+    @staticmethod
+    def forward(ctx, x, value):
+        return np.full_like(x, value)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _zeros_like(grad)
+
+
+class FillTensor(Op):
+    """x.fill_(value), value a 0-dim tensor: FillBackward3; value gets the sum of the gradient."""
+    node_name = "FillBackward3"
+
+    @staticmethod
+    def forward(ctx, x, value):
+        return np.full_like(x, value)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _zeros_like(grad), grad.sum()
+
+
+class Zero(Fill):
+    """x.zero_(): ZeroBackward0, x gets a zero gradient."""
+    node_name = "ZeroBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.zeros_like(x)

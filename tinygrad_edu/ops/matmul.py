@@ -13,6 +13,7 @@ from .. import backend
 from ..autograd import grad_mode
 from ..autograd.function import Op, wrap
 from ..backend.checks import FLOAT_DTYPES
+from .elementwise import _save_partners
 
 
 def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -25,8 +26,9 @@ def _is_transposed(x: np.ndarray) -> bool:
     return x.ndim == 2 and x.strides[0] < x.strides[1]
 
 
-def _mm_backward(grad, a, b, need_a: bool, need_b: bool) -> tuple:
-    """Gradients of C = A B (Tensors): dA = dC B^T, dB = A^T dC, each None unless needed.
+def _mm_backward(grad, a, b, need_a: bool, need_b: bool, b_transposed: bool) -> tuple:
+    """Gradients of C = A B (Tensors): dA = dC B^T, dB = A^T dC, each None unless needed
+    (A is None unless dB is needed, B None unless dA is: see `_save_partners`).
 
     When B is a transposed view (the ``W.t()`` of ``addmm(b, x, W.t())``), dB is computed
     as (dC^T A)^T: the product then lands in W's own row-major layout, so the gradient
@@ -39,11 +41,15 @@ def _mm_backward(grad, a, b, need_a: bool, need_b: bool) -> tuple:
         da = grad.mm(b.t()) if need_a else None
         if not need_b:
             return da, None
-        return da, grad.t().mm(a).t() if _is_transposed(b._data) else a.t().mm(grad)
-    g, x, w = grad._data, a._data, b._data
-    if g.dtype in FLOAT_DTYPES and _is_transposed(w):  # the Linear layer: w.T is the weight itself
-        dx, dw, _ = backend.kernels.linear_backward(g, x, w.T, need_a, need_b, False)
-        return (wrap(dx) if need_a else None), (wrap(dw.T) if need_b else None)
+        return da, grad.t().mm(a).t() if b_transposed else a.t().mm(grad)
+    g = grad._data
+    x, w = (None if a is None else a._data), (None if b is None else b._data)
+    if g.dtype in FLOAT_DTYPES and b_transposed:  # the Linear layer: w.T is the weight itself
+        if need_a and need_b:
+            dx, dw, _ = backend.kernels.linear_backward(g, x, w.T, True, True, False)
+            return wrap(dx), wrap(dw.T)
+        if need_b:  # dW = dC^T X, as linear_backward computes it, in W's own layout
+            return None, wrap(_matmul(g.T, x).T)
     return (wrap(_matmul(g, w.T)) if need_a else None), (wrap(_matmul(x.T, g)) if need_b else None)
 
 
@@ -53,13 +59,14 @@ class Mm(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        _save_partners(ctx, a, b)
+        ctx.b_transposed = _is_transposed(b)
         return _matmul(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return _mm_backward(grad, a, b, ctx.needs_input_grad[0], ctx.needs_input_grad[1])
+        return _mm_backward(grad, a, b, ctx.needs_input_grad[0], ctx.needs_input_grad[1], ctx.b_transposed)
 
 
 class Addmm(Op):
@@ -73,7 +80,8 @@ class Addmm(Op):
     @staticmethod
     def forward(ctx, bias, a, b, beta=1, alpha=1):
         ctx.beta, ctx.alpha, ctx.bias_shape = beta, alpha, bias.shape
-        ctx.save_for_backward(a, b)
+        _save_partners(ctx, a, b, first=1)
+        ctx.b_transposed = _is_transposed(b)
         if (beta == 1 and alpha == 1 and bias.shape == b.shape[1:] and bias.dtype == a.dtype
                 and a.dtype in FLOAT_DTYPES and b.dtype == a.dtype):
             return backend.kernels.linear(a, b.T, bias)
@@ -93,7 +101,7 @@ class Addmm(Op):
             d_bias = grad if ctx.beta == 1 else grad * ctx.beta
             if len(ctx.bias_shape) == 1 and not grad_mode.is_grad_enabled():  # the engine would sum it in two ops
                 d_bias = wrap(d_bias._data.sum(0))
-        return (d_bias, *_mm_backward(g, a, b, need[1], need[2]))
+        return (d_bias, *_mm_backward(g, a, b, need[1], need[2], ctx.b_transposed))
 
 
 class Mv(Op):
@@ -101,13 +109,14 @@ class Mv(Op):
 
     @staticmethod
     def forward(ctx, a, v):
-        ctx.save_for_backward(a, v)
+        _save_partners(ctx, a, v)
         return a @ v
 
     @staticmethod
     def backward(ctx, grad):
         a, v = ctx.saved_tensors
-        return grad.unsqueeze(1) * v, a.t().mv(grad)
+        need = ctx.needs_input_grad
+        return (grad.unsqueeze(1) * v if need[0] else None), (a.t().mv(grad) if need[1] else None)
 
 
 class Dot(Op):
@@ -115,13 +124,14 @@ class Dot(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        _save_partners(ctx, a, b)
         return np.dot(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return grad * b, grad * a
+        need = ctx.needs_input_grad
+        return (grad * b if need[0] else None), (grad * a if need[1] else None)
 
 
 class Bmm(Op):
@@ -135,7 +145,7 @@ class Bmm(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        _save_partners(ctx, a, b)
         if not (a.dtype in FLOAT_DTYPES and b.dtype == a.dtype):
             return np.matmul(a, b)
         (m, k), n = a.shape[-2:], b.shape[-1]
@@ -150,4 +160,5 @@ class Bmm(Op):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return grad @ b.transpose(-1, -2), a.transpose(-1, -2) @ grad
+        need = ctx.needs_input_grad
+        return (grad @ b.transpose(-1, -2) if need[0] else None), (a.transpose(-1, -2) @ grad if need[1] else None)
