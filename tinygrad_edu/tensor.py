@@ -76,7 +76,6 @@ def _shape_arg(shape) -> tuple:
     return tuple(builtins.int(s) for s in shape)
 
 
-
 class Tensor:
     """A multi-dimensional array that can record the operations applied to it.
 

@@ -22,7 +22,6 @@ from . import grad_mode
 from ._fastpath import is_private as _is_private, op_apply
 
 
-
 def wrap(array: np.ndarray) -> Tensor:
     """`array` as a Tensor, without copying: the one way the ops make a Tensor of their own."""
     return Tensor._make(array)

@@ -168,7 +168,6 @@ class BinaryCrossEntropy(_PointwiseLoss):
         return (dx, dt) if w is None else (dx * w, dt * w)
 
 
-
 class BinaryCrossEntropyWithLogits(_PointwiseLoss):
     """w ((1 - t) x + lw softplus(-x)) with lw = 1 + (pos_weight - 1) t.
 

@@ -5,6 +5,7 @@ import numpy as np
 
 from ..checks import check_bias_relu, check_same
 
+
 def relu(x: np.ndarray) -> np.ndarray:
     """``max(x, 0)`` elementwise, any shape; NaN stays NaN (as ``torch.relu``)."""
     check_same("relu", x)

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..checks import Pair, check_col2im, check_conv2d, check_im2col, check_max_pool2d_backward, pool_index_error
 
+
 def _windows(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: Pair, dilation: Pair, out_size: Pair,
              fill: float) -> np.ndarray:
     """The [N, C, out_h, out_w, kh, kw] view of every window of `x`, padded with `fill`."""

@@ -6,6 +6,7 @@ import numpy as np
 from ..checks import check_cross_entropy, target_out_of_bounds
 from .softmax import log_softmax
 
+
 def cross_entropy_coefficients(target: np.ndarray, weight: np.ndarray | None, ignore_index: int,
                                label_smoothing: float, classes: int, dtype: np.dtype) -> tuple[np.ndarray, np.float64]:
     """``(a, D)``: ``loss_i = -sum_c a[i, c] logp[i, c]`` and the 'mean' denominator D.

@@ -5,6 +5,7 @@ import numpy as np
 
 from ..checks import check_bmm, check_linear, check_linear_backward, check_matmul
 
+
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """C = A @ B for 2-D float arrays: ``C[i, j] = sum_p A[i, p] * B[p, j]``.
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..checks import check_adam, check_optim, check_sgd
 
+
 def _lerp_(start: np.ndarray, end: np.ndarray, weight: float, tmp: np.ndarray) -> None:
     """``start.lerp_(end, weight)`` as PyTorch's CPU kernel: from the nearer end."""
     np.subtract(end, start, out=tmp)

@@ -5,6 +5,7 @@ import numpy as np
 
 from ..checks import check_same
 
+
 def softmax(x: np.ndarray) -> np.ndarray:
     """Softmax over the last dimension (>= 1-D): ``exp(x - max) / sum(exp(x - max))``.
 
