@@ -26,6 +26,7 @@ def wrap(array: np.ndarray) -> Tensor:
     """`array` as a Tensor, without copying: the one way the ops make a Tensor of their own."""
     return Tensor._make(array)
 
+
 _FREED = ("Trying to backward through the graph a second time (or directly access saved tensors after they "
           "have already been freed). Saved intermediate values of the graph are freed when you call .backward() "
           "or autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time "
@@ -228,6 +229,10 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
+        """Run forward without recording; if grad mode is on and an input requires grad, record a node.
+
+        The node is `ctx` itself (an instance of `cls._Backward`): `_connect` gives it edges to
+        the inputs' nodes and makes it the outputs' `grad_fn`."""
         ctx = cls._Backward()
         inputs = [a for a in args if isinstance(a, Tensor)]
         record = grad_mode.is_grad_enabled() and any(t._requires_grad for t in inputs)
