@@ -298,6 +298,16 @@ def check_im2col(x: np.ndarray, *window, kernel: str = "im2col") -> tuple[Pair, 
     return check_window(kernel, *window)
 
 
+def check_max_pool2d_forward(x: np.ndarray, *window) -> tuple[Pair, ...]:
+    """check_im2col, plus PyTorch's rule that only the batch may be empty (no window of an empty
+    plane has a max); every window must also overlap the input, which the kernels check."""
+    win = check_im2col(x, *window, kernel="max_pool2d_forward")
+    if 0 in x.shape[1:]:
+        raise RuntimeError("max_pool2d_forward: Expected 3D or 4D (batch mode) tensor with optional 0 dim batch "
+                           f"size for input, but got:{list(x.shape)}")
+    return win
+
+
 def check_col2im(cols: np.ndarray, input_shape, *window,
                  transposed: bool = False) -> tuple[tuple[int, int, int, int], tuple[Pair, ...]]:
     """`cols` must be [N*out_h*out_w, C*kh*kw] (transposed: [C*kh*kw, N*out_h*out_w]) for

@@ -53,8 +53,15 @@ def address(x: np.ndarray, ptype) -> object:
 
 
 def dense(a: np.ndarray) -> np.ndarray:
-    """``a`` itself if C-contiguous, else a C-contiguous copy: most kernels read dense rows."""
-    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+    """``a`` itself if C-contiguous and aligned, else such a copy: the kernels read dense rows.
+
+    The one place every kernel's array passes through on its way to C. Aligned matters too: a
+    float32 array viewed from a byte buffer at an odd address is C-contiguous, and reading it as
+    ``float *`` is undefined behaviour in C (UBSan: "load of misaligned address").
+    ``np.ascontiguousarray`` would hand such an array back as it is; ``np.require`` copies it.
+    """
+    flags = a.flags
+    return a if flags.c_contiguous and flags.aligned else np.require(a, requirements="CA")
 
 
 def window_struct(win: tuple) -> object:
@@ -106,10 +113,12 @@ def binary(table: dict, name: str, grad: np.ndarray, saved: np.ndarray, rowwise:
     fn, ctype = entry
     shape = grad.shape
     out = np.empty(shape, grad.dtype)
-    if not grad.flags.c_contiguous:
-        grad = np.ascontiguousarray(grad)
-    if not saved.flags.c_contiguous:
-        saved = np.ascontiguousarray(saved)
+    flags = grad.flags
+    if not (flags.c_contiguous and flags.aligned):
+        grad = dense(grad)
+    flags = saved.flags
+    if not (flags.c_contiguous and flags.aligned):
+        saved = dense(saved)
     rc = fn(from_buffer(ctype, grad), from_buffer(ctype, saved), from_buffer(ctype, out),
             *_sizes(shape, grad.size, rowwise))
     if rc != 0:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checks import check_col2im, check_conv2d, check_im2col, check_max_pool2d_backward, pool_index_error
+from ..checks import (check_col2im, check_conv2d, check_im2col, check_max_pool2d_backward,
+                      check_max_pool2d_forward, pool_index_error)
 from ._ffi import INT64, NULL, TG_ERR_INDEX, TG_ERR_SIZE, dense, from_buffer, kernel_table, raise_on_error, window_struct
 
 _IM2COL, _COL2IM = kernel_table("im2col"), kernel_table("col2im")
@@ -122,7 +123,7 @@ def max_pool2d_forward(x: np.ndarray, kernel_size, stride, padding, dilation,
 
     Same arguments, results and errors as the twin ``numpy.conv.max_pool2d_forward``.
     """
-    win = check_im2col(x, kernel_size, stride, padding, dilation, out_size, kernel="max_pool2d_forward")
+    win = check_max_pool2d_forward(x, kernel_size, stride, padding, dilation, out_size)
     x = dense(x)
     n, c, h, w = x.shape
     oh, ow = win[4]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..checks import check_bmm, check_linear, check_linear_backward, check_matmul
-from ._ffi import NULL, PTYPE, address, from_buffer, kernel_table, raise_on_error
+from ._ffi import NULL, PTYPE, address, dense, from_buffer, kernel_table, raise_on_error
 
 # dtype -> (C function, cffi array type used to view the ndarray's buffer, pointer type).
 _GEMM = {dtype: (fn, ctype, PTYPE[dtype]) for dtype, (fn, ctype) in kernel_table("gemm").items()}
@@ -133,7 +133,7 @@ def matmul_naive(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """
     m, k, n = check_matmul(a, b)
     fn, ctype = _MATMUL_NAIVE[a.dtype]
-    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+    a, b = dense(a), dense(b)
     out = np.empty((m, n), a.dtype)
     rc = fn(from_buffer(ctype, a), from_buffer(ctype, b), from_buffer(ctype, out), m, k, n)
     if rc != 0:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..checks import check_adam, check_optim, check_sgd
-from ._ffi import NULL, from_buffer, kernel_table, raise_on_error
+from ._ffi import NULL, dense, from_buffer, kernel_table, raise_on_error
 
 _SGD, _ADAM = kernel_table("sgd_step"), kernel_table("adam_step")
 _RMSPROP, _ADAGRAD = kernel_table("rmsprop_step"), kernel_table("adagrad_step")
@@ -25,25 +25,25 @@ def _run_optim(table: dict, grad: np.ndarray, inout: tuple, scalars: tuple) -> N
     arrays, most of it ``ffi.from_buffer``)."""
     param = inout[0]
     fn, ctype = table[param.dtype]
-    if not grad.flags.c_contiguous:
-        grad = np.ascontiguousarray(grad)
+    grad = dense(grad)
     ptrs = [from_buffer(ctype, grad)]
     write_back = None
     for a in inout:
         if a is None:
             ptrs.append(NULL)
             continue
-        if not a.flags.c_contiguous:  # update a dense copy, copied back below
+        flags = a.flags
+        if not (flags.c_contiguous and flags.aligned):  # update a dense, aligned copy, copied back below
             write_back = write_back or []
-            write_back.append((a, np.ascontiguousarray(a)))
+            write_back.append((a, dense(a)))
             a = write_back[-1][1]
         ptrs.append(from_buffer(ctype, a))
     rc = fn(*ptrs, param.size, *scalars)
     if rc != 0:
         raise_on_error(rc, fn)
     if write_back:
-        for orig, dense in write_back:
-            np.copyto(orig, dense)
+        for orig, copy in write_back:
+            np.copyto(orig, copy)
 
 
 def sgd_step(param: np.ndarray, grad: np.ndarray, momentum_buf: np.ndarray | None, lr: float,

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checks import Pair, check_col2im, check_conv2d, check_im2col, check_max_pool2d_backward, pool_index_error
+from ..checks import (Pair, check_col2im, check_conv2d, check_im2col, check_max_pool2d_backward,
+                      check_max_pool2d_forward, pool_index_error)
 
 
 def _windows(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: Pair, dilation: Pair, out_size: Pair,
@@ -83,6 +84,8 @@ def _add_onto_windows(per_tap: np.ndarray, shape: tuple[int, int, int, int], win
     """Add per_tap [N, C, kh, kw, out_h, out_w] onto the windows of a zero [N, C, H, W]."""
     n, c, h, w = shape
     (kh, kw), (sh, sw), (ph, pw), (dh, dw), (oh, ow) = win
+    if oh == 0 or ow == 0:  # no window: nothing to add (and the slices below would not be empty)
+        return np.zeros(shape, per_tap.dtype)
     need_h, need_w = (oh - 1) * sh + dh * (kh - 1) + 1, (ow - 1) * sw + dw * (kw - 1) + 1
     padded = np.zeros((n, c, max(need_h, ph + h), max(need_w, pw + w)), per_tap.dtype)
     for i in range(kh):  # one strided slice per kernel tap: kh*kw vectorised adds
@@ -131,7 +134,7 @@ def max_pool2d_forward(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: 
     every window), ties go to the first element in row-major window order, and NaN wins
     (the last NaN of a window). Every window must overlap the input, else ValueError.
     """
-    win = check_im2col(x, kernel_size, stride, padding, dilation, out_size, kernel="max_pool2d_forward")
+    win = check_max_pool2d_forward(x, kernel_size, stride, padding, dilation, out_size)
     (kh, kw), (sh, sw), (ph, pw), (dh, dw), (oh, ow) = win
     h, w = x.shape[2], x.shape[3]
     windows = _windows(x, *win, fill=-np.inf).reshape(x.shape[:2] + (oh, ow, kh * kw))

@@ -6,6 +6,16 @@ import numpy as np
 from ..checks import check_same
 
 
+def _row_sum(a: np.ndarray) -> np.ndarray:
+    """Sums over the last dimension, kept, accumulated in float64 and rounded back to a's dtype.
+
+    As the C kernels (csrc/tg_vmath.h folds its partial sums into a double): NumPy sums a
+    float32 row in float32, and along a strided axis (a transposed array) one element after
+    another, so a row of 2**25 ones would stop counting at 2**24.
+    """
+    return np.sum(a, axis=-1, keepdims=True, dtype=np.float64).astype(a.dtype, copy=False)
+
+
 def softmax(x: np.ndarray) -> np.ndarray:
     """Softmax over the last dimension (>= 1-D): ``exp(x - max) / sum(exp(x - max))``.
 
@@ -16,7 +26,7 @@ def softmax(x: np.ndarray) -> np.ndarray:
     if x.size == 0:
         return x.copy()
     e = np.exp(x - np.max(x, axis=-1, keepdims=True))
-    return e / np.sum(e, axis=-1, keepdims=True)
+    return e / _row_sum(e)
 
 
 def log_softmax(x: np.ndarray) -> np.ndarray:
@@ -25,16 +35,16 @@ def log_softmax(x: np.ndarray) -> np.ndarray:
     if x.size == 0:
         return x.copy()
     shifted = x - np.max(x, axis=-1, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+    return shifted - np.log(_row_sum(np.exp(shifted)))
 
 
 def softmax_backward(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``out * (grad - sum(grad * out))`` over the last dimension, ``out`` the softmax."""
     check_same("softmax_backward", grad, out, min_ndim=1)
-    return out * (grad - np.sum(grad * out, axis=-1, keepdims=True))
+    return out * (grad - _row_sum(grad * out))
 
 
 def log_softmax_backward(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``grad - exp(out) * sum(grad)`` over the last dimension, ``out`` the log_softmax."""
     check_same("log_softmax_backward", grad, out, min_ndim=1)
-    return grad - np.exp(out) * np.sum(grad, axis=-1, keepdims=True)
+    return grad - np.exp(out) * _row_sum(grad)
