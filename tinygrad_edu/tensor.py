@@ -368,6 +368,11 @@ class Tensor:
     def new_tensor(self, data) -> Tensor:
         return Tensor._make(np.array(data, self._data.dtype))
 
+    # ------------------------------------------------------------ the methods that compute
+    # +, -, relu, matmul, ... (_tensor_math.py), sum, max, softmax, ... (_tensor_reduce.py),
+    # view, reshape, x[key], ... (_tensor_shape.py), add_, x[key] = v, ... (_tensor_inplace.py):
+    # added to this class at the bottom of this file.
+
 
 _LEGACY_NAMES = {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor", "float16": "torch.HalfTensor",
                  "int64": "torch.LongTensor", "int32": "torch.IntTensor", "int16": "torch.ShortTensor",
