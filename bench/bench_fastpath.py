@@ -1,12 +1,13 @@
 """What the two shortcuts of tinygrad_edu/autograd/_fastpath.py save, measured.
 
-    python bench/bench_fastpath.py [ROUNDS]
+    python bench/bench_fastpath.py [--rounds N]
 
-CPU time (so other processes on a shared machine distort less), best of ROUNDS x 7 runs, one
+CPU time (so other processes on a shared machine distort less), best of N rounds x 7 runs, one
 thread: one `Mul` of [64, 10] tensors and one training step of the notes' MLP (batch 64, SGD
 with momentum), (a) as shipped, (b) with `Op.apply` written as `Function.apply` is (helper
 calls and comprehensions, below), (c) with every first gradient copied instead of taken over.
 """
+import argparse
 import os
 import sys
 import time
@@ -56,6 +57,10 @@ def timeit(fn, n: int, reps: int = 7) -> float:
 
 
 def main() -> None:
+    p = argparse.ArgumentParser(description="what autograd/_fastpath.py's two shortcuts save (CPU time, 1 thread)")
+    p.add_argument("--rounds", type=int, default=5, help="the three variants take turns this many times "
+                                                          "(default: %(default)s)")
+    rounds = p.parse_args().rounds
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 128),
                           nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
@@ -72,7 +77,7 @@ def main() -> None:
     variants = {"as shipped": (op_apply, shipped), "Op.apply as Function.apply": (readable_apply, shipped),
                 "first gradient copied": (op_apply, lambda grad: False)}
     best = {name: [float("inf"), float("inf")] for name in variants}
-    for _ in range(int(sys.argv[1]) if len(sys.argv) > 1 else 5):  # the variants take turns
+    for _ in range(rounds):  # the variants take turns
         for name, (apply, is_private) in variants.items():
             Op.apply, function._is_private = classmethod(apply), is_private
             for _ in range(20):
