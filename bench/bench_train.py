@@ -377,6 +377,7 @@ def plot_sweep(med: dict, frameworks: list[str], args) -> None:
         ax.axhline(1.0, color="black", lw=0.8)
         ax.axhline(TARGET_C["mlp"], color="tab:gray", lw=0.8, ls="--", label="target 0.75x")
         ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
         ax.set_xlabel(xlabel)
         ax.legend(fontsize=8)
     left.set_ylabel("epoch time / PyTorch's (lower is better)")
