@@ -66,8 +66,19 @@ def test_environment_count_reaches_blas_at_import():
 
 
 def test_import_stays_cheap_on_the_c_backend():
-    """With the C backend and no thread variable, importing does not load threadpoolctl (~10 ms)."""
+    """With the C backend, importing does not load threadpoolctl (~10 ms)."""
     if "c" not in backend.available():
         pytest.skip("the C extension is not built")
     code = "import sys, tinygrad_edu; print('threadpoolctl' in sys.modules)"
     assert _run(code, TINYGRAD_EDU_BACKEND="c") == "False"
+
+
+def test_switching_to_numpy_applies_the_count():
+    """set_num_threads on the C backend, then use("numpy"): BLAS gets that count at the switch."""
+    if "c" not in backend.available():
+        pytest.skip("the C extension is not built")
+    code = ("import tinygrad_edu as tg, threadpoolctl\n"
+            "tg.set_num_threads(1)\n"
+            "tg.backend.use('numpy')\n"
+            "print([i['num_threads'] for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas'][0])")
+    assert _run(code, TINYGRAD_EDU_BACKEND="c", OPENBLAS_NUM_THREADS="2") == "1"

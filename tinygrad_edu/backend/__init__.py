@@ -22,9 +22,9 @@ runs on at most 256 threads, and on fewer when no more can be started (a process
 limit), never failing for that. The default comes from ``TINYGRAD_EDU_NUM_THREADS``, else
 every CPU this process may run on; a value that is not such a count gets a ``RuntimeWarning``
 naming the variable and the default is used, as torch does for ``OMP_NUM_THREADS``. Only the
-C kernels start threads of their own; NumPy's BLAS (OpenBLAS, MKL...) gets the same count,
-capped at the usable CPUs, through ``threadpoolctl`` -- otherwise it starts one thread per CPU
-whatever was asked, and on a busy machine the NumPy backend's epoch grew 100-fold (issue 14).
+C kernels start threads of their own; on the NumPy backend, NumPy's BLAS (OpenBLAS, MKL...) gets
+the same count, capped at the usable CPUs, through ``threadpoolctl`` -- otherwise it starts one
+thread per CPU whatever was asked, and on a busy machine an epoch grew 100-fold (issue 14).
 
 Importing never fails because of the C extension: if it is missing (no compiler at
 install time) or broken, we fall back to NumPy and emit one ``RuntimeWarning`` with
@@ -105,8 +105,7 @@ def use(name: str) -> None:
     else:
         module = numpy_kernels
     kernels, _current = module, key
-    if key == "numpy" and _blas_threads is None:
-        _limit_blas_threads()  # BLAS does the NumPy backend's products: same threads as ours
+    _limit_blas_threads()  # on the NumPy backend, BLAS does the products: the same threads
 
 
 def _select_at_import() -> None:
@@ -171,17 +170,16 @@ _blas_controller = None  # threadpoolctl's view of the BLAS libraries loaded (by
 _blas_threads = None     # what the BLAS was last limited to
 
 
-def _limit_blas_threads(at_import: bool = False) -> None:
-    """Give NumPy's BLAS ``min(get_num_threads(), usable CPUs)`` threads (threadpoolctl).
+def _limit_blas_threads() -> None:
+    """On the NumPy backend, give NumPy's BLAS ``min(get_num_threads(), usable CPUs)`` threads.
 
-    More BLAS threads than CPUs only oversubscribe them. At import (``at_import``) this is done
-    only when the NumPy backend is active or $TINYGRAD_EDU_NUM_THREADS is set: otherwise the
-    count is the usable CPUs, which is BLAS's own default, and importing threadpoolctl (~10 ms)
-    would only slow ``import tinygrad_edu`` down."""
+    Through threadpoolctl; more BLAS threads than CPUs only oversubscribe them. The C backend
+    leaves BLAS alone (its products run in C): setting an OpenBLAS count starts its threads,
+    and importing threadpoolctl (~10 ms) would slow ``import tinygrad_edu`` down."""
     global _blas_controller, _blas_threads
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     want = min(_num_threads, cpus)
-    if want == _blas_threads or (at_import and _current != "numpy" and not os.environ.get(NUM_THREADS_ENV_VAR)):
+    if _current != "numpy" or want == _blas_threads:
         return
     if _blas_controller is None:
         try:
@@ -210,4 +208,3 @@ def _default_num_threads() -> int:
 
 _num_threads = _default_num_threads()  # before the backend is chosen: loading C and use() read it
 _select_at_import()
-_limit_blas_threads(at_import=True)
