@@ -52,15 +52,16 @@ from _machine import header, load_line  # noqa: E402
 
 LIBS = ("ours", "numpy", "torch")
 POOL_BYTES = 16 << 20
-MIN_REPEAT_S = 0.002  # each repeat times enough calls to last this long
-REPEATS = 7           # repeats per round (their median is the round's figure)
+MIN_REPEAT_S = 0.001  # each repeat times enough calls to last this long (short: fewer preemptions)
+REPEATS = 15          # repeats per round (their median is the round's figure)
 
 
 def _parse(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--threads", type=int, default=1, help="threads of every library")
-    p.add_argument("--rounds", type=int, default=5, help="alternating rounds (one process per library each)")
+    p.add_argument("--rounds", type=int, default=None,
+                   help="alternating rounds, one process per library each (default: 5, with --quick 3)")
     p.add_argument("--quick", action="store_true", help="batch 64 only, no 1024/2048 square matmul, 3 rounds")
     p.add_argument("--only", metavar="REGEX", default=None, help="only the rows whose 'kernel shape' matches")
     p.add_argument("--no-cold", action="store_true", help="skip the caches-defeated column (faster)")
@@ -70,7 +71,12 @@ def _parse(argv=None) -> argparse.Namespace:
     p.add_argument("--plot", metavar="PATH", help="also draw the ratios vs NumPy as a PNG (matplotlib)")
     p.add_argument("--worker", choices=LIBS, help=argparse.SUPPRESS)
     p.add_argument("--verify", action="store_true", help=argparse.SUPPRESS)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    unknown = set(args.libs.split(",")) - set(LIBS)
+    if unknown:
+        p.error(f"--libs: unknown {', '.join(sorted(unknown))}; choose from {', '.join(LIBS)}")
+    args.rounds = args.rounds or (3 if args.quick else 5)
+    return args
 
 
 # ---------------------------------------------------------------- the NumPy references
