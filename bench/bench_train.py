@@ -206,9 +206,10 @@ def peak_rss_mb() -> float:
 # ---------------------------------------------------------------- the driver
 
 def default_data_dir() -> str:
-    """The examples' lookup, imported only by the driver: workers must not load tinygrad_edu into torch's process."""
+    """The examples' default ($TINYGRAD_EDU_MNIST, else the user's cache folder), imported only by the
+    driver: the workers must not load tinygrad_edu into torch's process."""
     sys.path.insert(0, os.path.join(os.path.dirname(HERE), "examples"))
-    from _common import default_data_dir as examples_default
+    from train_mnist import default_data_dir as examples_default
     return examples_default()
 
 
