@@ -288,14 +288,14 @@ def line_profile(args) -> None:
     import tinygrad_edu as tg
     from tinygrad_edu import ops
     from tinygrad_edu.autograd import engine, function
-    from tinygrad_edu.backend import c_kernels
+    from tinygrad_edu.backend.c import matmul as c_matmul
     from tinygrad_edu.nn import functional as F
 
     tg.backend.use("c")
     tg.set_num_threads(args.threads)
     step, _ = build_step(tg, args.batch_size, args.optimizer)
     prof = LineProfiler()
-    for fn in (F.linear, F.cross_entropy, function.Function.apply, c_kernels._gemm, ops.Addmm.forward,
+    for fn in (F.linear, F.cross_entropy, function.Function.apply, c_matmul._gemm, ops.Addmm.forward,
                ops.Addmm.backward, ops.CrossEntropyLoss.forward, ops.Mm.forward):
         prof.add_function(getattr(fn, "__func__", fn))
     for name in ("run_backward", "_run_node"):
