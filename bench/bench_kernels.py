@@ -341,7 +341,8 @@ def targets(rows: list[Row]) -> list[tuple[str, Row, float]]:
         dims = [int(d) for d in re.findall(r"\d+", row.shape)]
         if row.kernel == "matmul square" and dims[0] == 1024:
             out.append(("matmul 1024^3 >= 1.0x OpenBLAS", row, 1.0))
-        elif row.kernel.startswith("matmul ") and row.kernel != "matmul square" and 64 in dims[:2]:
+        elif row.kernel.startswith("matmul ") and row.kernel != "matmul square" and \
+                dims[1 if row.kernel == "matmul x^T@grad" else 0] == 64:  # the MLP's products at batch 64
             if 10 in dims:
                 out.append(("the 64x64x10 family >= 0.8x NumPy", row, 0.8))
             else:
