@@ -199,6 +199,16 @@ class Tensor:
                 self.grad_fn._retained = {}
             self.grad_fn._retained[self._output_nr] = weakref.ref(self)
 
+    def register_hook(self, hook):
+        """`hook(grad)` runs when this tensor's gradient is computed; a Tensor it returns replaces it."""
+        from .autograd import hooks
+        return hooks.register_hook(self, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """`hook(self)` runs during backward() right after `.grad` was updated (leaves only)."""
+        from .autograd import hooks
+        return hooks.register_post_accumulate_grad_hook(self, hook)
+
     def backward(self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's `.grad` (see autograd/engine.py)."""
         from .autograd.engine import backward

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import function, grad_mode
 from .function import AccumulateGrad, Node, accumulate_grad, grad_accumulator
+from .hooks import run_post_accumulate_grad_hooks, run_tensor_pre_hooks
 
 # The tracers of `autograd.trace()` now recording (usually none): run_backward reports each node
 # it runs to every one of them. An empty list costs one truth test per node.
@@ -67,7 +68,30 @@ def _topological_order(roots: list[Node]) -> list[Node]:
             else:
                 stack.pop()
                 post.append(node)
-    return post[::-1]
+    return _leaves_when_ready(post[::-1])
+
+
+def _leaves_when_ready(order: list[Node]) -> list[Node]:
+    """Move each leaf's AccumulateGrad to just after the last node that sends it a gradient.
+
+    PyTorch runs a leaf's node as soon as its gradient is complete, so `.grad` -- and the
+    post-accumulate-grad hooks that DistributedDataParallel listens to -- are ready from the last
+    layer backwards while the rest of the pass still runs. Only leaves move: no sum changes.
+    """
+    last_sender = {}
+    for i, node in enumerate(order):
+        for child, _ in node.next_functions:
+            if type(child) is AccumulateGrad:
+                last_sender[child] = i
+    after: dict[int, list] = {}
+    for leaf, i in last_sender.items():
+        after.setdefault(i, []).append(leaf)
+    moved = []
+    for i, node in enumerate(order):
+        if node not in last_sender:
+            moved.append(node)
+        moved.extend(after.get(i, ()))
+    return moved
 
 
 def _check_grad(node: Node, i: int, g, shape: tuple, dtype: np.dtype):
@@ -112,6 +136,7 @@ def run_backward(edges, grads, retain_graph: bool, create_graph: bool, capture=N
             node_grads = buffers.pop(node, None)
             if node_grads is None or (needed is not None and node not in needed):
                 continue
+            run_tensor_pre_hooks(node, node_grads)  # Tensor.register_hook (autograd/hooks.py)
             if capture is not None:
                 for nr, g in enumerate(node_grads):
                     if (node, nr) in capture and g is not None:
@@ -128,6 +153,7 @@ def run_backward(edges, grads, retain_graph: bool, create_graph: bool, capture=N
                     accumulate_grad(node.variable, node_grads[0])
                 else:  # hand over the engine's only reference, so accumulate_grad may take the memory
                     accumulate_grad(node.variable, node_grads.pop())
+                run_post_accumulate_grad_hooks(node.variable)
                 sent = ()
             else:
                 sent = _run_node(node, node_grads, buffers)
@@ -192,6 +218,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     slots = {_edge(t): t for t in inputs}
     for edge, g in run_backward(edges, grads, retain, create_graph, capture=slots).items():
         accumulate_grad(slots[edge], g)
+        run_post_accumulate_grad_hooks(slots[edge])
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
