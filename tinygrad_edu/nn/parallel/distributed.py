@@ -50,15 +50,20 @@ class _Bucket:
         return self.buffer[self.offsets[i]:self.offsets[i + 1]].reshape(self.params[i]._data.shape)
 
 
-def _assign_buckets(params: list, cap_bytes: int) -> list[_Bucket]:
+def _assign_buckets(params: list, first_cap: int, cap_bytes: int) -> list[_Bucket]:
     """PyTorch's compute_bucket_assignment_by_size: reverse order, one dtype per bucket, a bucket is
-    closed once it holds at least the limit (1 MiB for the first, `cap_bytes` after)."""
+    closed once it holds at least the limit (`first_cap` for the first, `cap_bytes` after).
+
+    Differs from PyTorch, which starts with one bucket and, after the first iteration, rebuilds
+    them in the order the gradients arrived: we assign once, in reverse parameter order -- the
+    order backward produces the gradients of a feed-forward model.
+    """
     buckets, current, size = [], {}, {}
     for p in reversed(params):
         dtype = p._data.dtype
         current.setdefault(dtype, []).append(p)
         size[dtype] = size.get(dtype, 0) + p._data.nbytes
-        if size[dtype] >= (_DEFAULT_FIRST_BUCKET_BYTES if not buckets else cap_bytes):
+        if size[dtype] >= (first_cap if not buckets else cap_bytes):
             buckets.append(_Bucket(current.pop(dtype)))
             size[dtype] = 0
     buckets += [_Bucket(ps) for ps in current.values()]
@@ -68,8 +73,8 @@ def _assign_buckets(params: list, cap_bytes: int) -> list[_Bucket]:
 class _Reducer:
     """Counts the gradients as backward produces them and all-reduces each full bucket, in order."""
 
-    def __init__(self, named_params: list, cap_bytes: int, world):
-        self.world, self.buckets = world, _assign_buckets([p for _, p in named_params], cap_bytes)
+    def __init__(self, named_params: list, first_cap: int, cap_bytes: int, world):
+        self.world, self.buckets = world, _assign_buckets([p for _, p in named_params], first_cap, cap_bytes)
         self.names = {id(p): name for name, p in named_params}
         self.where = {id(p): (b, i) for b in self.buckets for i, p in enumerate(b.params)}
         self.armed = False  # True between a syncing forward and the end of its backward
@@ -145,7 +150,8 @@ class DistributedDataParallel(Module):
             for t in list(module.parameters()) + list(module.buffers()):
                 broadcast(t, src=0)
         cap = int((25 if bucket_cap_mb is None else bucket_cap_mb) * 1024 * 1024)
-        self.reducer = _Reducer(params, cap, world) if params else None
+        first_cap = _DEFAULT_FIRST_BUCKET_BYTES if bucket_cap_mb is None else cap  # as PyTorch
+        self.reducer = _Reducer(params, first_cap, cap, world) if params else None
         for _, p in params:
             p.register_post_accumulate_grad_hook(self.reducer.grad_ready)
 
