@@ -19,6 +19,7 @@ next layers' gradients. The last gradient waits for all buckets and copies the a
 """
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 
 import numpy as np
@@ -79,6 +80,7 @@ class _Reducer:
         self.where = {id(p): (b, i) for b in self.buckets for i, p in enumerate(b.params)}
         self.armed = False  # True between a syncing forward and the end of its backward
         self.next_bucket = 0
+        self.wait_seconds = 0.0  # total time the last gradient waited for the all_reduces (for measuring)
 
     def prepare_for_backward(self) -> None:
         started = any(b.waiting < len(b.params) for b in self.buckets)
@@ -113,8 +115,11 @@ class _Reducer:
         bucket.work = all_reduce(Tensor._make(bucket.buffer), async_op=True)
 
     def _finish(self) -> None:
+        start = time.perf_counter()
         for bucket in self.buckets:
             bucket.work.wait()
+        self.wait_seconds += time.perf_counter() - start  # communication the backward did not hide
+        for bucket in self.buckets:
             for i, p in enumerate(bucket.params):
                 if p._grad._data.flags.writeable:
                     np.copyto(p._grad._data, bucket.view(i))
