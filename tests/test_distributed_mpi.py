@@ -7,6 +7,7 @@ mpirun's exit status says whether all ranks passed.
 """
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -20,10 +21,21 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
+@functools.lru_cache(maxsize=None)
+def shared_memory_btl() -> str:
+    """Open MPI's shared-memory transport: "vader" up to version 4, "sm" from 5 on."""
+    try:
+        version = subprocess.run(["mpirun", "--version"], capture_output=True, text=True, timeout=30).stdout
+        major = int(version.split("Open MPI)")[1].split(".")[0]) if "Open MPI)" in version else 4
+    except (OSError, ValueError, IndexError, subprocess.TimeoutExpired):
+        major = 4
+    return "sm" if major >= 5 else "vader"
+
+
 def mpi_env() -> dict:
     """Loopback only; allowed as root (CI containers); Open MPI's shared-memory transport."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p),
-               OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_btl="self,vader",
+               OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_btl=f"self,{shared_memory_btl()}",
                OMPI_MCA_btl_tcp_if_include="lo", OMPI_MCA_oob_tcp_if_include="lo", OMPI_MCA_orte_base_help_aggregate="0",
                TINYGRAD_EDU_NUM_THREADS="1", OMP_NUM_THREADS="1")
     return env

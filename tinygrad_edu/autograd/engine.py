@@ -12,6 +12,7 @@ import numpy as np
 
 from . import function, grad_mode
 from .function import AccumulateGrad, Node, accumulate_grad, grad_accumulator
+from . import hooks
 from .hooks import run_post_accumulate_grad_hooks, run_tensor_pre_hooks
 
 # The tracers of `autograd.trace()` now recording (usually none): run_backward reports each node
@@ -68,21 +69,26 @@ def _topological_order(roots: list[Node]) -> list[Node]:
             else:
                 stack.pop()
                 post.append(node)
-    return _leaves_when_ready(post[::-1])
+    order = post[::-1]
+    return _hooked_leaves_when_ready(order) if hooks.post_accumulate_grad_hooks_registered else order
 
 
-def _leaves_when_ready(order: list[Node]) -> list[Node]:
-    """Move each leaf's AccumulateGrad to just after the last node that sends it a gradient.
+def _hooked_leaves_when_ready(order: list[Node]) -> list[Node]:
+    """Move the AccumulateGrad of each leaf with a post-accumulate-grad hook to just after the last
+    node that sends it a gradient.
 
-    PyTorch runs a leaf's node as soon as its gradient is complete, so `.grad` -- and the
-    post-accumulate-grad hooks that DistributedDataParallel listens to -- are ready from the last
-    layer backwards while the rest of the pass still runs. Only leaves move: no sum changes.
+    PyTorch runs a leaf's node as soon as its gradient is complete, so the hook -- which
+    DistributedDataParallel uses to start averaging a gradient -- runs from the last layer
+    backwards while the rest of the pass still goes on. Only such leaves move (no sum changes,
+    and graphs without these hooks keep the order the trace shows).
     """
     last_sender = {}
     for i, node in enumerate(order):
         for child, _ in node.next_functions:
-            if type(child) is AccumulateGrad:
+            if type(child) is AccumulateGrad and child.variable.__dict__.get("_post_accumulate_grad_hooks"):
                 last_sender[child] = i
+    if not last_sender:
+        return order
     after: dict[int, list] = {}
     for leaf, i in last_sender.items():
         after.setdefault(i, []).append(leaf)

@@ -57,12 +57,17 @@ def register_hook(t, hook: Callable) -> RemovableHandle:
     return handle
 
 
+post_accumulate_grad_hooks_registered = False  # until the first one: the engine then looks for them
+
+
 def register_post_accumulate_grad_hook(t, hook: Callable) -> RemovableHandle:
     """`Tensor.register_post_accumulate_grad_hook`: `hook(tensor) -> None`, run after `.grad` was updated."""
     if not t.requires_grad:
         raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
     if t.grad_fn is not None:
         raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+    global post_accumulate_grad_hooks_registered
+    post_accumulate_grad_hooks_registered = True
     if t.__dict__.get("_post_accumulate_grad_hooks") is None:
         t._post_accumulate_grad_hooks = OrderedDict()
     handle = RemovableHandle(t._post_accumulate_grad_hooks)
