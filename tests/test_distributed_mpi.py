@@ -265,6 +265,9 @@ def scenario_ddp():
     ddp3(tg.ones(2, 3)).sum().backward()
     with pytest.raises(RuntimeError, match="Expected to have finished reduction in the prior iteration.*unused.weight"):
         ddp3(tg.ones(2, 3))
+    if n > 1:  # a different model on one rank: every rank gets the same clear error, none hangs
+        with pytest.raises(RuntimeError, match="DDP expects same model across all ranks"):
+            DDP(tg.nn.Linear(3, 3 + (rank == 1)))
     dist.destroy_process_group()
     print("ddp ok", flush=True)
 

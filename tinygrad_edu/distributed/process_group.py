@@ -112,6 +112,8 @@ def destroy_process_group(group=None) -> None:
 def _abort_all_ranks(exc_type, exc, tb) -> None:
     """sys.excepthook while the group exists: show the error, then stop every rank (MPI_Abort)."""
     world = _world
+    if world is None:  # the group is gone: nothing to stop
+        return sys.__excepthook__(exc_type, exc, tb)
     (world.previous_excepthook or sys.__excepthook__)(exc_type, exc, tb)
     print(f"tinygrad_edu.distributed: rank {world.rank} of {world.size} failed with {exc_type.__name__}; "
           "calling MPI_Abort so that the other ranks stop too", file=sys.stderr, flush=True)
