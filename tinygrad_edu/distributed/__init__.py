@@ -14,11 +14,11 @@ processes: nn.parallel.DistributedDataParallel and utils.data.DistributedSampler
 """
 from .collectives import (ReduceOp, all_gather, all_gather_into_tensor, all_gather_object, all_reduce, broadcast,
                           broadcast_object_list, reduce_scatter, reduce_scatter_tensor)
-from .process_group import (DistBackendError, GroupMember, Work, barrier, default_pg_timeout, destroy_process_group,
+from .process_group import (GroupMember, Work, barrier, default_pg_timeout, destroy_process_group,
                             get_backend, get_rank, get_world_size, group, init_process_group, is_available,
                             is_initialized, is_mpi_available)
 
-__all__ = ["DistBackendError", "GroupMember", "ReduceOp", "Work", "all_gather", "all_gather_into_tensor",
+__all__ = ["GroupMember", "ReduceOp", "Work", "all_gather", "all_gather_into_tensor",
            "all_gather_object", "all_reduce", "barrier", "broadcast", "broadcast_object_list", "default_pg_timeout",
            "destroy_process_group", "get_backend", "get_rank", "get_world_size", "group", "init_process_group",
            "is_available", "is_initialized", "is_mpi_available", "reduce_scatter", "reduce_scatter_tensor"]

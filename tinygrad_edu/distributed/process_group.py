@@ -6,13 +6,15 @@ mpi4py. There is one group (the world); `group=` arguments accept only None or `
 
 Two safety nets, so that one failing rank never leaves the others hanging:
 * every collective waits with a deadline (`init_process_group(timeout=...)`, 30 minutes by
-  default as PyTorch's); past it, `DistBackendError` names the collective and the rank;
+  default as PyTorch's), kept by a watchdog thread as PyTorch's NCCL watchdog: past it, the
+  watchdog names the collective and the rank and stops every rank (MPI_Abort);
 * an uncaught exception on any rank (Python's `sys.excepthook`) prints its traceback and calls
   `MPI_Abort`, which makes `mpirun` stop every rank at once and say which one failed.
 """
 from __future__ import annotations
 
 import sys
+import threading
 import time
 import warnings
 from datetime import timedelta
@@ -25,10 +27,6 @@ _INSTALL = ("tinygrad_edu.distributed needs mpi4py and an MPI library. Install O
 _NOT_INITIALIZED = "Default process group has not been initialized, please make sure to call init_process_group."
 
 
-class DistBackendError(RuntimeError):
-    """`torch.distributed.DistBackendError`: the communication itself failed (here: timed out)."""
-
-
 class _World:
     """The default (and only) group: the MPI communicator, our rank and size, the timeout."""
 
@@ -37,6 +35,7 @@ class _World:
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
         self.timeout = timeout.total_seconds()
         self.previous_excepthook = None
+        self.watchdog = _Watchdog(self) if self.size > 1 else None
 
 
 class group:
@@ -181,12 +180,43 @@ class Work:
 
 
 def _wait(request, name: str, world: _World, limit: float) -> None:
-    """request.Wait() with a deadline: poll, sleeping a little longer each time (up to 1 ms)."""
-    deadline, pause = time.monotonic() + limit, 2e-6
-    while not request.Test():
-        if time.monotonic() > deadline:
-            raise DistBackendError(
-                f"{name} timed out after {limit:g} s on rank {world.rank} of {world.size}: another rank failed, "
-                "stopped, or called a different collective (set the limit with init_process_group(timeout=...))")
-        time.sleep(pause)
-        pause = min(pause * 2, 1e-3)
+    """request.Wait(), watched: MPI progresses fastest inside its own blocking wait."""
+    if world.watchdog is None:  # a world of one: nothing to wait for
+        request.Wait()
+        return
+    world.watchdog.watch(name, limit)
+    try:
+        request.Wait()
+    finally:
+        world.watchdog.watch(None, 0)
+
+
+class _Watchdog:
+    """A thread that stops every rank when a collective waits past its deadline (as PyTorch's NCCL
+    watchdog does): the waiting thread is inside MPI_Wait, which nothing else can interrupt."""
+
+    def __init__(self, world: _World):
+        self.world, self.waiting, self.changed = world, None, threading.Condition()
+        threading.Thread(target=self._run, name="tinygrad_edu.distributed watchdog", daemon=True).start()
+
+    def watch(self, name: str | None, limit: float) -> None:
+        with self.changed:
+            self.waiting = None if name is None else (name, limit, time.monotonic() + limit)
+            self.changed.notify()
+
+    def _run(self) -> None:
+        with self.changed:
+            while True:
+                if self.waiting is None:
+                    self.changed.wait()
+                    continue
+                name, limit, deadline = self.waiting
+                if time.monotonic() < deadline:
+                    self.changed.wait(deadline - time.monotonic())
+                    continue
+                world = self.world
+                print(f"tinygrad_edu.distributed: {name} timed out after {limit:g} s on rank {world.rank} of "
+                      f"{world.size}: another rank failed, stopped, or called a different collective (set the limit "
+                      "with init_process_group(timeout=...)); calling MPI_Abort so that every rank stops",
+                      file=sys.stderr, flush=True)
+                world.comm.Abort(1)
