@@ -193,27 +193,22 @@ def _wait(request, name: str, world: _World, limit: float) -> None:
 
 class _Watchdog:
     """A thread that stops every rank when a collective waits past its deadline (as PyTorch's NCCL
-    watchdog does): the waiting thread is inside MPI_Wait, which nothing else can interrupt."""
+    watchdog does): the waiting thread is inside MPI_Wait, which nothing else can interrupt. It
+    looks ten times a second; a collective only sets `waiting` (no lock, no wake-up: cheap)."""
 
     def __init__(self, world: _World):
-        self.world, self.waiting, self.changed = world, None, threading.Condition()
+        self.world, self.waiting = world, None  # (collective, limit, deadline) while one waits
         threading.Thread(target=self._run, name="tinygrad_edu.distributed watchdog", daemon=True).start()
 
     def watch(self, name: str | None, limit: float) -> None:
-        with self.changed:
-            self.waiting = None if name is None else (name, limit, time.monotonic() + limit)
-            self.changed.notify()
+        self.waiting = None if name is None else (name, limit, time.monotonic() + limit)
 
     def _run(self) -> None:
-        with self.changed:
-            while True:
-                if self.waiting is None:
-                    self.changed.wait()
-                    continue
-                name, limit, deadline = self.waiting
-                if time.monotonic() < deadline:
-                    self.changed.wait(deadline - time.monotonic())
-                    continue
+        while True:
+            time.sleep(0.1)
+            waiting = self.waiting
+            if waiting is not None and time.monotonic() > waiting[2]:
+                name, limit, _ = waiting
                 world = self.world
                 print(f"tinygrad_edu.distributed: {name} timed out after {limit:g} s on rank {world.rank} of "
                       f"{world.size}: another rank failed, stopped, or called a different collective (set the limit "
