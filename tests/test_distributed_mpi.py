@@ -131,6 +131,48 @@ def test_before_init_and_wrong_backend():
     assert dist.is_available() and not dist.is_initialized()
 
 
+@needs_mpi
+def test_train_mnist_distributed_equals_one_process(tmp_path):
+    """examples/train_mnist.py --distributed on 2 ranks: 20 steps (1,280 images, global batch 64) end with the
+    weights of one process with the same global batch; only rank 0 prints and saves."""
+    import tinygrad_edu as tg
+    from mnist_files import mnist_dir
+    common = [os.path.join(ROOT, "examples", "train_mnist.py"), "--limit-train", "1280", "--epochs", "1",
+              "--data-dir", mnist_dir(), "--plot", "", "--no-progress"]
+    one = subprocess.run([sys.executable, *common, "--save", str(tmp_path / "one.ckpt")], env=mpi_env(),
+                         capture_output=True, text=True, timeout=120)
+    passed(one)
+    two = subprocess.run(["mpirun", "-n", "2", "--oversubscribe", sys.executable, *common, "--distributed",
+                          "--save", str(tmp_path / "two.ckpt")], env=mpi_env(), capture_output=True, text=True,
+                         timeout=120)
+    passed(two)
+    assert two.stdout.count("epoch 1:") == 1 and "2 ranks of 32" in two.stdout  # rank 0 alone speaks
+    accuracy = [line.split("test accuracy")[1].split("%")[0] for line in (one.stdout + two.stdout).splitlines()
+                if line.startswith("epoch 1:")]
+    assert accuracy[0] == accuracy[1]
+    ours, reference = tg.load(str(tmp_path / "two.ckpt"))["model"], tg.load(str(tmp_path / "one.ckpt"))["model"]
+    assert list(ours) == list(reference)  # the plain model's keys: the checkpoint works without DDP too
+    for key in reference:
+        np.testing.assert_allclose(ours[key].numpy(), reference[key].numpy(), rtol=1e-4, atol=1e-5, err_msg=key)
+
+
+@needs_mpi
+def test_kfold_spreads_its_folds_over_ranks():
+    """examples/kfold.py --distributed: 3 folds on 2 ranks report what one process reports."""
+    from mnist_files import mnist_dir
+    common = [os.path.join(ROOT, "examples", "kfold.py"), "--limit-train", "300", "--folds", "3", "--epochs", "1",
+              "--data-dir", mnist_dir(), "--plot", ""]
+    one = subprocess.run([sys.executable, *common], env=mpi_env(), capture_output=True, text=True, timeout=120)
+    two = subprocess.run(["mpirun", "-n", "2", "--oversubscribe", sys.executable, *common, "--distributed"],
+                         env=mpi_env(), capture_output=True, text=True, timeout=120)
+    passed(one)
+    passed(two)
+    summary = [line for line in one.stdout.splitlines() if "fold accuracy" in line]
+    assert len(summary) == 1 and [line for line in two.stdout.splitlines() if "fold accuracy" in line] == summary
+    assert sorted(line for line in two.stdout.splitlines() if line.startswith("fold ")) == \
+        sorted(line for line in one.stdout.splitlines() if line.startswith("fold "))
+
+
 # ------------------------------------------------------------------ what each rank runs
 def scenario_collectives():
     import tinygrad_edu as tg
