@@ -147,11 +147,12 @@ def plot(runs: dict, fitted: dict, path: str) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--json", default="runs/distributed.json", help="measurements, one entry per world size")
     p.add_argument("--steps", type=int, default=200)
     p.add_argument("--batch", type=int, default=64, help="global batch")
-    p.add_argument("--plot", default=None, help="no measuring: draw the scaling plot from --json")
+    p.add_argument("--plot", metavar="PATH", help="no measuring: draw the scaling plot from --json (PNG)")
     args = p.parse_args()
     runs = json.loads(Path(args.json).read_text()) if Path(args.json).exists() else {}
     if args.plot:
