@@ -92,7 +92,8 @@ ShortTensor = _LegacyTensorType("ShortTensor", int16)
 ByteTensor = _LegacyTensorType("ByteTensor", uint8)
 BoolTensor = _LegacyTensorType("BoolTensor", bool)
 
-_LAZY = ("nn", "optim", "utils", "datasets", "transforms", "metrics", "viz", "serialization", "distributed")
+_LAZY = ("nn", "optim", "utils", "datasets", "transforms", "metrics", "viz", "serialization", "keras",
+         "distributed")
 
 
 def __getattr__(name: str):
