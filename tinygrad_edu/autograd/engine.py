@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import function, grad_mode
+from ..tensor import Tensor
+from . import grad_mode
 from .function import AccumulateGrad, Node, accumulate_grad, grad_accumulator
 from . import hooks
 from .hooks import run_post_accumulate_grad_hooks, run_tensor_pre_hooks
@@ -26,7 +27,6 @@ def _edge(t) -> tuple[Node, int]:
 
 def _roots(outputs, grad_outputs, implicit_ok: bool = True):
     """Check outputs and their starting gradients; the implicit gradient is 1 for scalars."""
-    Tensor = function.Tensor
     outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
     if grad_outputs is None or isinstance(grad_outputs, Tensor):
         grad_outputs = (grad_outputs,) * len(outputs) if grad_outputs is None else (grad_outputs,)
@@ -102,7 +102,6 @@ def _hooked_leaves_when_ready(order: list[Node]) -> list[Node]:
 
 def _check_grad(node: Node, i: int, g, shape: tuple, dtype: np.dtype):
     """PyTorch's validate_outputs: sum a broadcast gradient back, cast the dtype, else raise."""
-    Tensor = function.Tensor
     if not isinstance(g, Tensor):
         raise TypeError(f"Function {node.name()} returned a gradient of type {type(g).__name__} at index {i}; "
                         "expected a Tensor or None")
@@ -174,7 +173,6 @@ def run_backward(edges, grads, retain_graph: bool, create_graph: bool, capture=N
 
 def _run_node(node, node_grads: list, buffers: dict) -> list:
     """Run one node; return the gradient sent along each of its `next_functions` (None where none)."""
-    Tensor = function.Tensor
     if len(node_grads) > 1 and node.materialize_grads:
         for nr, (shape, dtype) in enumerate(node._output_meta):
             if node_grads[nr] is None:
@@ -219,7 +217,6 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     if inputs is None:
         run_backward(edges, grads, retain, create_graph)
         return
-    Tensor = function.Tensor
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     slots = {_edge(t): t for t in inputs}
     for edge, g in run_backward(edges, grads, retain, create_graph, capture=slots).items():
@@ -230,7 +227,6 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
          materialize_grads=False):
     """`torch.autograd.grad`: return d(outputs)/d(inputs) without touching any `.grad`."""
-    Tensor = function.Tensor
     single = isinstance(inputs, Tensor)
     inputs = (inputs,) if single else tuple(inputs)
     for i, t in enumerate(inputs):
