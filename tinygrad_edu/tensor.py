@@ -173,16 +173,6 @@ class Tensor:
                 self.grad_fn._retained = {}
             self.grad_fn._retained[self._output_nr] = weakref.ref(self)
 
-    def register_hook(self, hook):
-        """`hook(grad)` runs when this tensor's gradient is computed; a Tensor it returns replaces it."""
-        from .autograd import hooks
-        return hooks.register_hook(self, hook)
-
-    def register_post_accumulate_grad_hook(self, hook):
-        """`hook(self)` runs during backward() right after `.grad` was updated (leaves only)."""
-        from .autograd import hooks
-        return hooks.register_post_accumulate_grad_hook(self, hook)
-
     def backward(self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's `.grad` (see autograd/engine.py)."""
         engine.backward(self, gradient, retain_graph, create_graph, inputs)
@@ -378,6 +368,15 @@ class Tensor:
     def new_tensor(self, data) -> Tensor:
         return Tensor._make(np.array(data, self._data.dtype))
 
+    # ------------------------------------------------------------ hooks (autograd/hooks.py)
+    def register_hook(self, hook):
+        """`hook(grad)` runs when this tensor's gradient is computed; a Tensor it returns replaces it."""
+        return hooks.register_hook(self, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """`hook(self)` runs during backward() right after `.grad` was updated (leaves only)."""
+        return hooks.register_post_accumulate_grad_hook(self, hook)
+
     # ------------------------------------------------------------ the methods that compute
     # +, -, relu, matmul, ... (_tensor_math.py), sum, max, softmax, ... (_tensor_reduce.py),
     # view, reshape, x[key], ... (_tensor_shape.py), add_, x[key] = v, ... (_tensor_inplace.py):
@@ -398,7 +397,7 @@ from ._tensor_inplace import InplaceMethods  # noqa: E402
 from ._tensor_math import MathMethods  # noqa: E402
 from ._tensor_reduce import ReduceMethods  # noqa: E402
 from ._tensor_shape import ShapeMethods  # noqa: E402
-from .autograd import engine  # noqa: E402
+from .autograd import engine, hooks  # noqa: E402
 from .creation import cat, from_numpy, stack, tensor, where  # noqa: E402,F401  (also importable from here)
 
 _NOT_METHODS = ("__module__", "__qualname__", "__doc__", "__dict__", "__weakref__")

@@ -14,7 +14,6 @@ from ..tensor import Tensor
 from . import grad_mode
 from .function import AccumulateGrad, Node, accumulate_grad, grad_accumulator
 from . import hooks
-from .hooks import run_post_accumulate_grad_hooks, run_tensor_pre_hooks
 
 # The tracers of `autograd.trace()` now recording (usually none): run_backward reports each node
 # it runs to every one of them. An empty list costs one truth test per node.
@@ -69,35 +68,7 @@ def _topological_order(roots: list[Node]) -> list[Node]:
             else:
                 stack.pop()
                 post.append(node)
-    order = post[::-1]
-    return _hooked_leaves_when_ready(order) if hooks.post_accumulate_grad_hooks_registered else order
-
-
-def _hooked_leaves_when_ready(order: list[Node]) -> list[Node]:
-    """Move the AccumulateGrad of each leaf with a post-accumulate-grad hook to just after the last
-    node that sends it a gradient.
-
-    PyTorch runs a leaf's node as soon as its gradient is complete, so the hook -- which
-    DistributedDataParallel uses to start averaging a gradient -- runs from the last layer
-    backwards while the rest of the pass still goes on. Only such leaves move (no sum changes,
-    and graphs without these hooks keep the order the trace shows).
-    """
-    last_sender = {}
-    for i, node in enumerate(order):
-        for child, _ in node.next_functions:
-            if type(child) is AccumulateGrad and child.variable.__dict__.get("_post_accumulate_grad_hooks"):
-                last_sender[child] = i
-    if not last_sender:
-        return order
-    after: dict[int, list] = {}
-    for leaf, i in last_sender.items():
-        after.setdefault(i, []).append(leaf)
-    moved = []
-    for i, node in enumerate(order):
-        if node not in last_sender:
-            moved.append(node)
-        moved.extend(after.get(i, ()))
-    return moved
+    return hooks.hooked_leaves_when_ready(post[::-1])  # ready gradients first, as PyTorch (hooks.py)
 
 
 def _check_grad(node: Node, i: int, g, shape: tuple, dtype: np.dtype):
@@ -141,7 +112,7 @@ def run_backward(edges, grads, retain_graph: bool, create_graph: bool, capture=N
             node_grads = buffers.pop(node, None)
             if node_grads is None or (needed is not None and node not in needed):
                 continue
-            run_tensor_pre_hooks(node, node_grads)  # Tensor.register_hook (autograd/hooks.py)
+            hooks.run_tensor_pre_hooks(node, node_grads)  # Tensor.register_hook
             if capture is not None:
                 for nr, g in enumerate(node_grads):
                     if (node, nr) in capture and g is not None:
@@ -158,7 +129,7 @@ def run_backward(edges, grads, retain_graph: bool, create_graph: bool, capture=N
                     accumulate_grad(node.variable, node_grads[0])
                 else:  # hand over the engine's only reference, so accumulate_grad may take the memory
                     accumulate_grad(node.variable, node_grads.pop())
-                run_post_accumulate_grad_hooks(node.variable)
+                hooks.run_post_accumulate_grad_hooks(node.variable)
                 sent = ()
             else:
                 sent = _run_node(node, node_grads, buffers)
@@ -221,7 +192,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     slots = {_edge(t): t for t in inputs}
     for edge, g in run_backward(edges, grads, retain, create_graph, capture=slots).items():
         accumulate_grad(slots[edge], g)
-        run_post_accumulate_grad_hooks(slots[edge])
+        hooks.run_post_accumulate_grad_hooks(slots[edge])
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,

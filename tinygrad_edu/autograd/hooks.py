@@ -116,3 +116,32 @@ def run_post_accumulate_grad_hooks(t) -> None:
         result = hook(t)
         if result is not None:
             raise TypeError(f"expected Variable, but hook returned '{type(result).__name__}'")
+
+
+def hooked_leaves_when_ready(order: list[Node]) -> list[Node]:
+    """Move the AccumulateGrad of each leaf with a post-accumulate-grad hook to just after the last
+    node that sends it a gradient.
+
+    PyTorch runs a leaf's node as soon as its gradient is complete, so the hook -- which
+    DistributedDataParallel uses to start averaging a gradient -- runs from the last layer
+    backwards while the rest of the pass still goes on. Only such leaves move (no sum changes,
+    and graphs without these hooks keep the order the trace shows).
+    """
+    if not post_accumulate_grad_hooks_registered:  # the usual case: nothing to look for
+        return order
+    last_sender = {}
+    for i, node in enumerate(order):
+        for child, _ in node.next_functions:
+            if type(child) is AccumulateGrad and child.variable.__dict__.get("_post_accumulate_grad_hooks"):
+                last_sender[child] = i
+    if not last_sender:
+        return order
+    after: dict[int, list] = {}
+    for leaf, i in last_sender.items():
+        after.setdefault(i, []).append(leaf)
+    moved = []
+    for i, node in enumerate(order):
+        if node not in last_sender:
+            moved.append(node)
+        moved.extend(after.get(i, ()))
+    return moved
