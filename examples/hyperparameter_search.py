@@ -2,6 +2,7 @@
 
     python examples/hyperparameter_search.py            # 20,000 training images, 5 epochs per run
     python examples/hyperparameter_search.py --quick    # 4,000 images, 3 epochs: seconds
+    mpirun -n 2 python examples/hyperparameter_search.py --distributed   # the runs spread over 2 processes
 
 As the worksheet: 20,000 MNIST images split 80/20 into training and validation sets
 (`random_split`, a hold-out split), two hidden layers of the sizes in its table, plain SGD on
@@ -22,7 +23,7 @@ from tinygrad_edu import optim
 from tinygrad_edu.utils.data import random_split
 
 from _extras import add_example_args, parser, run_dir, new_plot, save_plot
-from train_mnist import add_data_args, evaluate, fit, MLP, mnist
+from train_mnist import add_data_args, evaluate, fit, gather_results, init_distributed, MLP, mnist
 
 HIDDEN_SIZES = [(200, 100), (200, 64), (128, 64), (64, 30), (30, 64), (30, 30)]  # the worksheet's table
 SETTINGS = [(0.02, 0.0), (0.01, 0.0), (0.01, 0.9), (0.005, 0.9)]  # (learning rate, momentum)
@@ -38,6 +39,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     add_example_args(p, plot=f"{run_dir('hyperparameter_search')}/hyperparameter_search.png")
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--distributed", action="store_true", help="spread the runs over the processes of mpirun -n N")
     args = p.parse_args(argv)
     if args.quick:
         args.epochs, args.limit_train, args.limit_test = 3, min(args.limit_train, 4000), args.limit_test or 1000
@@ -54,28 +56,32 @@ def train(hidden, lr: float, momentum: float, train_set, args):
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    rank, world = init_distributed(args.distributed)
     data = mnist(args.data_dir, train=True, limit=args.limit_train)
     train_set, val_set = random_split(data, [0.8, 0.2], generator=torch.Generator().manual_seed(args.seed))
     test_set = mnist(args.data_dir, train=False, limit=args.limit_test)
     print(f"hold-out split of {len(data)} training images: {len(train_set)} to train, {len(val_set)} to validate; "
           f"SGD, batch size {args.batch_size}, {args.epochs} epoch(s) per run")
 
+    runs = [(hidden, lr, momentum) for hidden in HIDDEN_SIZES for lr, momentum in SETTINGS]
     results: dict[tuple, tuple[float, float]] = {}  # (hidden, lr, momentum) -> (train acc, val acc)
-    best, best_model = None, None
+    models = {}
+    for run in runs[rank::world]:  # this rank's share of the runs (all of them without --distributed)
+        models[run] = model = train(*run, train_set, args)
+        results[run] = evaluate(model, train_set)[1], evaluate(model, val_set)[1]
+    results = gather_results(results, world)
+    best = max(runs, key=lambda run: results[run][1])  # the first of the best, in the table's order
+    # the rank that trained the best model scores it on the test set, once
+    test_acc = gather_results({"test": evaluate(models[best], test_set)[1]} if best in models else {}, world)["test"]
+    if rank > 0:
+        return {"results": results, "best": best, "test_acc": test_acc}  # rank 0 reports
+
     width = 16
     print(f"{'hidden sizes':<13}" + "".join(f"{setting_name(*s):>{width}}" for s in SETTINGS) + "   (train / validation %)")
     for hidden in HIDDEN_SIZES:
-        cells = []
-        for lr, momentum in SETTINGS:
-            model = train(hidden, lr, momentum, train_set, args)
-            results[hidden, lr, momentum] = evaluate(model, train_set)[1], evaluate(model, val_set)[1]
-            cells.append("{:.1f} / {:.1f}".format(*results[hidden, lr, momentum]))
-            if best is None or results[hidden, lr, momentum][1] > results[best][1]:
-                best, best_model = (hidden, lr, momentum), model
+        cells = ["{:.1f} / {:.1f}".format(*results[hidden, lr, momentum]) for lr, momentum in SETTINGS]
         print(f"{', '.join(map(str, hidden)):<13}" + "".join(f"{c:>{width}}" for c in cells), flush=True)
-
     hidden, lr, momentum = best
-    test_acc = evaluate(best_model, test_set)[1]
     print(f"best on validation: hidden {hidden}, {setting_name(lr, momentum)}: validation {results[best][1]:.2f}%, "
           f"test {test_acc:.2f}% ({len(test_set)} test images)")
 

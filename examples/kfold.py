@@ -2,6 +2,7 @@
 
     python examples/kfold.py            # all 60,000 training images, 5 folds, 2 epochs each
     python examples/kfold.py --quick    # 2,500 images: seconds
+    mpirun -n 3 python examples/kfold.py --distributed   # the folds spread over 3 processes
 
 A hold-out split (`train_test_split(..., test_size=0.2)` in the notes) gives one estimate of the
 accuracy, which depends on which images landed in the 20%. k-fold cross-validation
@@ -23,7 +24,7 @@ from tinygrad_edu import optim
 from tinygrad_edu.utils.data import Subset
 
 from _extras import add_example_args, parser, run_dir, new_plot, save_plot
-from train_mnist import add_data_args, evaluate, fit, MLP, mnist
+from train_mnist import add_data_args, evaluate, fit, gather_results, init_distributed, MLP, mnist
 
 
 def kfold_indices(n: int, k: int, shuffle: bool = False, seed: int = 0) -> Iterator[tuple[list[int], list[int]]]:
@@ -49,6 +50,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--shuffle", action="store_true", help="permute the images before cutting the folds")
+    p.add_argument("--distributed", action="store_true", help="spread the folds over the processes of mpirun -n N")
     args = p.parse_args(argv)
     if args.quick:
         args.epochs, args.limit_train = 2, args.limit_train or 2500
@@ -57,17 +59,23 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> list[float]:
     args = parse_args(argv)
+    rank, world = init_distributed(args.distributed, only_rank0_prints=False)  # each rank prints its folds
     data = mnist(args.data_dir, train=True, limit=args.limit_train)
-    print(f"{args.folds}-fold cross-validation on {len(data)} training images, {args.epochs} epoch(s) per fold")
-    accuracies = []
-    for fold, (train_idx, val_idx) in enumerate(kfold_indices(len(data), args.folds, args.shuffle, args.seed), 1):
+    if rank == 0:
+        print(f"{args.folds}-fold cross-validation on {len(data)} training images, {args.epochs} epoch(s) per fold")
+    folds = list(enumerate(kfold_indices(len(data), args.folds, args.shuffle, args.seed), 1))
+    accuracies = {}
+    for fold, (train_idx, val_idx) in folds[rank::world]:  # this rank's share of the folds
         torch.manual_seed(args.seed)
         model = MLP()
         fit(model, Subset(data, train_idx), optim.Adam(model.parameters(), lr=1e-3), args.epochs, seed=args.seed)
-        accuracies.append(evaluate(model, Subset(data, val_idx))[1])
+        accuracies[fold] = evaluate(model, Subset(data, val_idx))[1]
         which = "shuffled" if args.shuffle else f"images {val_idx[0]}..{val_idx[-1]}"
         print(f"fold {fold}: train on {len(train_idx)} images, validate on {len(val_idx)} ({which}): "
-              f"validation accuracy {accuracies[-1]:.2f}%", flush=True)
+              f"validation accuracy {accuracies[fold]:.2f}%", flush=True)
+    accuracies = [acc for _, acc in sorted(gather_results(accuracies, world).items())]
+    if rank > 0:
+        return accuracies  # rank 0 reports
     mean, std = float(np.mean(accuracies)), float(np.std(accuracies, ddof=1))
     print(f"{args.folds}-fold accuracy: {mean:.2f}% +- {std:.2f}% (mean +- sample standard deviation)")
     print(f"a single hold-out split (fold 1 as validation set) would have reported {accuracies[0]:.2f}%; "

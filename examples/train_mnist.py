@@ -2,6 +2,7 @@
 
     python examples/train_mnist.py                      # MNIST from $TINYGRAD_EDU_MNIST or the default folder
     python examples/train_mnist.py --data-dir DIR       # the four IDX files in DIR
+    mpirun -n 2 python examples/train_mnist.py --distributed   # data parallel over 2 processes
 
 This file is the whole recipe, top to bottom as in the notes: the data (normalised with the
 training set's mean and std), the model, the evaluation, the loop (zero_grad, forward, loss,
@@ -30,7 +31,9 @@ from tinygrad_edu import nn, optim
 from tinygrad_edu.datasets import MNIST
 from tinygrad_edu.datasets.utils import default_cache_dir
 from tinygrad_edu.transforms import Compose, Normalize, ToTensor
-from tinygrad_edu.utils.data import DataLoader, Subset
+import tinygrad_edu.distributed as dist
+from tinygrad_edu.nn.parallel import DistributedDataParallel
+from tinygrad_edu.utils.data import DataLoader, DistributedSampler, Subset
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _extras  # noqa: E402 -- optional: progress bar, checkpoints, plots, --help formatting
@@ -126,6 +129,35 @@ def fit(model, train_set, optimizer, epochs: int, batch_size: int = 64, seed: in
     return [train_one_epoch(model, loader, nn.CrossEntropyLoss(), optimizer, scheduler) for _ in range(epochs)]
 
 
+# ---------------------------------------------------------------- several processes (--distributed)
+
+def init_distributed(enabled: bool, only_rank0_prints: bool = True) -> tuple[int, int]:
+    """(rank, number of ranks): with --distributed from mpirun (docs/distributed.md), else (0, 1).
+    Unless told otherwise, what the other ranks print goes nowhere: rank 0 speaks for all."""
+    if not enabled:
+        return 0, 1
+    dist.init_process_group(backend="mpi")
+    if only_rank0_prints and dist.get_rank() > 0:
+        sys.stdout = open(os.devnull, "w")
+    return dist.get_rank(), dist.get_world_size()
+
+
+def mean_over_ranks(value: float) -> float:
+    """The mean of `value` over all ranks (all_reduce with ReduceOp.AVG), on every rank."""
+    value = torch.tensor([value], dtype=torch.float64)
+    dist.all_reduce(value, op=dist.ReduceOp.AVG)
+    return value.item()
+
+
+def gather_results(results: dict, world: int) -> dict:
+    """Every rank's results (trial -> outcome) merged, on every rank: each trained its share of the trials."""
+    if world == 1:
+        return results
+    everyone = [None] * world
+    dist.all_gather_object(everyone, results)
+    return {trial: outcome for part in everyone for trial, outcome in part.items()}
+
+
 # ---------------------------------------------------------------- options
 
 def make_optimizer(name: str, params, lr: float, momentum: float):
@@ -174,6 +206,9 @@ def parse_args(argv=None):
     p = training_options(__doc__, "mnist_mlp")
     p.add_argument("--hidden", default="512,256,128,64", help="hidden layer sizes, comma-separated")
     p.add_argument("--dropout", type=float, default=0.0)
+    p.add_argument("--distributed", action="store_true",
+                   help="data parallel over the processes of `mpirun -n N`: each takes 1/N of every batch "
+                        "(--batch-size is the global batch); only rank 0 prints, saves and plots")
     return p.parse_args(argv)
 
 
@@ -181,6 +216,11 @@ def parse_args(argv=None):
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    rank, world = init_distributed(args.distributed)
+    if rank > 0:  # only rank 0 prints, saves and plots
+        args.save, args.plot, args.no_progress = "", "", True
+    if args.batch_size % world:
+        sys.exit(f"error: --batch-size {args.batch_size} is the global batch: it must divide over {world} ranks")
     if args.backend:
         torch.backend.use(args.backend)
     if args.threads:
@@ -190,9 +230,14 @@ def main(argv=None) -> dict:
     test_set = mnist(args.data_dir, train=False)
     shuffle = torch.Generator()
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, generator=shuffle)
+    if args.distributed:  # the same permutation on every rank (the seed of `shuffle`), rank r its r-th 1/world
+        sampler = DistributedSampler(train_set, world, rank, seed=args.seed * 1_000_003)
+        train_loader = DataLoader(train_set, batch_size=args.batch_size // world, sampler=sampler)
 
     torch.manual_seed(args.seed)
     model = MLP(tuple(int(h) for h in args.hidden.split(",") if h.strip()), dropout=args.dropout)
+    # DDP: rank 0's weights on every rank, and backward() averages the gradients over the ranks
+    trained = DistributedDataParallel(model) if args.distributed else model
     criterion = nn.CrossEntropyLoss()
     optimizer = make_optimizer(args.optimizer, model.parameters(), args.lr, args.momentum)
     scheduler = None
@@ -207,16 +252,22 @@ def main(argv=None) -> dict:
 
     print(model)
     print(f"backend: {torch.backend.current()}, threads: {torch.get_num_threads()}, "
-          f"{len(train_set)} training images, batch size {args.batch_size}, {args.optimizer} lr {args.lr}")
+          f"{len(train_set)} training images, batch size {args.batch_size}, {args.optimizer} lr {args.lr}"
+          + (f", {world} ranks of {args.batch_size // world}" if args.distributed else ""))
     for epoch in range(first_epoch, args.epochs + 1):
         # Reseeding per epoch makes a resumed run take exactly the steps of an uninterrupted one.
         shuffle.manual_seed(args.seed * 1_000_003 + epoch)
         torch.manual_seed(args.seed * 1_000_003 + epoch)
+        if args.distributed:
+            sampler.set_epoch(epoch)  # its seed + epoch: the permutation `shuffle` would draw
         start = time.perf_counter()
-        bar = _extras.ProgressBar(len(train_set), f"epoch {epoch}/{args.epochs}", enabled=not args.no_progress)
-        train_loss = train_one_epoch(model, train_loader, criterion, optimizer, scheduler, bar)
+        bar = _extras.ProgressBar(len(train_loader.sampler), f"epoch {epoch}/{args.epochs}",
+                                  enabled=not args.no_progress)
+        train_loss = train_one_epoch(trained, train_loader, criterion, optimizer, scheduler, bar)
         bar.close()
         seconds = time.perf_counter() - start
+        if args.distributed:  # each rank's loss is the mean over its share: their mean is the global one
+            train_loss = mean_over_ranks(train_loss)
         test_loss, test_acc = evaluate(model, test_set, args.test_batch_size)
         for key, value in zip(history, (train_loss, test_loss, test_acc, seconds)):
             history[key].append(value)

@@ -90,7 +90,8 @@ ShortTensor = _LegacyTensorType("ShortTensor", int16)
 ByteTensor = _LegacyTensorType("ByteTensor", uint8)
 BoolTensor = _LegacyTensorType("BoolTensor", bool)
 
-_LAZY = ("nn", "optim", "utils", "datasets", "transforms", "metrics", "viz", "serialization", "keras")
+_LAZY = ("nn", "optim", "utils", "datasets", "transforms", "metrics", "viz", "serialization", "keras",
+         "distributed")
 
 
 _LAZY_NAMES = {"conv2d": "nn.functional", "max_pool2d": "nn.functional"}  # argument parsing lives there

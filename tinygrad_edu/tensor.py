@@ -368,6 +368,15 @@ class Tensor:
     def new_tensor(self, data) -> Tensor:
         return Tensor._make(np.array(data, self._data.dtype))
 
+    # ------------------------------------------------------------ hooks (autograd/hooks.py)
+    def register_hook(self, hook):
+        """`hook(grad)` runs when this tensor's gradient is computed; a Tensor it returns replaces it."""
+        return hooks.register_hook(self, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """`hook(self)` runs during backward() right after `.grad` was updated (leaves only)."""
+        return hooks.register_post_accumulate_grad_hook(self, hook)
+
     # ------------------------------------------------------------ the methods that compute
     # +, -, relu, matmul, ... (_tensor_math.py), sum, max, softmax, ... (_tensor_reduce.py),
     # view, reshape, x[key], ... (_tensor_shape.py), add_, x[key] = v, ... (_tensor_inplace.py):
@@ -388,7 +397,7 @@ from ._tensor_inplace import InplaceMethods  # noqa: E402
 from ._tensor_math import MathMethods  # noqa: E402
 from ._tensor_reduce import ReduceMethods  # noqa: E402
 from ._tensor_shape import ShapeMethods  # noqa: E402
-from .autograd import engine  # noqa: E402
+from .autograd import engine, hooks  # noqa: E402
 from .creation import cat, from_numpy, stack, tensor, where  # noqa: E402,F401  (also importable from here)
 
 _NOT_METHODS = ("__module__", "__qualname__", "__doc__", "__dict__", "__weakref__")

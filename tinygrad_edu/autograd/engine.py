@@ -13,6 +13,7 @@ import numpy as np
 from ..tensor import Tensor
 from . import grad_mode
 from .function import AccumulateGrad, Node, accumulate_grad, grad_accumulator
+from . import hooks
 
 # The tracers of `autograd.trace()` now recording (usually none): run_backward reports each node
 # it runs to every one of them. An empty list costs one truth test per node.
@@ -67,7 +68,7 @@ def _topological_order(roots: list[Node]) -> list[Node]:
             else:
                 stack.pop()
                 post.append(node)
-    return post[::-1]
+    return hooks.hooked_leaves_when_ready(post[::-1])  # ready gradients first, as PyTorch (hooks.py)
 
 
 def _check_grad(node: Node, i: int, g, shape: tuple, dtype: np.dtype):
@@ -111,6 +112,7 @@ def run_backward(edges, grads, retain_graph: bool, create_graph: bool, capture=N
             node_grads = buffers.pop(node, None)
             if node_grads is None or (needed is not None and node not in needed):
                 continue
+            hooks.run_tensor_pre_hooks(node, node_grads)  # Tensor.register_hook
             if capture is not None:
                 for nr, g in enumerate(node_grads):
                     if (node, nr) in capture and g is not None:
@@ -127,6 +129,7 @@ def run_backward(edges, grads, retain_graph: bool, create_graph: bool, capture=N
                     accumulate_grad(node.variable, node_grads[0])
                 else:  # hand over the engine's only reference, so accumulate_grad may take the memory
                     accumulate_grad(node.variable, node_grads.pop())
+                hooks.run_post_accumulate_grad_hooks(node.variable)
                 sent = ()
             else:
                 sent = _run_node(node, node_grads, buffers)
@@ -189,6 +192,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     slots = {_edge(t): t for t in inputs}
     for edge, g in run_backward(edges, grads, retain, create_graph, capture=slots).items():
         accumulate_grad(slots[edge], g)
+        hooks.run_post_accumulate_grad_hooks(slots[edge])
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,

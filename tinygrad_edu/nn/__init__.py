@@ -8,3 +8,11 @@ from .modules import __all__ as _modules_all
 from .parameter import Parameter
 
 __all__ = ["Parameter", "functional", "init", "utils", *_modules_all]
+
+
+def __getattr__(name: str):
+    """`nn.parallel` (DistributedDataParallel) loads on first use."""
+    if name == "parallel":
+        import importlib
+        return importlib.import_module(".parallel", __name__)
+    raise AttributeError(f"module 'tinygrad_edu.nn' has no attribute '{name}'")
