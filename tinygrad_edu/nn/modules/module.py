@@ -12,6 +12,7 @@ from collections import OrderedDict, namedtuple
 from typing import Callable, Iterator
 
 from ...autograd import grad_mode
+from ...autograd.hooks import RemovableHandle
 from ...dtypes import to_dtype
 from ...tensor import Tensor, _LEGACY_NAMES, device as _device
 from ..parameter import Parameter
@@ -36,22 +37,11 @@ def _typename(value) -> str:
         else type(value).__name__
 
 
-class RemovableHandle:
-    """What `register_forward_hook` returns: `.remove()` unregisters the hook."""
-
-    def __init__(self, hooks: dict, key: int):
-        self._hooks, self.id = hooks, key
-
-    def remove(self) -> None:
-        self._hooks.pop(self.id, None)
-
-
 class Module:
     """Base class of all layers, as `torch.nn.Module`: subclass it, call `super().__init__()`
     first, assign layers and Parameters as attributes and write `forward`."""
 
     training: bool
-    _next_hook_id = 0
 
     def __init__(self, *args, **kwargs):
         if args or kwargs:
@@ -82,9 +72,9 @@ class Module:
         return out
 
     def _add_hook(self, hooks: dict, hook: Callable) -> RemovableHandle:
-        Module._next_hook_id += 1
-        hooks[Module._next_hook_id] = hook
-        return RemovableHandle(hooks, Module._next_hook_id)
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
 
     def register_forward_hook(self, hook: Callable) -> RemovableHandle:
         """`hook(module, args, output)` runs after forward; a non-None result replaces the output."""
