@@ -144,6 +144,7 @@ def test_hooks_are_kept_per_tensor():
     assert len(x._post_accumulate_grad_hooks) == 0 and tg.ones(2, requires_grad=True).__dict__ == {}
 
 
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True:UserWarning")  # torch's, on purpose
 @pytest.mark.parametrize("create_graph", [False, True])
 def test_hook_gradients_with_create_graph(create_graph):
     def scenario(lib):
