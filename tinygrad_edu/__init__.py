@@ -10,6 +10,7 @@ import importlib
 from . import autograd, backend
 from .backend import get_num_threads, set_num_threads
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from ._device import get_default_device, set_default_device
 from .creation import (arange, empty, empty_like, eye, full, full_like, linspace, ones, ones_like, rand,
                        rand_like, randint, randn, randn_like, randperm, zeros, zeros_like)
 from .dtypes import (bool_ as bool, dtype, float16, float32, float64, get_default_dtype, int8, int16, int32,
@@ -92,7 +93,8 @@ ShortTensor = _LegacyTensorType("ShortTensor", int16)
 ByteTensor = _LegacyTensorType("ByteTensor", uint8)
 BoolTensor = _LegacyTensorType("BoolTensor", bool)
 
-_LAZY = ("nn", "optim", "utils", "datasets", "transforms", "metrics", "viz", "serialization")
+_LAZY = ("nn", "optim", "utils", "datasets", "transforms", "metrics", "viz", "serialization",
+         "cuda", "accelerator", "backends", "vision", "distributions")
 
 
 def __getattr__(name: str):

@@ -7,12 +7,13 @@ import numpy as np
 
 from .dtypes import get_default_dtype, to_dtype
 from .random import Generator, _generator
-from .tensor import Tensor, _shape_arg, device as _device
+from ._device import check_device
+from .tensor import Tensor, _shape_arg
 
 
 def _new(data: np.ndarray, requires_grad: bool, device=None) -> Tensor:
     if device is not None:
-        _device(str(device))
+        check_device(device)
     t = Tensor._make(data)
     t.requires_grad = requires_grad
     return t

@@ -14,6 +14,8 @@ import numpy as np
 
 from . import dtypes, ops
 from .autograd import function as _function, grad_mode
+from ._device import _TYPES as _DEVICE_TYPES, CPU, check_device, device
+from ._device import device as _device_class
 from .dtypes import canonical_dim, get_default_dtype, result_type, to_dtype
 
 _max_result = namedtuple("max", ["values", "indices"])
@@ -30,29 +32,7 @@ class Size(tuple):
         return int(np.prod(self, dtype=np.int64))
 
 
-class device:
-    """Only "cpu" exists; `.to("cpu")` and `device="cpu"` are accepted for PyTorch code."""
-
-    def __init__(self, type: str = "cpu"):
-        type = str(type)
-        if type.split(":")[0] != "cpu":
-            raise RuntimeError(f"tinygrad_edu runs on the CPU only; got device '{type}'")
-        self.type = "cpu"
-
-    def __repr__(self) -> str:
-        return "device(type='cpu')"
-
-    def __str__(self) -> str:
-        return "cpu"
-
-    def __eq__(self, other) -> bool:
-        return str(other) == "cpu"
-
-    def __hash__(self) -> int:
-        return hash("cpu")
-
-
-_CPU = device()
+_CPU = CPU
 
 
 def _dims(dim, ndim: int) -> tuple | None:
@@ -117,6 +97,8 @@ class Tensor:
             data = np.array(args[0]._data if isinstance(args[0], Tensor) else args[0], dtype=np.float32)
         else:
             data = np.zeros(_shape_arg(args), np.float32)
+        if device is not None:
+            check_device(device)
         if dtype is not None:
             data = data.astype(to_dtype(dtype).np)
         Tensor._init(self, data, False)
@@ -353,18 +335,30 @@ class Tensor:
         for a in args:
             if isinstance(a, Tensor):
                 dtype = a.dtype
-            elif isinstance(a, (str, globals()["device"])) and str(a).split(":")[0] in ("cpu", "cuda", "mps"):
-                globals()["device"](str(a))  # raises for anything but the CPU
+            elif isinstance(a, _device_class) or isinstance(a, str) and a.split(":")[0] in _DEVICE_TYPES:
+                check_device(a)  # raises for anything but the CPU, as a CPU-only PyTorch
             else:
                 dtype = a
         if device is not None:
-            globals()["device"](str(device))
+            check_device(device)
         if dtype is None or to_dtype(dtype).np == self._data.dtype:
             return self.clone() if copy else self
         return ops.ToCopy.apply(self, to_dtype(dtype).np)
 
     def cpu(self) -> Tensor:
         return self
+
+    def cuda(self, device=None, non_blocking: builtins.bool = False) -> Tensor:
+        """Raises as a CPU-only PyTorch: `AssertionError: Torch not compiled with CUDA enabled`."""
+        check_device("cuda")
+
+    is_cuda = property(lambda self: False, doc="False: tensors live on the CPU (as in a CPU-only PyTorch).")
+    is_mps = property(lambda self: False, doc="False: tensors live on the CPU.")
+    is_cpu = property(lambda self: True, doc="True: tensors live on the CPU.")
+
+    def get_device(self) -> builtins.int:
+        """-1, PyTorch's answer for a CPU tensor."""
+        return -1
 
     def float(self) -> Tensor:
         return self.to(dtypes.float32)
@@ -1122,14 +1116,14 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     As PyTorch: Python floats give the default float32, ints int64, bools bool; a NumPy array
     keeps its dtype."""
     if device is not None:
-        globals()["device"](str(device))
+        check_device(device)
     if isinstance(data, Tensor):
         arr = data._data.copy()
     elif isinstance(data, (np.ndarray, np.generic)):
         arr = np.array(data)
         dtypes.from_numpy_dtype(arr.dtype)  # refuses dtypes we do not have
-    else:
-        arr = _from_python(data)
+    else:  # with a dtype given, Python floats go to it directly (tensor(0.3, dtype=float64) is exact)
+        arr = _from_python(data, keep_float64=dtype is not None)
     if dtype is not None:
         arr = arr.astype(to_dtype(dtype).np, copy=False)
     t = Tensor._make(arr)
@@ -1137,7 +1131,7 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     return t
 
 
-def _from_python(data) -> np.ndarray:
+def _from_python(data, keep_float64: builtins.bool = False) -> np.ndarray:
     if isinstance(data, (list, tuple)) and data and builtins.any(isinstance(x, Tensor) for x in data):
         data = [x._data if isinstance(x, Tensor) else x for x in data]
     try:
@@ -1145,7 +1139,7 @@ def _from_python(data) -> np.ndarray:
     except ValueError as e:
         raise ValueError(f"could not build a tensor from ragged nested sequences: {e}") from None
     if arr.dtype.kind == "f":
-        return arr.astype(get_default_dtype().np, copy=False) if arr.dtype == np.float64 else arr
+        return arr.astype(get_default_dtype().np, copy=False) if arr.dtype == np.float64 and not keep_float64 else arr
     if arr.dtype.kind in "iu":
         return arr.astype(np.int64, copy=False)
     if arr.dtype.kind == "b":
