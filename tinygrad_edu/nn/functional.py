@@ -473,3 +473,6 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
 # The core functions already follow torch.nn.functional's signatures and checks (ops.py).
 conv2d = ops.conv2d
 max_pool2d = ops.max_pool2d
+
+# Added for the torchvision twin and the recurrent layers (nn/_extra.py).
+from ._extra import adaptive_avg_pool2d  # noqa: E402

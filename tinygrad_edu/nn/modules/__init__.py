@@ -10,11 +10,11 @@ from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, GaussianNLLLoss
                    MultiMarginLoss, NLLLoss, PoissonNLLLoss, SmoothL1Loss)
 from .module import Module
 from .normalization import LayerNorm
-from .pooling import MaxPool2d
+from .pooling import AdaptiveAvgPool2d, MaxPool2d
 from .sparse import Embedding
 
 __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid",
            "Tanh", "ELU", "SiLU", "Softplus", "Hardtanh", "ReLU6", "Softmax", "LogSoftmax", "Dropout", "BatchNorm1d",
-           "BatchNorm2d", "LayerNorm", "Embedding", "Flatten", "Unflatten", "Conv2d", "MaxPool2d", "L1Loss", "MSELoss",
+           "BatchNorm2d", "LayerNorm", "Embedding", "Flatten", "Unflatten", "Conv2d", "MaxPool2d", "AdaptiveAvgPool2d", "L1Loss", "MSELoss",
            "SmoothL1Loss", "HuberLoss", "NLLLoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "MultiMarginLoss",
            "PoissonNLLLoss", "GaussianNLLLoss"]
