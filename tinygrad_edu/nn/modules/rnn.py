@@ -131,9 +131,11 @@ class RNNBase(Module):
     def _run_direction(self, x: Tensor, state: list, weights: tuple, reverse: bool):
         """Run one layer in one direction over x [L, N, in]: (outputs [L, N, H], final states)."""
         w_ih, w_hh, b_ih, b_hh, w_hr = weights
-        x_proj = F.linear(x, w_ih, b_ih)  # every time step's input projection: one matrix product
-        steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
-        outputs = [None] * x.shape[0]
+        # every time step's input projection in one matrix product, then split into steps with one
+        # unbind (its backward stacks the steps' gradients once; x_proj[t] would add L full-size ones)
+        x_proj = F.linear(x, w_ih, b_ih).unbind(0)
+        steps = range(len(x_proj) - 1, -1, -1) if reverse else range(len(x_proj))
+        outputs = [None] * len(x_proj)
         for t in steps:
             if self.mode == "LSTM":
                 state = list(_lstm_step(x_proj[t], state[0], state[1], w_hh, b_hh, w_hr))
