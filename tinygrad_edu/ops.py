@@ -38,6 +38,15 @@ def _expand_back(grad, shape: tuple, dims: tuple, keepdim: bool):
 # ---------------------------------------------------------------- elementwise, two inputs
 # The Tensor methods promote both operands to one dtype before these run.
 
+def _save_partners(ctx, a, b, first: int = 0) -> None:
+    """Save a only if b needs a gradient, and b only if a does: the gradient of a product is the
+    other factor. PyTorch saves no more, so an in-place change of an operand that no backward
+    reads is no error (`y[0] = y[-1] * 2`: the 2 needs no gradient, y[-1] is not saved).
+    `first` is the index of a among the op's arguments."""
+    need = ctx.needs_input_grad  # () when no graph is recorded: nothing is kept then
+    ctx.save_for_backward(a if need and need[first + 1] else None, b if need and need[first] else None)
+
+
 class Add(Op):
     node_name = "AddBackward0"
 
@@ -82,7 +91,7 @@ class Mul(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        _save_partners(ctx, a, b)
         return a * b
 
     @staticmethod
@@ -97,7 +106,8 @@ class Div(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        need = ctx.needs_input_grad  # d/da needs b; d/db needs a and b
+        ctx.save_for_backward(a if need and need[1] else None, b)
         return a / b
 
     @staticmethod
@@ -523,8 +533,9 @@ def _is_transposed(x: np.ndarray) -> bool:
     return x.ndim == 2 and x.strides[0] < x.strides[1]
 
 
-def _mm_backward(grad, a, b, need_a: bool, need_b: bool) -> tuple:
-    """Gradients of C = A B (Tensors): dA = dC B^T, dB = A^T dC, each None unless needed.
+def _mm_backward(grad, a, b, need_a: bool, need_b: bool, b_transposed: bool) -> tuple:
+    """Gradients of C = A B (Tensors): dA = dC B^T, dB = A^T dC, each None unless needed
+    (A is None unless dB is needed, B None unless dA is: see `_save_partners`).
 
     When B is a transposed view (the ``W.t()`` of ``addmm(b, x, W.t())``), dB is computed
     as (dC^T A)^T: the product then lands in W's own row-major layout, so the gradient
@@ -537,12 +548,16 @@ def _mm_backward(grad, a, b, need_a: bool, need_b: bool) -> tuple:
         da = grad.mm(b.t()) if need_a else None
         if not need_b:
             return da, None
-        return da, grad.t().mm(a).t() if _is_transposed(b._data) else a.t().mm(grad)
+        return da, grad.t().mm(a).t() if b_transposed else a.t().mm(grad)
     make = type(grad)._make
-    g, x, w = grad._data, a._data, b._data
-    if _kernel_dtype(g) and _is_transposed(w):  # the Linear layer: w.T is the weight itself
-        dx, dw, _ = backend.kernels.linear_backward(g, x, w.T, need_a, need_b, False)
-        return (make(dx) if need_a else None), (make(dw.T) if need_b else None)
+    g = grad._data
+    x, w = (None if a is None else a._data), (None if b is None else b._data)
+    if _kernel_dtype(g) and b_transposed:  # the Linear layer: w.T is the weight itself
+        if need_a and need_b:
+            dx, dw, _ = backend.kernels.linear_backward(g, x, w.T, True, True, False)
+            return make(dx), make(dw.T)
+        if need_b:  # dW = dC^T X, as linear_backward computes it, in W's own layout
+            return None, make(_matmul(g.T, x).T)
     return (make(_matmul(g, w.T)) if need_a else None), (make(_matmul(x.T, g)) if need_b else None)
 
 
@@ -552,13 +567,14 @@ class Mm(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        _save_partners(ctx, a, b)
+        ctx.b_transposed = _is_transposed(b)
         return _matmul(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return _mm_backward(grad, a, b, ctx.needs_input_grad[0], ctx.needs_input_grad[1])
+        return _mm_backward(grad, a, b, ctx.needs_input_grad[0], ctx.needs_input_grad[1], ctx.b_transposed)
 
 
 class Addmm(Op):
@@ -572,7 +588,8 @@ class Addmm(Op):
     @staticmethod
     def forward(ctx, bias, a, b, beta=1, alpha=1):
         ctx.beta, ctx.alpha, ctx.bias_shape = beta, alpha, bias.shape
-        ctx.save_for_backward(a, b)
+        _save_partners(ctx, a, b, first=1)
+        ctx.b_transposed = _is_transposed(b)
         if (beta == 1 and alpha == 1 and bias.shape == b.shape[1:] and bias.dtype == a.dtype
                 and _kernel_dtype(a) and b.dtype == a.dtype):
             return backend.kernels.linear(a, b.T, bias)
@@ -592,7 +609,7 @@ class Addmm(Op):
             d_bias = grad if ctx.beta == 1 else grad * ctx.beta
             if len(ctx.bias_shape) == 1 and not grad_mode._enabled:  # the engine would sum it in two ops
                 d_bias = type(grad)._make(d_bias._data.sum(0))
-        return (d_bias, *_mm_backward(g, a, b, need[1], need[2]))
+        return (d_bias, *_mm_backward(g, a, b, need[1], need[2], ctx.b_transposed))
 
 
 class Mv(Op):
@@ -600,13 +617,14 @@ class Mv(Op):
 
     @staticmethod
     def forward(ctx, a, v):
-        ctx.save_for_backward(a, v)
+        _save_partners(ctx, a, v)
         return a @ v
 
     @staticmethod
     def backward(ctx, grad):
         a, v = ctx.saved_tensors
-        return grad.unsqueeze(1) * v, a.t().mv(grad)
+        need = ctx.needs_input_grad
+        return (grad.unsqueeze(1) * v if need[0] else None), (a.t().mv(grad) if need[1] else None)
 
 
 class Dot(Op):
@@ -614,13 +632,14 @@ class Dot(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        _save_partners(ctx, a, b)
         return np.dot(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return grad * b, grad * a
+        need = ctx.needs_input_grad
+        return (grad * b if need[0] else None), (grad * a if need[1] else None)
 
 
 class Bmm(Op):
@@ -634,7 +653,7 @@ class Bmm(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        _save_partners(ctx, a, b)
         if not (_kernel_dtype(a) and b.dtype == a.dtype):
             return np.matmul(a, b)
         (m, k), n = a.shape[-2:], b.shape[-1]
@@ -649,7 +668,8 @@ class Bmm(Op):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return grad @ b.transpose(-1, -2), a.transpose(-1, -2) @ grad
+        need = ctx.needs_input_grad
+        return (grad @ b.transpose(-1, -2) if need[0] else None), (a.transpose(-1, -2) @ grad if need[1] else None)
 
 
 # ---------------------------------------------------------------- reductions
@@ -1373,6 +1393,60 @@ class ToCopy(Op):
     @staticmethod
     def backward(ctx, grad):
         return grad.to(ctx.dtype)
+
+
+
+class Copy(Op):
+    """dst.copy_(src): src's values, broadcast to dst's shape and converted to its dtype. The old
+    values are overwritten, never computed with (an inf or NaN in dst does not leak through).
+    PyTorch's CopyBackwards: a zero gradient for dst, the gradient for src (the engine sums it
+    back to src's shape and dtype)."""
+    node_name = "CopyBackwards"
+
+    @staticmethod
+    def forward(ctx, dst, src):
+        out = np.empty_like(dst)
+        np.copyto(out, src, casting="unsafe")
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _zeros_like(grad), grad
+
+
+class Fill(Op):
+    """x.fill_(number): PyTorch's FillBackward2 (fill_.Scalar); x gets a zero gradient."""
+    node_name = "FillBackward2"
+
+    @staticmethod
+    def forward(ctx, x, value):
+        return np.full_like(x, value)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _zeros_like(grad)
+
+
+class FillTensor(Op):
+    """x.fill_(value), value a 0-dim tensor: FillBackward3; value gets the sum of the gradient."""
+    node_name = "FillBackward3"
+
+    @staticmethod
+    def forward(ctx, x, value):
+        return np.full_like(x, value)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _zeros_like(grad), grad.sum()
+
+
+class Zero(Fill):
+    """x.zero_(): ZeroBackward0, x gets a zero gradient."""
+    node_name = "ZeroBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.zeros_like(x)
 
 
 # ---------------------------------------------------------------- indexing

@@ -440,10 +440,10 @@ class Tensor:
         return self._binary(other, ops.Div, reverse=True, floating=True)
 
     def __floordiv__(self, other):
-        return Tensor._make(np.floor_divide(self._data, _array(other)))
+        return _divide(self, other, np.floor_divide)
 
     def __mod__(self, other):
-        return Tensor._make(np.mod(self._data, _array(other)))
+        return _divide(self, other, np.mod)
 
     def __pow__(self, exponent):
         if isinstance(exponent, (builtins.int, builtins.float)):
@@ -1005,18 +1005,45 @@ class Tensor:
         return self._inplace(lambda x: x.masked_fill(mask, value))
 
     def copy_(self, src):
-        src = src if isinstance(src, Tensor) else tensor(src)
-        return self._inplace(lambda x, s: x * 0 + s.to(x.dtype).expand(x.shape), src)
+        """Overwrite self with src's values, broadcast to self's shape and converted to its dtype
+        (as PyTorch's, float to int truncates). Recorded as CopyBackwards; the old values are
+        never computed with, so an inf or NaN in self does not survive."""
+        if not isinstance(src, Tensor):
+            raise TypeError(f"copy_(): argument 'other' (position 1) must be Tensor, not {type(src).__name__}")
+        if src._data.shape != self._data.shape:
+            _check_broadcast(self.shape, src.shape)
+            if np.broadcast_shapes(self._data.shape, src._data.shape) != self._data.shape:
+                raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape "
+                                   f"{list(np.broadcast_shapes(self._data.shape, src._data.shape))}")
+        if grad_mode._enabled and (self._requires_grad or src._requires_grad):
+            return self._inplace(ops.Copy.apply, src)
+        np.copyto(self._data, src._data, casting="unsafe")
+        self._version[0] += 1
+        return self
 
     def zero_(self):
-        return self.fill_(0)
+        """Recorded as ZeroBackward0 (self gets a zero gradient)."""
+        if grad_mode._enabled and self._requires_grad:
+            return self._inplace(ops.Zero.apply)
+        self._data[...] = 0
+        self._version[0] += 1
+        return self
 
     def fill_(self, value):
-        if not (grad_mode._enabled and self._requires_grad):
-            self._data[...] = value.item() if isinstance(value, Tensor) else value
-            self._version[0] += 1
-            return self
-        return self._inplace(lambda x: x * 0 + value)
+        """Recorded as FillBackward2 for a number, FillBackward3 for a 0-dim tensor (which gets the
+        gradient's sum), as PyTorch's fill_.Scalar and fill_.Tensor."""
+        if isinstance(value, Tensor):
+            if value.ndim:
+                raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
+                                   f"{value.ndim} dimensions.")
+            if grad_mode._enabled and (self._requires_grad or value._requires_grad):
+                return self._inplace(ops.FillTensor.apply, value)
+            value = value.item()
+        elif grad_mode._enabled and self._requires_grad:
+            return self._inplace(lambda x: ops.Fill.apply(x, value))
+        self._data[...] = value
+        self._version[0] += 1
+        return self
 
     def _fill_random(self, sample) -> Tensor:
         """In-place random fill (normal_, uniform_, random_): outside autograd, as PyTorch's."""
@@ -1094,6 +1121,19 @@ def _check_mm(a: Tensor, b: Tensor) -> None:
 
 def _array(x) -> np.ndarray:
     return x._data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _divide(x: Tensor, other, fn) -> Tensor:
+    """`x // other` or `x % other` (not differentiable) in PyTorch's result dtype. An integer
+    division by zero is refused as PyTorch does (NumPy would return 0 with a warning); floats
+    give inf and nan."""
+    if not isinstance(other, (Tensor, builtins.int, builtins.float, builtins.bool, np.number, np.bool_)):
+        return NotImplemented
+    dt = result_type(x, other).np
+    d = np.asarray(_array(other), dt)
+    if dt.kind in "iu" and not np.all(d):
+        raise RuntimeError("ZeroDivisionError")
+    return Tensor._make(fn(x._data.astype(dt, copy=False), d))
 
 
 def _operand(x, dt: np.dtype) -> Tensor:

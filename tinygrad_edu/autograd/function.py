@@ -260,6 +260,14 @@ class Op(Function):
                     record = True
             else:
                 arrays.append(a)
+        record = record and grad_mode._enabled
+        if record:  # set before forward (as PyTorch's ctx), so that it saves only what backward needs
+            if len(inputs) == len(args):
+                ctx.needs_input_grad = tuple([t._requires_grad for t in inputs])
+                ctx._arg_is_tensor = (True,) * len(args)
+            else:
+                ctx.needs_input_grad = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
+                ctx._arg_is_tensor = tuple([isinstance(a, Tensor) for a in args])
         result = cls.forward(ctx, *arrays)
         if isinstance(result, np.generic):  # a NumPy ufunc on a 0-d array returns a scalar
             result = _as_array(ctx, result)
@@ -271,13 +279,7 @@ class Op(Function):
             base = first if first._base is None else first._base
             for o in outputs:
                 o._version, o._base = first._version, base
-        if record and grad_mode._enabled:
-            if len(inputs) == len(args):
-                ctx.needs_input_grad = tuple([t._requires_grad for t in inputs])
-                ctx._arg_is_tensor = (True,) * len(args)
-            else:
-                ctx.needs_input_grad = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
-                ctx._arg_is_tensor = tuple([isinstance(a, Tensor) for a in args])
+        if record:
             to_save = ctx.__dict__.get("_to_save")
             if to_save:  # map the saved arrays back to the tensors they came from (outputs first)
                 ctx._to_save = tuple([_tensor_of(x, outputs, inputs) for x in to_save])

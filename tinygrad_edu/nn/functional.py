@@ -16,8 +16,9 @@ import numpy as np
 
 from .. import addmm, ops
 from ..autograd import grad_mode
+from ..dtypes import result_type
 from ..random import _generator
-from ..tensor import Tensor
+from ..tensor import Tensor, _check_not_bool_sub
 from . import _functions
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -64,11 +65,22 @@ def _const_array(x: Tensor | None, like: Tensor, fn: str = "", arg: str = "weigh
     return x._data.astype(like._data.dtype, copy=False)
 
 
+def _float_only(kernel: str, dtype: np.dtype) -> None:
+    """PyTorch's error for a kernel it has only for floating dtypes: integers are refused, never truncated."""
+    if dtype.kind != "f":
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{_TYPE_NAMES[dtype.name]}\'')
+
+
+def _cast_error(result: np.dtype, output: np.dtype) -> RuntimeError:
+    return RuntimeError(f"result type {_TYPE_NAMES[result.name]} can't be cast to the desired output type "
+                        f"{_TYPE_NAMES[output.name]}")
+
+
 def _promote(input: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
     """input and target in one floating dtype (PyTorch's promotion), for the fused losses."""
     if not isinstance(target, Tensor):
         raise TypeError(f"target must be a Tensor, not {type(target).__name__}")
-    dt = np.result_type(input._data.dtype, target._data.dtype)
+    dt = result_type(input, target).np  # PyTorch's promotion: int64 with float32 is float32
     dt = dt if dt.kind == "f" else np.dtype(np.float32)
     return (input if input._data.dtype == dt else input.to(dt)), (target if target._data.dtype == dt else target.to(dt))
 
@@ -98,24 +110,30 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     from ..ops import LeakyRelu
+    _float_only("leaky_relu_cpu", input._data.dtype)
     return _activation(input, inplace, lambda x: LeakyRelu.apply(x, negative_slope))
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    _float_only("elu_cpu", input._data.dtype)
     return _activation(input, inplace, lambda x: _functions.Elu.apply(x, alpha))
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    _float_only("silu_cpu", input._data.dtype)
     return _activation(input, inplace, _functions.Silu.apply)
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    _float_only("softplus_cpu", input._data.dtype)
     return _functions.Softplus.apply(input, beta, threshold)
 
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
+    if input._data.dtype == np.bool_:
+        raise RuntimeError("Bool inputs not supported for hardtanh")
     return _activation(input, inplace, lambda x: _functions.Hardtanh.apply(x, min_val, max_val))
 
 
@@ -155,6 +173,8 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     if not training or p == 0.0:
         return input
     dt = input._data.dtype
+    if dt.kind != "f" and p < 1.0:  # the mask is scaled by 1/(1-p): PyTorch refuses to truncate it
+        raise _cast_error(np.dtype(np.float32), dt)
     draws = _generator(None).random(input.shape, dtype=np.float32 if dt == np.float32 else np.float64)
     mask = Tensor._make(np.where(draws >= p, dt.type(0.0 if p == 1.0 else 1.0 / (1.0 - p)), dt.type(0)))
     return input.mul_(mask) if inplace else input * mask
@@ -244,6 +264,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, redu
     """(input - target)^2, reduced."""
     reduction = _reduction(size_average, reduce, reduction)
     _same_size(input, target)
+    _float_only("mse_cpu", result_type(input, target).np)
     input, target = _promote(input, target)
     return _functions.MseLoss.apply(input, target, reduction)
 
@@ -264,6 +285,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     if beta == 0.0:
         return l1_loss(input, target, reduction=reduction)
     _same_size(input, target)
+    _float_only("smooth_l1_cpu", result_type(input, target).np)
     input, target = _promote(input, target)
     return _functions.SmoothL1Loss.apply(input, target, reduction, beta)
 
@@ -274,6 +296,9 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     _same_size(input, target)
+    _float_only("huber_cpu", result_type(input, target).np)
+    if input._data.dtype.kind != "f":  # PyTorch writes the loss into a tensor of input's dtype
+        raise _cast_error(result_type(input, target).np, input._data.dtype)
     input, target = _promote(input, target)
     return _functions.HuberLoss.apply(input, target, reduction, delta)
 
@@ -325,6 +350,11 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     if target.shape != input.shape:
         raise ValueError(f"Using a target size ({target.shape}) that is different to the input size "
                          f"({input.shape}) is deprecated. Please ensure they have the same size.")
+    it, tt = input._data.dtype, target._data.dtype
+    if it.kind != "f" or tt.kind != "f":  # no integer kernel, and an integer target is not promoted
+        if it != tt:
+            raise RuntimeError(f"Found dtype {_TYPE_NAMES[tt.name]} but expected {_TYPE_NAMES[it.name]}")
+        _float_only("binary_cross_entropy", it)
     if input.numel() and bool(((input._data < 0) | (input._data > 1)).any()):
         raise RuntimeError("all elements of input should be between 0 and 1")
     input, target = _promote(input, target)
@@ -340,6 +370,11 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     reduction = _reduction(size_average, reduce, reduction)
     if target.shape != input.shape:
         raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
+    _float_only("log_sigmoid_cpu", input._data.dtype)
+    if target._data.dtype == np.bool_:
+        _check_not_bool_sub(target, target)
+    if target._data.dtype.kind != "f":  # PyTorch computes (1 - target) * input in target's dtype
+        raise _cast_error(input._data.dtype, target._data.dtype)
     input, target = _promote(input, target)
     fn = "binary_cross_entropy_with_logits"
     return _functions.BinaryCrossEntropyWithLogits.apply(input, target, reduction, _const_array(weight, input, fn),
@@ -348,11 +383,12 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
 
 # ---------------------------------------------------------------- multi-class losses
 
-def _class_target(input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int) -> tuple:
-    """Check class-index targets as PyTorch does; return (logits as [M, C], target int64 [M],
+def _class_target(input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int, kernel: str) -> tuple:
+    """Check class-index targets (and floating input: `kernel` names it in the error) as PyTorch does; return (logits as [M, C], target int64 [M],
     weight array or None, shape of the unreduced loss)."""
     if input.dim() < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
+    _float_only(kernel, input._data.dtype)
     if target._data.dtype not in (np.int64, np.uint8):
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_TYPE_NAMES[target.dtype.name]}")
     c = input.shape[1] if input.dim() > 1 else input.shape[0]
@@ -392,7 +428,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     """-weight[t] * input[t] for log-probabilities input [N, C] (or [C], or [N, C, d1, ...]) and
     int64 class targets; 'mean' divides by the sum of the weights of the kept targets."""
     reduction = _reduction(size_average, reduce, reduction)
-    flat, t, w, out_shape = _class_target(input, target, weight, ignore_index)
+    kernel = "nll_loss_out_frame" if input.dim() <= 2 else "nll_loss2d_forward_out_frame"
+    flat, t, w, out_shape = _class_target(input, target, weight, ignore_index, kernel)
     return _unflatten_loss(_functions.NllLoss.apply(flat, t, w, ignore_index, reduction), reduction, out_shape)
 
 
@@ -416,9 +453,11 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     reduction = _reduction(size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    _float_only("log_softmax_lastdim_kernel_impl" if input.dim() <= 2 else "log_softmax_kernel_impl",
+                input._data.dtype)  # PyTorch's log_softmax refuses integer logits (no truncation)
     if target.is_floating_point() and target.shape == input.shape:
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
-    flat, t, w, out_shape = _class_target(input, target, weight, ignore_index)
+    flat, t, w, out_shape = _class_target(input, target, weight, ignore_index, "log_softmax_lastdim_kernel_impl")
     return _unflatten_loss(_cross_entropy_2d(flat, t, w, ignore_index, reduction, label_smoothing), reduction,
                            out_shape)
 
@@ -450,6 +489,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     reduction = _reduction(size_average, reduce, reduction)
     if p not in (1, 2):
         raise ValueError("only p == 1 and p == 2 supported")
+    _float_only("multi_margin_loss_cpu_kernel", input._data.dtype)
     if input.dim() > 2:
         raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
                            f"{list(input.shape)}")

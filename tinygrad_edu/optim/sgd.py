@@ -36,6 +36,10 @@ class SGD(Optimizer):
         for group in self.param_groups:
             lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
             weight_decay, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
+            # PyTorch reads every buffer before updating any: a parameter listed twice in a group
+            # (it warns) starts a new buffer at each listing on its first step; the last one is kept
+            fresh = () if momentum == 0 else {id(p) for p in group["params"]
+                                              if p._grad is not None and state[p].get("momentum_buffer") is None}
             for p in group["params"]:
                 g = p._grad
                 if g is None:
@@ -43,11 +47,10 @@ class SGD(Optimizer):
                 buf, first = None, False
                 if momentum != 0:
                     st = state[p]
-                    buf = st.get("momentum_buffer")
-                    if buf is None:  # PyTorch: the buffer starts as a copy of the first gradient
-                        buf = st["momentum_buffer"] = _zeros(p)
+                    if id(p) in fresh:  # PyTorch: the buffer starts as a copy of the first gradient
+                        st["momentum_buffer"] = _zeros(p)
                         first = True
-                    buf = buf._data
+                    buf = st["momentum_buffer"]._data
                 kernel(p._data, g._data, buf, lr, momentum, dampening, weight_decay, nesterov, maximize, first)
                 p._version[0] += 1  # an in-place change: a graph that saved p must notice
         return loss
