@@ -1654,3 +1654,58 @@ class CrossEntropyLoss(Op):
         scale = 1 / denom if reduction == "mean" else 1.0
         row_sums = Tensor._make(a.sum(axis=1, keepdims=True) * scale)
         return grad * (logits.softmax(1) * row_sums - Tensor._make(a * scale))
+
+
+# ================================================================ added for issue 12 (torchcompat)
+# New ops in one block, to be moved into the ops/ package's families (activations, elementwise,
+# reduce, index) by the refactor. Forward on arrays, backward as Tensor ops (create_graph works).
+
+import math as _math  # noqa: E402
+
+# NOTE: NumPy has no erf; math.erf element by element (about 60 ns each) is exact but slow:
+# GELU(approximate="tanh") is the fast, fully vectorised alternative.
+_erf = np.frompyfunc(_math.erf, 1, 1)
+
+
+def _erf_array(x: np.ndarray) -> np.ndarray:
+    return np.asarray(_erf(x), dtype=np.float64).astype(x.dtype, copy=False)
+
+
+class Erf(Op):
+    """erf(x) = 2/sqrt(pi) * integral_0^x exp(-t^2) dt; d/dx = 2/sqrt(pi) exp(-x^2)."""
+    node_name = "ErfBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return _erf_array(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * (-(x * x)).exp() * (2 / _math.sqrt(_math.pi))
+
+
+class Gelu(Op):
+    """GELU(x) = x * Phi(x), Phi the standard normal CDF: 0.5 (1 + erf(x / sqrt 2)); with
+    approximate="tanh", 0.5 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). As torch's gelu."""
+    node_name = "GeluBackward0"
+
+    @staticmethod
+    def forward(ctx, x, approximate):
+        ctx.save_for_backward(x)
+        ctx.approximate = approximate
+        if approximate == "tanh":
+            return 0.5 * x * (1 + np.tanh(_math.sqrt(2 / _math.pi) * (x + 0.044715 * x ** 3)))
+        return 0.5 * x * (1 + _erf_array(x * x.dtype.type(1 / _math.sqrt(2))))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        if ctx.approximate == "tanh":
+            k = _math.sqrt(2 / _math.pi)
+            t = (k * (x + 0.044715 * x * x * x)).tanh()
+            return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x))
+        cdf = 0.5 * (1 + Erf.apply(x * (1 / _math.sqrt(2))))
+        pdf = (-0.5 * x * x).exp() * (1 / _math.sqrt(2 * _math.pi))
+        return grad * (cdf + x * pdf)

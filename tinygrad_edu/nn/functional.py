@@ -515,4 +515,4 @@ conv2d = ops.conv2d
 max_pool2d = ops.max_pool2d
 
 # Added for the torchvision twin and the recurrent layers (nn/_extra.py).
-from ._extra import adaptive_avg_pool2d  # noqa: E402
+from ._extra import adaptive_avg_pool2d, dropout2d, gelu  # noqa: E402
