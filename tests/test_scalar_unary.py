@@ -18,6 +18,11 @@ UNARY = {
     "leaky_relu": lambda lib, x: lib.nn.functional.leaky_relu(x, 0.1), "elu": lambda lib, x: lib.nn.functional.elu(x),
     "silu": lambda lib, x: lib.nn.functional.silu(x), "softplus": lambda lib, x: lib.nn.functional.softplus(x),
     "hardtanh": lambda lib, x: lib.nn.functional.hardtanh(x, -0.2, 0.2),
+    "log1p": lambda lib, x: x.log1p(), "erf": lambda lib, x: x.erf(), "norm": lambda lib, x: x.norm(),
+    "prod": lambda lib, x: x.prod(), "gelu": lambda lib, x: lib.nn.functional.gelu(x),
+    "gelu_tanh": lambda lib, x: lib.nn.functional.gelu(x, approximate="tanh"),
+    "repeat": lambda lib, x: x.repeat(3).sum(), "sort": lambda lib, x: x.reshape(1).sort().values.sum(),
+    "topk": lambda lib, x: x.reshape(1).topk(1).values.sum(), "einsum": lambda lib, x: lib.einsum("->", x),
 }
 
 

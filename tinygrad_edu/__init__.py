@@ -17,7 +17,8 @@ from .dtypes import (bool_ as bool, dtype, float16, float32, float64, get_defaul
                      int64, promote_types, result_type, set_default_dtype, uint8)
 from .ops import conv2d, max_pool2d
 from .random import Generator, initial_seed, manual_seed, seed
-from .tensor import Size, Tensor, cat, device, from_numpy, stack, tensor, where
+from .tensor import Size, Tensor, cat, device, einsum, from_numpy, stack, tensor, where
+from .autograd.grad_mode import inference_mode, is_inference_mode_enabled
 
 float, double, half, long, int, short = float32, float64, float16, int64, int32, int16
 __version__ = "0.1.0"
@@ -52,14 +53,21 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tens
 
 
 def _function(name: str):
-    """torch.exp(x, ...) is x.exp(...): the functional forms share the methods' code."""
-    def fn(input, *args, **kwargs):
+    """torch.exp(x, ...) is x.exp(...): the functional forms share the methods' code (and take out=)."""
+    def fn(input, *args, out=None, **kwargs):
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
-        return getattr(input, name)(*args, **kwargs)
+        result = getattr(input, name)(*args, **kwargs)
+        return result if out is None else _write_out(name, result, out, (input, *args))
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"`input.{name}(...)`: see Tensor.{name}."
     return fn
+
+
+def _write_out(name: str, result, out, inputs):
+    """PyTorch's out=: the result written into `out` (resized if its shape differs), which is returned."""
+    from ._out import write_out
+    return write_out(name, result, out, inputs)
 
 
 for _name in ("abs", "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "sin", "cos", "sigmoid",
@@ -67,7 +75,8 @@ for _name in ("abs", "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sq
               "var", "std", "max", "min", "amax", "amin", "argmax", "argmin", "logsumexp", "softmax", "log_softmax",
               "reshape", "flatten", "squeeze", "unsqueeze", "transpose", "permute", "t", "split", "chunk", "unbind",
               "narrow", "select", "clone", "eq", "ne", "lt", "le", "gt", "ge", "equal", "allclose", "any", "all",
-              "reciprocal", "isnan", "sign", "logical_not", "masked_fill", "detach", "swapaxes"):
+              "reciprocal", "isnan", "sign", "logical_not", "masked_fill", "detach", "swapaxes",
+              "log1p", "erf", "norm", "topk", "sort", "argsort", "prod"):
     globals()[_name] = _function(_name)
 
 

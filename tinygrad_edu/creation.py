@@ -81,11 +81,17 @@ def randn(*size, generator: Generator | None = None, dtype=None, device=None, re
     return _new(data.astype(dt, copy=False), requires_grad, device)
 
 
-def randint(low, high=None, size=None, generator: Generator | None = None, dtype=None, device=None,
+def randint(low=None, high=None, size=None, generator: Generator | None = None, dtype=None, device=None,
             requires_grad=False) -> Tensor:
     """Integers uniform in [low, high); randint(high, size) as PyTorch allows."""
-    if size is None:
+    if size is None:  # randint(high, size)
         low, high, size = 0, low, high
+    elif high is None:  # randint(high, size=...): one bound is the upper one
+        low, high = 0, low
+    elif low is None:  # randint(high=..., size=...)
+        low = 0
+    if size is None:
+        raise TypeError("randint() missing 1 required positional argument: 'size'")
     if high <= low:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     data = _generator(generator).integers(low, high, _shape_arg((size,)))

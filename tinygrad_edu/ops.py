@@ -1709,3 +1709,197 @@ class Gelu(Op):
         cdf = 0.5 * (1 + Erf.apply(x * (1 / _math.sqrt(2))))
         pdf = (-0.5 * x * x).exp() * (1 / _math.sqrt(2 * _math.pi))
         return grad * (cdf + x * pdf)
+
+
+class Log1p(Op):
+    """log(1 + x), exact for small x; d/dx = 1 / (1 + x)."""
+    node_name = "Log1PBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log1p(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad / (x + 1)
+
+
+class Norm(Op):
+    """The vector p-norm over dims (None: all): (sum |x|^p)^(1/p); p = inf/-inf the max/min of |x|,
+    p = 0 the count of non-zeros. The gradient at a zero norm is 0, as PyTorch's."""
+    node_name = "LinalgVectorNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, p, dims, keepdim):
+        a = np.abs(x)
+        if p == np.inf:
+            out = a.max(axis=dims, keepdims=True)
+        elif p == -np.inf:
+            out = a.min(axis=dims, keepdims=True)
+        elif p == 0:
+            out = (a != 0).sum(axis=dims, keepdims=True).astype(x.dtype)
+        elif p == 1:
+            out = a.sum(axis=dims, keepdims=True)
+        elif p == 2:
+            out = np.sqrt((a * a).sum(axis=dims, keepdims=True))
+        else:
+            out = (a ** p).sum(axis=dims, keepdims=True) ** (1.0 / p)
+        out = np.asarray(out, dtype=x.dtype)  # NumPy gives a scalar for a 0-d input
+        result = out if keepdim else np.squeeze(out, axis=dims)
+        ctx.save_for_backward(x, result)  # the output itself, so that create_graph differentiates through it
+        ctx.p, ctx.dims, ctx.kept_shape = p, dims, out.shape
+        return result
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        p, dims = ctx.p, ctx.dims
+        out, grad = out.reshape(ctx.kept_shape), grad.reshape(ctx.kept_shape)  # the reduced dims back, size 1
+        if p == 0:
+            return None  # a count: no gradient (PyTorch's is undefined, x.grad stays None)
+        sign = type(x)._make(np.sign(x._data))
+        if p == 1:
+            return grad * sign
+        if p in (np.inf, -np.inf):  # shared evenly among the entries that reach the max (min)
+            hits = (x.abs() == out).to(x.dtype)
+            return grad * sign * hits / hits.sum(dim=dims, keepdim=True)
+        zero = out == 0
+        scale = (grad / out.masked_fill(zero, 1)).masked_fill(zero, 0)
+        if p == 2:
+            return x * scale
+        return scale * sign * x.abs() ** (p - 1) / out.masked_fill(zero, 1) ** (p - 2)
+
+
+class TakeAlong(Op):
+    """x's entries at `indices` along `dim` (np.take_along_axis): the values of sort and topk."""
+    node_name = "GatherBackward0"
+
+    @staticmethod
+    def forward(ctx, x, indices, dim):
+        ctx.args = (x.shape, indices, dim)
+        return np.take_along_axis(x, indices, dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape, indices, dim = ctx.args
+        return PutAlong.apply(grad, indices, dim, shape)
+
+
+class SortValues(TakeAlong):
+    node_name = "SortBackward0"
+
+
+class TopkValues(TakeAlong):
+    node_name = "TopkBackward0"
+
+
+class PutAlong(Op):
+    """zeros(shape) with `values` added at `indices` along `dim`: the backward of TakeAlong."""
+    node_name = "ScatterAddBackward0"
+
+    @staticmethod
+    def forward(ctx, values, indices, dim, shape):
+        ctx.args = (indices, dim)
+        out = np.zeros(shape, values.dtype)
+        np.put_along_axis(out, indices, values, dim)  # distinct indices per line (a permutation's)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        indices, dim = ctx.args
+        return TakeAlong.apply(grad, indices, dim)
+
+
+class Repeat(Op):
+    """Tile x `sizes` times along each dim (leading new dims for extra sizes), as Tensor.repeat."""
+    node_name = "RepeatBackward0"
+
+    @staticmethod
+    def forward(ctx, x, sizes):
+        ctx.args = (x.shape, sizes)
+        return np.tile(x.reshape((1,) * (len(sizes) - x.ndim) + x.shape), sizes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape, sizes = ctx.args
+        full = (1,) * (len(sizes) - len(shape)) + tuple(shape)
+        split = [n for r, s in zip(sizes, full) for n in (r, s)]  # (r0, s0, r1, s1, ...)
+        summed = grad.reshape(*split).sum(dim=tuple(range(0, len(split), 2)))
+        return summed.reshape(*shape)
+
+
+class Prod(Op):
+    """The product over dims (None: all). Backward: out / x where x has no zero, else the product of
+    the other entries (exclusive cumulative products from both sides), as PyTorch's zero cases."""
+    node_name = "ProdBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        out = np.asarray(np.prod(x, axis=dims, keepdims=True))  # a 0-d array, not a scalar, for a 0-d x
+        result = out if keepdim else np.squeeze(out, axis=dims)
+        ctx.save_for_backward(x, result)  # the output itself, so that create_graph differentiates through it
+        ctx.dims, ctx.kept_shape = dims, out.shape
+        return result
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        out, grad = out.reshape(ctx.kept_shape), grad.reshape(ctx.kept_shape)
+        if not (x._data == 0).any():
+            return grad * out / x
+        return grad * type(x)._make(_prod_of_others(x._data, ctx.dims))
+
+
+class ProdDim(Prod):
+    node_name = "ProdBackward1"  # PyTorch's name for prod over one dim
+
+
+def _prod_of_others(x: np.ndarray, dims) -> np.ndarray:
+    """For each entry, the product of the other entries of its reduced slice (no division by zero)."""
+    dims = tuple(range(x.ndim)) if dims is None else dims
+    kept = [d for d in range(x.ndim) if d not in dims]
+    moved = np.moveaxis(x, list(dims), list(range(x.ndim - len(dims), x.ndim)))
+    flat = moved.reshape(moved.shape[:len(kept)] + (-1,))
+    ones = np.ones(flat.shape[:-1] + (1,), x.dtype)
+    left = np.cumprod(np.concatenate([ones, flat[..., :-1]], -1), -1)
+    right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], -1), -1)[..., ::-1]
+    return np.moveaxis((left * right).reshape(moved.shape), list(range(x.ndim - len(dims), x.ndim)), list(dims))
+
+
+class Einsum(Op):
+    """np.einsum(equation, *operands); each operand's gradient is an einsum of the output's gradient
+    with the other operands (indices only that operand sums over are broadcast back)."""
+    node_name = "EinsumBackward0"  # PyTorch records the products einsum decomposes into
+
+    @staticmethod
+    def forward(ctx, equation, *operands):
+        ctx.equation = equation
+        ctx.save_for_backward(*operands)
+        return np.asarray(np.einsum(equation, *operands, optimize=len(operands) > 2))
+
+    @staticmethod
+    def backward(ctx, grad):
+        operands = ctx.saved_tensors
+        inputs, output = ctx.equation.split("->")
+        subs = inputs.split(",")
+        grads = [None]
+        for i, sub in enumerate(subs):
+            if not ctx.needs_input_grad[i + 1]:
+                grads.append(None)
+                continue
+            if len(set(sub)) != len(sub):
+                raise RuntimeError(f"einsum backward: operand {i} repeats an index ('{sub}', a diagonal); "
+                                   "not supported here")
+            others = [s for j, s in enumerate(subs) if j != i]
+            present = set(output).union(*others)
+            target = "".join(c for c in sub if c in present)
+            eq = ",".join([output] + others) + "->" + target
+            g = Einsum.apply(eq, grad, *[o for j, o in enumerate(operands) if j != i])
+            if target != sub:  # indices only this operand had: the gradient is constant along them
+                shape = [operands[i].shape[k] for k in range(len(sub))]
+                view = [shape[k] if c in present else 1 for k, c in enumerate(sub)]
+                g = g.reshape(*view).expand(*shape)
+            grads.append(g)
+        return tuple(grads)

@@ -63,6 +63,8 @@ def _index_key(key):
     for k in parts:
         if isinstance(k, Tensor):
             k = k._data
+        elif isinstance(k, range):  # x[range(n), y], as PyTorch: a sequence index
+            k = np.arange(k.start, k.stop, k.step)
         if isinstance(k, (list, np.ndarray)):
             k = np.asarray(k)
             if k.size and k.dtype.kind not in "iub":
@@ -1235,3 +1237,136 @@ def where(condition, input=None, other=None):
     if not isinstance(input, Tensor):
         input = tensor(input, dtype=result_type(input, other) if not isinstance(other, Tensor) else other.dtype)
     return input.where(condition, other)
+
+
+# ================================================================ added for issue 12 (torchcompat)
+# Tensor methods in one block, attached below, to be moved beside their families by the refactor.
+
+_sort_result = namedtuple("sort", ["values", "indices"])
+_topk_result = namedtuple("topk", ["values", "indices"])
+
+
+def _log1p(self):
+    return self._float_unary(ops.Log1p)
+
+
+def _erf(self):
+    return self._float_unary(ops.Erf)
+
+
+def _ndimension(self) -> builtins.int:
+    return self.dim()
+
+
+def _norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+    """The vector p-norm (p = "fro" or 2 by default, any number, inf, -inf) over dim (None: all)."""
+    if not self.is_floating_point():
+        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
+                           f"{str(self.dtype).split('.')[-1].capitalize()}")
+    if p == "fro" or p is None:
+        p = 2
+    if isinstance(p, str):
+        raise RuntimeError(f"norm: p = '{p}' (a matrix norm) is not supported; use a number, inf or 'fro'")
+    x = self if dtype is None else self.to(dtype)
+    dims = tuple(range(x.dim())) if dim is None else _dims(dim, x.dim())
+    return ops.Norm.apply(x, builtins.float(p), dims, keepdim)
+
+
+def _sort_indices(self, dim: builtins.int, descending: builtins.bool) -> np.ndarray:
+    a = self._data
+    if a.ndim == 0:
+        return np.zeros((), np.int64)
+    # stable sort; descending as the stable ascending order of the negated key, so ties keep their order
+    key = -a if descending and a.dtype.kind in "fi" else a
+    idx = np.argsort(key, axis=dim, kind="stable")
+    if descending and a.dtype.kind not in "fi":
+        idx = np.flip(np.argsort(a, axis=dim, kind="stable"), axis=dim)
+    return idx.astype(np.int64)
+
+
+def _sort(self, dim: builtins.int = -1, descending: builtins.bool = False, stable: builtins.bool = False):
+    """(values, indices) sorted along dim; ties keep their order (PyTorch's stable=True order)."""
+    dim = canonical_dim(dim, self.dim()) if self.dim() else 0
+    idx = _sort_indices(self, dim, descending)
+    if self.dim() == 0:
+        return _sort_result(self.clone(), Tensor._make(idx))
+    return _sort_result(ops.SortValues.apply(self, idx, dim), Tensor._make(idx))
+
+
+def _argsort(self, dim: builtins.int = -1, descending: builtins.bool = False, stable: builtins.bool = False):
+    return _sort(self, dim, descending, stable).indices
+
+
+def _topk(self, k: builtins.int, dim: builtins.int = -1, largest: builtins.bool = True,
+          sorted: builtins.bool = True):
+    """The k largest (smallest) entries along dim and their indices, in order."""
+    dim = canonical_dim(dim, self.dim()) if self.dim() else 0
+    size = self.shape[dim] if self.dim() else 1
+    if not 0 <= k <= size:
+        raise RuntimeError(f"selected index k out of range")
+    idx = np.take(_sort_indices(self, dim, largest), np.arange(k), axis=dim) if self.dim() else \
+        np.zeros((), np.int64)
+    if self.dim() == 0:
+        return _topk_result(self.clone(), Tensor._make(idx))
+    return _topk_result(ops.TopkValues.apply(self, np.ascontiguousarray(idx), dim), Tensor._make(idx))
+
+
+def _repeat(self, *sizes):
+    sizes = _shape_arg(sizes)
+    if len(sizes) < self.dim():
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of "
+                           "tensor")
+    if builtins.any(s < 0 for s in sizes):
+        raise RuntimeError(f"Trying to create tensor with negative dimension: {list(sizes)}")
+    return ops.Repeat.apply(self, sizes)
+
+
+def _prod(self, dim=None, keepdim=False, dtype=None):
+    """The product of all entries, or over one dim; integer and bool inputs give int64, as PyTorch."""
+    x = self if dtype is None else self.to(dtype)
+    if dtype is None and x._data.dtype.kind in "biu":
+        x = x.to(dtypes.int64)
+    dims = tuple(range(x.dim())) if dim is None else _dims(dim, x.dim())
+    if dim is None:
+        return ops.Prod.apply(x, dims, False)
+    return ops.ProdDim.apply(x, dims, keepdim)
+
+
+def einsum(equation: str, *operands) -> Tensor:
+    """Einstein summation, as torch.einsum (operands given one by one or as one list)."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not all(isinstance(t, Tensor) for t in operands):
+        raise TypeError("einsum(): operands must be Tensors")
+    n_subs = len(equation.split("->")[0].split(","))
+    if n_subs != len(operands):
+        raise ValueError("einsum(): more operands were provided than specified in the equation"
+                         if n_subs < len(operands) else "einsum(): fewer operands were provided than specified in "
+                         "the equation")
+    eq = _explicit_einsum(equation.replace(" ", ""), [t.dim() for t in operands])
+    dt = result_type(*operands).np if len(operands) > 1 else operands[0]._data.dtype
+    return ops.Einsum.apply(eq, *[_operand(t, dt) for t in operands])
+
+
+def _explicit_einsum(equation: str, ndims: list) -> str:
+    """The equation with '...' spelt out as letters and the output written after '->' (NumPy's implicit rule)."""
+    lhs, arrow, rhs = equation.partition("->")
+    subs = lhs.split(",")
+    used = set(equation) - set(".,->")
+    pool = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in used]
+    n_ell = builtins.max([nd - (len(s) - 3) for s, nd in zip(subs, ndims) if "..." in s], default=0)
+    ell = "".join(pool[:n_ell])
+    subs = [s.replace("...", ell[n_ell - (nd - (len(s) - 3)):]) if "..." in s else s for s, nd in zip(subs, ndims)]
+    if not arrow:
+        letters = "".join(subs)
+        rhs = ell + "".join(sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ell))
+    else:
+        rhs = rhs.replace("...", ell)
+    return ",".join(subs) + "->" + rhs
+
+
+for _name, _method in (("log1p", _log1p), ("erf", _erf), ("ndimension", _ndimension), ("norm", _norm),
+                       ("sort", _sort), ("argsort", _argsort), ("topk", _topk), ("repeat", _repeat),
+                       ("prod", _prod)):
+    _method.__name__ = _method.__qualname__ = _name
+    setattr(Tensor, _name, _method)
