@@ -36,7 +36,6 @@
 #ifndef TG_CONV_BODY /* ===== first pass: shared parts, then instantiate ===== */
 
 #include <math.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +79,23 @@ static int tg_check_window(int64_t n, int64_t c, int64_t h, int64_t w, const str
         win->pad_h > limit || win->pad_w > limit)
         return TG_ERR_SIZE;
     return TG_OK;
+}
+
+/* Whether every one of the out windows along an axis of the given size has a tap inside it
+ * (window o's taps: o * stride - pad + i * dil, i < kernel). Checked up front, for every
+ * batch and channel count alike: with none the answer must still be the same error. Windows
+ * starting at or after 0 are covered iff they start inside, so only the last one is checked;
+ * those starting in the padding have their first tap at or after 0 at (start mod dil) when
+ * the input is narrower than the dilation, else at or before dil - 1 < size. */
+static int tg_pool_axis_covered(int64_t size, int64_t kernel, int64_t stride, int64_t pad, int64_t dil, int64_t out)
+{
+    if (out == 0) return 1;
+    if (pad > (kernel - 1) * dil || (out - 1) * stride - pad >= size) return 0; /* first or last window */
+    for (int64_t o = 0; size < dil && o < out && o * stride < pad; o++) {
+        const int64_t start = o * stride - pad; /* < 0 */
+        if ((start % dil + dil) % dil >= size) return 0;
+    }
+    return 1;
 }
 
 /* The zero-padded images im2col and col2im work on, [n, c, hp, wp]: pad_h rows on top, then
@@ -286,7 +302,6 @@ typedef struct {
     T *out, *grad_x, *dw_parts, *db_parts;
     int64_t n, c, h, w, o, chunk;
     const struct tg_window *win;
-    atomic_int status; /* first error of any task */
 } SFX(conv_job);
 
 /* The checks shared by forward and backward (beyond tg_check_window): the weight [o, k] and
@@ -306,7 +321,7 @@ static int SFX(check_conv)(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o
  *     pixels as rows:    out_r [nb*p, o] = im2col(x chunk) [nb*p, k] @ W^T + bias (in the GEMM)
  *     channels as rows:  out_t [o, nb*p] = W @ im2col_t(x chunk) [k, nb*p]
  * then out[b, oc, q] = that product's element (b*p + q, oc), plus the bias if not yet added. */
-static void SFX(conv_forward_task)(void *ctx, int64_t t)
+static int SFX(conv_forward_task)(void *ctx, int64_t t)
 {
     SFX(conv_job) *job = ctx;
     const struct tg_window *win = job->win;
@@ -315,10 +330,7 @@ static void SFX(conv_forward_task)(void *ctx, int64_t t)
     const int64_t nb = TG_CONV_MIN(job->chunk, job->n - b0), np = nb * p;
     const int rows = tg_conv_pixels_as_rows(k, o);
     T *cols = malloc((size_t)((k + o) * np + 1) * sizeof(T));
-    if (cols == NULL) {
-        atomic_store(&job->status, TG_ERR_NOMEM);
-        return;
-    }
+    if (cols == NULL) return TG_ERR_NOMEM;
     T *prod = cols + k * np, *x = (T *)job->x + b0 * c * h * w;
     int rc = rows ? SFX(unfold_rows)(x, cols, nb, c, h, w, win, TG_IM2COL)
                   : SFX(unfold_taps)(x, cols, nb, c, h, w, win, TG_IM2COL);
@@ -336,7 +348,7 @@ static void SFX(conv_forward_task)(void *ctx, int64_t t)
                 for (int64_t q = 0; q < p; q++) dst[q] = src[q * pixel_step] + add;
             }
     free(cols);
-    if (rc != TG_OK) atomic_store(&job->status, rc);
+    return rc;
 }
 
 int SFX(tg_conv2d_forward)(const T *x, const T *weight, const T *bias, T *out, int64_t n, int64_t c, int64_t h,
@@ -348,10 +360,9 @@ int SFX(tg_conv2d_forward)(const T *x, const T *weight, const T *bias, T *out, i
     if (n * o * p == 0) return TG_OK;
     if (out == NULL || (k != 0 && (x == NULL || weight == NULL))) return TG_ERR_NULL;
     SFX(conv_job) job = {x, weight, bias, NULL, out, NULL, NULL, NULL, n, c, h, w, o,
-                         tg_conv_chunk(n, p * k * (int64_t)sizeof(T)), win, TG_OK};
+                         tg_conv_chunk(n, p * k * (int64_t)sizeof(T)), win};
     const int64_t ntasks = (n + job.chunk - 1) / job.chunk;
-    tg_parallel_for(SFX(conv_forward_task), &job, ntasks, tg_get_num_threads());
-    return atomic_load(&job.status);
+    return tg_parallel_for(SFX(conv_forward_task), &job, ntasks, tg_get_num_threads());
 }
 
 /* The sum of a[0 .. len), in 16 independent partial sums: a single running sum waits a whole
@@ -373,8 +384,9 @@ static T SFX(sum)(const T *a, int64_t len)
  *     dW part         = im2col_t(x chunk) @ g_r [k, o]  (pixels as rows, see tg_conv_pixels_as_rows)
  *                    or g_t @ im2col(x chunk)    [o, k]  (channels as rows)
  *     dx chunk        = col2im_t(W^T [k, o] @ g_t)
- * The parts of chunk t go to row t of dw_parts / db_parts; the caller adds them up in order. */
-static void SFX(conv_backward_task)(void *ctx, int64_t t)
+ * The parts of chunk t go to row t of dw_parts / db_parts; the caller adds them up in order.
+ * Any failure comes before col2im_t adds into dx, so the pool may rerun a failed task. */
+static int SFX(conv_backward_task)(void *ctx, int64_t t)
 {
     SFX(conv_job) *job = ctx;
     const struct tg_window *win = job->win;
@@ -383,10 +395,7 @@ static void SFX(conv_backward_task)(void *ctx, int64_t t)
     const int64_t nb = TG_CONV_MIN(job->chunk, job->n - b0), np = nb * p;
     const int rows = tg_conv_pixels_as_rows(k, o);
     T *g_t = malloc((size_t)((k + 2 * o) * np + 1) * sizeof(T));
-    if (g_t == NULL) {
-        atomic_store(&job->status, TG_ERR_NOMEM);
-        return;
-    }
+    if (g_t == NULL) return TG_ERR_NOMEM;
     T *g_r = g_t + o * np, *cols = g_r + o * np; /* the unfolding for dW, then W^T @ g_t for dx */
     for (int64_t b = 0; b < nb; b++)
         for (int64_t oc = 0; oc < o; oc++) {
@@ -412,7 +421,7 @@ static void SFX(conv_backward_task)(void *ctx, int64_t t)
         if (rc == TG_OK) rc = SFX(unfold_taps)(job->grad_x + b0 * c * h * w, cols, nb, c, h, w, win, TG_COL2IM);
     }
     free(g_t);
-    if (rc != TG_OK) atomic_store(&job->status, rc);
+    return rc;
 }
 
 /* parts[j] += parts[t * len + j] for t = 1, 2, ... count-1, in that order (so the same sums
@@ -448,9 +457,8 @@ int SFX(tg_conv2d_backward)(const T *x, const T *weight, const T *grad, T *grad_
         if (parts == NULL) return TG_ERR_NOMEM;
     }
     SFX(conv_job) job = {x, weight, NULL, grad, NULL, grad_x, grad_w ? parts : NULL,
-                         grad_b ? parts + ntasks * o * k : NULL, n, c, h, w, o, chunk, win, TG_OK};
-    tg_parallel_for(SFX(conv_backward_task), &job, ntasks, tg_get_num_threads());
-    rc = atomic_load(&job.status);
+                         grad_b ? parts + ntasks * o * k : NULL, n, c, h, w, o, chunk, win};
+    rc = tg_parallel_for(SFX(conv_backward_task), &job, ntasks, tg_get_num_threads());
     if (rc == TG_OK && grad_w != NULL) { /* sum the parts; transpose if they are dW^T [k, o] */
         const T *dw = SFX(sum_parts)(job.dw_parts, ntasks, o * k);
         const int64_t tap_step = tg_conv_pixels_as_rows(k, o) ? o : 1, channel_step = tap_step == 1 ? k : 1;
@@ -556,11 +564,10 @@ typedef struct {
     int64_t *indices;
     int64_t planes_per_task, planes, h, w, x0, x1; /* [x0, x1): the columns of windows wholly inside */
     const struct tg_window *win;
-    atomic_int status;
 } SFX(pool_job);
 
 /* Planes [t * planes_per_task, ...) of the forward. */
-static void SFX(pool_forward_task)(void *ctx, int64_t t)
+static int SFX(pool_forward_task)(void *ctx, int64_t t)
 {
     SFX(pool_job) *job = ctx;
     const struct tg_window *win = job->win;
@@ -581,13 +588,12 @@ static void SFX(pool_forward_task)(void *ctx, int64_t t)
             for (int64_t ox = 0; ox < ow; ox++) {
                 if (inside && ox == x0) ox = x1; /* done above */
                 int rc;
-                if (ox < ow && (rc = SFX(pool_window)(plane, h, w, win, oy, ox, val + ox, idx + ox)) != TG_OK) {
-                    atomic_store(&job->status, rc);
-                    return;
-                }
+                if (ox < ow && (rc = SFX(pool_window)(plane, h, w, win, oy, ox, val + ox, idx + ox)) != TG_OK)
+                    return rc;
             }
         }
     }
+    return TG_OK;
 }
 
 /* Window taps from which the forward runs on the thread pool, TG_POOL_TASKS tasks of whole
@@ -602,6 +608,10 @@ int SFX(tg_max_pool2d_forward)(const T *x, T *values, int64_t *indices, int64_t 
     if (rc != TG_OK) return rc;
     const int64_t oh = win->out_h, ow = win->out_w, sw = win->stride_w;
     const int64_t span_w = (win->kernel_w - 1) * win->dilation_w, planes = n * c;
+    if (oh * ow != 0 &&
+        (!tg_pool_axis_covered(h, win->kernel_h, win->stride_h, win->pad_h, win->dilation_h, oh) ||
+         !tg_pool_axis_covered(w, win->kernel_w, win->stride_w, win->pad_w, win->dilation_w, ow)))
+        return TG_ERR_SIZE; /* a window lies entirely in the padding */
     if (planes * oh * ow == 0) return TG_OK;
     if (x == NULL || values == NULL || indices == NULL) return TG_ERR_NULL;
     /* Windows wholly inside the input: rows oy with 0 <= oy*sh - pad_h and oy*sh - pad_h + span_h < h
@@ -611,9 +621,8 @@ int SFX(tg_max_pool2d_forward)(const T *x, T *values, int64_t *indices, int64_t 
     /* Every plane is independent: any split gives the same result. */
     const int par = (double)planes * (double)(oh * ow) * (double)(win->kernel_h * win->kernel_w) >= TG_POOL_PAR_MIN_TAPS;
     const int64_t ntasks = par ? TG_CONV_MIN(planes, TG_POOL_TASKS) : 1;
-    SFX(pool_job) job = {x, values, indices, (planes + ntasks - 1) / ntasks, planes, h, w, x0, x1, win, TG_OK};
-    tg_parallel_for(SFX(pool_forward_task), &job, ntasks, par ? tg_get_num_threads() : 1);
-    return atomic_load(&job.status);
+    SFX(pool_job) job = {x, values, indices, (planes + ntasks - 1) / ntasks, planes, h, w, x0, x1, win};
+    return tg_parallel_for(SFX(pool_forward_task), &job, ntasks, par ? tg_get_num_threads() : 1);
 }
 
 int SFX(tg_max_pool2d_backward)(const T *grad_out, const int64_t *indices, T *grad_in, int64_t n, int64_t c,

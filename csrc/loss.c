@@ -75,6 +75,11 @@ int SFX(tg_cross_entropy)(const T *restrict logits, const int64_t *restrict targ
     double denom = 0;
     int rc = SFX(tg_ce_targets)(target, weight, n, k, ignore_index, bad_index, &denom);
     if (rc != TG_OK) return rc;
+    if (k == 0 && label_smoothing != 0) { /* PyTorch: eps / 0 classes is inf, times an empty sum: NaN */
+        const int64_t count = reduction == TG_REDUCTION_NONE ? n : 1;
+        for (int64_t i = 0; i < count; ++i) loss[i] = (T)NAN;
+        return TG_OK; /* dlogits is [n, 0]: nothing to write */
+    }
 
     const T eps = (T)label_smoothing, eps_k = k ? (T)(label_smoothing / (double)k) : (T)0;
     const T sum_w = weight ? SFX(tg_row_sum)(weight, k) : (T)k;

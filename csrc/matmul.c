@@ -55,7 +55,6 @@
 #ifndef TG_MATMUL_BODY /* ===== first pass: shared parts, then instantiate ===== */
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -471,11 +470,10 @@ typedef struct {
     T *c;
     int64_t batch, m, k, n, a_bs, a_rs, a_cs, b_bs, b_rs, b_cs;
     int64_t batch_step, m_step, n_step, m_tasks, n_tasks;
-    atomic_int status; /* first error of any task */
 } SFX(gemm_job);
 
 /* Task t: batch items [bi, bi + batch_step) x row strip mi x column strip ni. */
-static void SFX(gemm_task)(void *ctx, int64_t t)
+static int SFX(gemm_task)(void *ctx, int64_t t)
 {
     SFX(gemm_job) *job = ctx;
     const int64_t per_item = job->m_tasks * job->n_tasks;
@@ -487,8 +485,9 @@ static void SFX(gemm_task)(void *ctx, int64_t t)
         int rc = SFX(gemm_block)(job->a + bi * job->a_bs, job->a_rs, job->a_cs,
                                  job->b + bi * job->b_bs, job->b_rs, job->b_cs, job->bias,
                                  job->c + bi * job->m * job->n, job->n, job->k, i0, i1, j0, j1);
-        if (rc != TG_OK) atomic_store(&job->status, rc);
+        if (rc != TG_OK) return rc;
     }
+    return TG_OK;
 }
 
 int SFX(tg_gemm)(const T *a, const T *b, const T *bias, T *c, int64_t batch, int64_t m,
@@ -507,7 +506,7 @@ int SFX(tg_gemm)(const T *a, const T *b, const T *bias, T *c, int64_t batch, int
     if (batch == 0 || m == 0 || n == 0) return TG_OK;
 
     SFX(gemm_job) job = {a, b, bias, c, batch, m, k, n, a_bs, a_rs, a_cs, b_bs, b_rs, b_cs,
-                         batch, m, n, 1, 1, TG_OK};
+                         batch, m, n, 1, 1};
     int64_t threads = tg_get_num_threads();
     /* In double: batch * m * n * k may not fit in int64. */
     if ((double)batch * (double)m * (double)n * (double)k < (double)TG_PAR_MIN_WORK) threads = 1;
@@ -528,8 +527,7 @@ int SFX(tg_gemm)(const T *a, const T *b, const T *bias, T *c, int64_t batch, int
         }
     }
     const int64_t ntasks = tg_ceil_div(batch, job.batch_step) * job.m_tasks * job.n_tasks;
-    tg_parallel_for(SFX(gemm_task), &job, ntasks, threads);
-    return atomic_load(&job.status);
+    return tg_parallel_for(SFX(gemm_task), &job, ntasks, threads);
 }
 
 int SFX(tg_matmul)(const T *a, const T *b, T *c, int64_t m, int64_t k, int64_t n)

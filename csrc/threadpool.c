@@ -22,6 +22,13 @@
  * both halves itself would have), the next calls run serially (16 of them,
  * doubling up to 1024 while it keeps happening; back to 16 after a good run).
  *
+ * Running short of threads or memory degrades, never fails: the pool runs with the
+ * workers pthread_create could start (a process or memory limit), and a worker whose
+ * task fails (most often: no memory for its own scratch, which the caller already
+ * has) hands that task back and takes no more; the caller reruns it once the others
+ * are done. Only a task that fails on the caller fails the call. Counts above
+ * TG_MAX_THREADS are accepted (torch accepts any) and run on TG_MAX_THREADS threads.
+ *
  * Also here, as the other piece of the kernels' runtime: tg_keep_freed_memory, glibc malloc's
  * policy for the batch-sized arrays the kernels' callers allocate and free at every step.
  */
@@ -38,7 +45,9 @@
 #include "threadpool.h"
 #include "tinygrad_edu.h"
 
+/* The most threads (the caller included) one call runs on, whatever count was set. */
 #define TG_MAX_THREADS 256
+#define TG_NO_TASK (-1)
 
 static struct {
     pthread_mutex_t lock;
@@ -54,15 +63,16 @@ static struct {
     void *ctx;
     int64_t ntasks;
     atomic_int_fast64_t next; /* next task number to hand out */
+    int64_t handed_back[TG_MAX_THREADS]; /* [worker id]: the task it failed, or TG_NO_TASK */
 } pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
-          PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+          PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0, 0, 0, 0, 0, 0, {0}};
 
 /* 0 = not set yet: tg_get_num_threads() then answers with the number of CPUs. */
 static atomic_int_fast64_t num_threads;
 
 int tg_set_num_threads(int64_t n)
 {
-    if (n < 1 || n > TG_MAX_THREADS) return TG_ERR_SIZE;
+    if (n < 1) return TG_ERR_SIZE;
     atomic_store(&num_threads, n);
     return TG_OK;
 }
@@ -70,9 +80,8 @@ int tg_set_num_threads(int64_t n)
 int64_t tg_get_num_threads(void)
 {
     int64_t n = atomic_load(&num_threads);
-    if (n > 0) return n;
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    return cpus < 1 ? 1 : (cpus > TG_MAX_THREADS ? TG_MAX_THREADS : cpus);
+    if (n <= 0) n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : (n > TG_MAX_THREADS ? TG_MAX_THREADS : n);
 }
 
 /* Parallel calls left to run serially, and the next such penalty (see the top). */
@@ -88,9 +97,12 @@ static double seconds(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static void run_tasks(tg_task_fn fn, void *ctx, int64_t ntasks)
+/* Take tasks until none are left or one fails; returns the failed one, or TG_NO_TASK. */
+static int64_t run_tasks(tg_task_fn fn, void *ctx, int64_t ntasks, int *rc)
 {
-    for (int64_t t; (t = atomic_fetch_add(&pool.next, 1)) < ntasks;) fn(ctx, t);
+    for (int64_t t; (t = atomic_fetch_add(&pool.next, 1)) < ntasks;)
+        if ((*rc = fn(ctx, t)) != TG_OK) return t;
+    return TG_NO_TASK;
 }
 
 static void *worker_main(void *arg)
@@ -109,14 +121,17 @@ static void *worker_main(void *arg)
         void *ctx = pool.ctx;
         int64_t ntasks = pool.ntasks;
         pthread_mutex_unlock(&pool.lock);
-        run_tasks(fn, ctx, ntasks);
+        int rc;
+        const int64_t failed = run_tasks(fn, ctx, ntasks, &rc); /* handed back: the caller reruns it */
         pthread_mutex_lock(&pool.lock);
+        pool.handed_back[id] = failed;
         if (--pool.joined == 0) pthread_cond_signal(&pool.done);
     }
     return NULL;
 }
 
-/* Start workers until `count` run (called with pool.lock held). Returns how many run. */
+/* Start workers until `count` run (called with pool.lock held). Returns how many of them
+ * run: `count`, or fewer if pthread_create failed (a thread or memory limit). */
 static int64_t ensure_workers(int64_t count)
 {
     while (pool.started < count) {
@@ -129,7 +144,7 @@ static int64_t ensure_workers(int64_t count)
         if (rc != 0) break; /* run with the workers we have */
         pool.started++;
     }
-    return pool.started;
+    return pool.started < count ? pool.started : count;
 }
 
 /* In a child after fork() only the forking thread exists: forget the workers and
@@ -147,20 +162,29 @@ static void forget_pool_after_fork(void)
 static pthread_once_t fork_handler_once = PTHREAD_ONCE_INIT;
 static void install_fork_handler(void) { pthread_atfork(NULL, NULL, forget_pool_after_fork); }
 
-void tg_parallel_for(tg_task_fn fn, void *ctx, int64_t ntasks, int64_t nthreads)
+/* Run fn on tasks [0, ntasks) on the calling thread; the first error, or TG_OK. */
+static int run_serially(tg_task_fn fn, void *ctx, int64_t ntasks)
+{
+    for (int64_t t = 0; t < ntasks; t++) {
+        int rc = fn(ctx, t);
+        if (rc != TG_OK) return rc;
+    }
+    return TG_OK;
+}
+
+int tg_parallel_for(tg_task_fn fn, void *ctx, int64_t ntasks, int64_t nthreads)
 {
     if (nthreads > ntasks) nthreads = ntasks;
+    if (nthreads > TG_MAX_THREADS) nthreads = TG_MAX_THREADS;
     if (nthreads > 1 && atomic_load(&serial_calls_left) > 0) {
         atomic_fetch_sub(&serial_calls_left, 1);
         nthreads = 1;
     }
-    if (nthreads <= 1 || pthread_mutex_trylock(&pool.run) != 0) {
-        for (int64_t t = 0; t < ntasks; t++) fn(ctx, t);
-        return;
-    }
+    if (nthreads <= 1 || pthread_mutex_trylock(&pool.run) != 0) return run_serially(fn, ctx, ntasks);
     pthread_once(&fork_handler_once, install_fork_handler);
     pthread_mutex_lock(&pool.lock);
     pool.wanted = ensure_workers(nthreads - 1);
+    for (int64_t id = 0; id < pool.wanted; id++) pool.handed_back[id] = TG_NO_TASK;
     pool.fn = fn;
     pool.ctx = ctx;
     pool.ntasks = ntasks;
@@ -171,7 +195,8 @@ void tg_parallel_for(tg_task_fn fn, void *ctx, int64_t ntasks, int64_t nthreads)
     pthread_mutex_unlock(&pool.lock);
 
     const double start = seconds();
-    run_tasks(fn, ctx, ntasks);
+    int rc = TG_OK;
+    run_tasks(fn, ctx, ntasks, &rc); /* on a failure the call fails: take no more tasks */
     const double own_work_done = seconds();
 
     pthread_mutex_lock(&pool.lock);
@@ -186,7 +211,12 @@ void tg_parallel_for(tg_task_fn fn, void *ctx, int64_t ntasks, int64_t nthreads)
     } else {
         backoff = TG_BACKOFF_MIN;
     }
+    /* Tasks that failed on a worker (out of memory for its own scratch...): rerun them here.
+     * No worker runs now, and handed_back was written under pool.lock before the wait ended. */
+    for (int64_t id = 0; id < pool.wanted && rc == TG_OK; id++)
+        if (pool.handed_back[id] != TG_NO_TASK) rc = fn(ctx, pool.handed_back[id]);
     pthread_mutex_unlock(&pool.run);
+    return rc;
 }
 
 int tg_keep_freed_memory(void)

@@ -7,17 +7,23 @@
 
 #include <stdint.h>
 
-/* One task of a parallel loop: fn(ctx, task) for task in [0, ntasks). */
-typedef void (*tg_task_fn)(void *ctx, int64_t task);
+/* One task of a parallel loop: fn(ctx, task) for task in [0, ntasks); TG_OK or an error
+ * code. A task may be run again after it failed, so it must fail before writing anything
+ * a second run would not overwrite (e.g. before accumulating into an output). */
+typedef int (*tg_task_fn)(void *ctx, int64_t task);
 
 /*
  * Run fn(ctx, 0) ... fn(ctx, ntasks - 1) on up to `nthreads` threads (the caller
- * is one of them) and return when all are done. Tasks are handed out one at a
- * time from a shared counter, so a thread the OS has descheduled delays at most
- * the one task it holds: the others simply take the rest. Falls back to running
+ * is one of them; at most 256) and return when all are done: TG_OK, or the error
+ * of a task that failed on the calling thread (the call stops at the first).
+ * Tasks are handed out one at a time from a shared counter, so a thread the OS has
+ * descheduled delays at most the one task it holds: the others simply take the rest.
+ * Runs on fewer threads when fewer can be started (a process or memory limit), and
  * everything on the caller when the pool is busy (another Python thread is in a
- * parallel call: cffi releases the GIL) or its threads cannot be started.
+ * parallel call: cffi releases the GIL). A task that fails on a worker (no memory for
+ * that thread's scratch) is rerun on the caller, so a call never fails for want of
+ * threads.
  */
-void tg_parallel_for(tg_task_fn fn, void *ctx, int64_t ntasks, int64_t nthreads);
+int tg_parallel_for(tg_task_fn fn, void *ctx, int64_t ntasks, int64_t nthreads);
 
 #endif /* TG_THREADPOOL_H */

@@ -81,9 +81,12 @@ int tg_matmul_naive_f64(const double *a, const double *b, double *c, int64_t m, 
 
 /*
  * tg_set_num_threads / tg_get_num_threads: how many threads tg_gemm may use
- * (the pool in threadpool.c). n must be in [1, 256], else TG_ERR_SIZE. Until
- * set, the number of online CPUs. Products below 12M multiply-adds always run
- * on the calling thread, where waking a worker would cost more than it saves;
+ * (the pool in threadpool.c). Any n >= 1 is accepted (torch accepts any), else
+ * TG_ERR_SIZE; a call runs on at most 256 threads, which is what get answers for a
+ * larger n. Until set, the number of online CPUs (at most 256). Fewer threads than
+ * asked run when no more can be started (a process or memory limit): never an
+ * error. Products below 12M multiply-adds always run on the calling thread, where
+ * waking a worker would cost more than it saves;
  * after a call whose worker straggled (preempted on a busy machine) the next
  * calls run serially for a while (threadpool.c).
  */

@@ -17,9 +17,13 @@ Choosing the backend:
   active and ``available()`` which can be used.
 
 Threads: ``set_num_threads(n)`` / ``get_num_threads()`` mirror ``torch.set_num_threads`` /
-``torch.get_num_threads``; the default comes from ``TINYGRAD_EDU_NUM_THREADS``, else every
-CPU this process may run on. Only the C kernels use threads; the NumPy backend runs
-whatever its BLAS was configured with (e.g. ``OPENBLAS_NUM_THREADS``).
+``torch.get_num_threads``: any count from 1 to 2**31 - 1 is accepted, as torch does; a call
+runs on at most 256 threads, and on fewer when no more can be started (a process or memory
+limit), never failing for that. The default comes from ``TINYGRAD_EDU_NUM_THREADS``, else
+every CPU this process may run on; a value that is not such a count gets a ``RuntimeWarning``
+naming the variable and the default is used, as torch does for ``OMP_NUM_THREADS``. Only the
+C kernels use threads; the NumPy backend runs whatever its BLAS was configured with (e.g.
+``OPENBLAS_NUM_THREADS``), and remembers the count for when ``use("c")`` comes.
 
 Importing never fails because of the C extension: if it is missing (no compiler at
 install time) or broken, we fall back to NumPy and emit one ``RuntimeWarning`` with
@@ -130,20 +134,25 @@ def _select_at_import() -> None:
 # ---------------------------------------------------------------- threads (matmul.c's pool)
 
 NUM_THREADS_ENV_VAR = "TINYGRAD_EDU_NUM_THREADS"
+MAX_NUM_THREADS = 2**31 - 1  # torch takes a C int
 _num_threads = 1
 
 
 def set_num_threads(n: int) -> None:
     """Use up to ``n`` threads in the C kernels, as ``torch.set_num_threads`` (same errors).
 
-    Small products stay on one thread whatever ``n`` is: waking a worker would cost more
-    than it saves (see csrc/matmul.c).
+    Any ``n`` in [1, 2**31 - 1] is accepted; a call runs on at most 256 threads (fewer if no
+    more can be started). Small products stay on one thread whatever ``n`` is: waking a
+    worker would cost more than it saves (see csrc/matmul.c). Torch raises a bare "Overflow
+    when unpacking long" above 2**31 - 1; we raise the same ``ValueError``, saying what is allowed.
     """
     global _num_threads
     if not isinstance(n, int) or isinstance(n, bool):
         raise RuntimeError(f"set_num_threads expects an int, but got {type(n).__name__}")
     if n < 1:
         raise RuntimeError("set_num_threads expects a positive integer")
+    if n > MAX_NUM_THREADS:
+        raise ValueError(f"set_num_threads: {n} threads is more than the {MAX_NUM_THREADS} allowed")
     if _c_module is not None:
         _c_module.set_num_threads(n)
     _num_threads = n
@@ -155,15 +164,17 @@ def get_num_threads() -> int:
 
 
 def _default_num_threads() -> int:
-    """``$TINYGRAD_EDU_NUM_THREADS`` if it is a positive integer (else warn), or all usable CPUs."""
+    """``$TINYGRAD_EDU_NUM_THREADS`` if it is a count set_num_threads takes (else warn, as torch
+    does for a bad ``OMP_NUM_THREADS``), or all usable CPUs."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     value = os.environ.get(NUM_THREADS_ENV_VAR, "").strip()
     if not value:
         return cpus
-    if value.isdigit() and int(value) >= 1:
+    if value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_NUM_THREADS:
         return int(value)
-    warnings.warn(f"tinygrad_edu: ${NUM_THREADS_ENV_VAR}={value!r} is not a positive integer; "
-                  f"using {cpus} threads", RuntimeWarning, stacklevel=2)
+    warnings.warn(f"tinygrad_edu: ${NUM_THREADS_ENV_VAR}={value!r} is not a positive integer "
+                  f"(1 to {MAX_NUM_THREADS}); using the default, {cpus} threads (the usable CPUs)",
+                  RuntimeWarning, stacklevel=2)
     return cpus
 
 

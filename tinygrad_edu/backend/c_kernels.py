@@ -42,6 +42,7 @@ from .numpy_kernels import (
     check_linear_backward,
     check_matmul,
     check_max_pool2d_backward,
+    check_max_pool2d_forward,
     check_optim,
     check_same,
     check_sgd,
@@ -212,7 +213,7 @@ def matmul_naive(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """
     m, k, n = check_matmul(a, b)
     fn, ctype = _MATMUL_NAIVE[a.dtype]
-    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+    a, b = _dense(a), _dense(b)
     out = np.empty((m, n), a.dtype)
     rc = fn(ffi.from_buffer(ctype, a), ffi.from_buffer(ctype, b), ffi.from_buffer(ctype, out), m, k, n)
     if rc != 0:
@@ -233,8 +234,15 @@ def _table(name: str) -> dict:
 
 
 def _dense(a: np.ndarray) -> np.ndarray:
-    """``a`` itself if C-contiguous, else a C-contiguous copy: the kernels read dense rows."""
-    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+    """``a`` itself if C-contiguous and aligned, else such a copy: the kernels read dense rows.
+
+    The one place every kernel's array passes through on its way to C. Aligned matters too: a
+    float32 array viewed from a byte buffer at an odd address is C-contiguous, and reading it as
+    ``float *`` is undefined behaviour in C (UBSan: "load of misaligned address").
+    ``np.ascontiguousarray`` would hand such an array back as it is; ``np.require`` copies it.
+    """
+    flags = a.flags
+    return a if flags.c_contiguous and flags.aligned else np.require(a, requirements="CA")
 
 
 def _call(fn, ctype, dtype: np.dtype, inputs: tuple, shape: tuple, sizes: tuple, extra: tuple = ()) -> np.ndarray:
@@ -280,10 +288,12 @@ def _wrapper(name: str, rowwise: bool):
         fn, ctype, dtype = entry
         shape = grad.shape
         out = np.empty(shape, dtype)
-        if not grad.flags.c_contiguous:
-            grad = np.ascontiguousarray(grad)
-        if not saved.flags.c_contiguous:
-            saved = np.ascontiguousarray(saved)
+        flags = grad.flags
+        if not (flags.c_contiguous and flags.aligned):
+            grad = _dense(grad)
+        flags = saved.flags
+        if not (flags.c_contiguous and flags.aligned):
+            saved = _dense(saved)
         sizes = _rows_cols(shape, grad.size) if rowwise else (grad.size,)
         rc = fn(from_buffer(ctype, grad), from_buffer(ctype, saved), from_buffer(ctype, out), *sizes)
         if rc != 0:
@@ -425,17 +435,17 @@ def _run_optim(table: dict, grad: np.ndarray, inout: tuple, scalars: tuple) -> N
     arrays, most of it ``ffi.from_buffer``)."""
     param = inout[0]
     fn, ctype = table[param.dtype]
-    if not grad.flags.c_contiguous:
-        grad = np.ascontiguousarray(grad)
+    grad = _dense(grad)
     ptrs = [ffi.from_buffer(ctype, grad)]
     write_back = None
     for a in inout:
         if a is None:
             ptrs.append(ffi.NULL)
             continue
-        if not a.flags.c_contiguous:  # update a dense copy, copied back below
+        flags = a.flags
+        if not (flags.c_contiguous and flags.aligned):  # update a dense, aligned copy, copied back below
             write_back = write_back or []
-            write_back.append((a, np.ascontiguousarray(a)))
+            write_back.append((a, _dense(a)))
             a = write_back[-1][1]
         ptrs.append(ffi.from_buffer(ctype, a))
     rc = fn(*ptrs, param.size, *scalars)
@@ -501,8 +511,7 @@ def _window(win: tuple) -> object:
     return ffi.new("struct tg_window *", (kh, kw, sh, sw, ph, pw, dh, dw, oh, ow))
 
 
-def _contiguous(a: np.ndarray) -> np.ndarray:
-    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+_contiguous = _dense  # conv.c's kernels read dense, aligned arrays too
 
 
 def _unfold(table: dict, x: np.ndarray, window: tuple, kernel: str, transposed: bool) -> np.ndarray:
@@ -611,7 +620,7 @@ def max_pool2d_forward(x: np.ndarray, kernel_size, stride, padding, dilation,
 
     Same arguments, results and errors as ``numpy_kernels.max_pool2d_forward``.
     """
-    win = check_im2col(x, kernel_size, stride, padding, dilation, out_size, kernel="max_pool2d_forward")
+    win = check_max_pool2d_forward(x, kernel_size, stride, padding, dilation, out_size)
     x = _contiguous(x)
     n, c, h, w = x.shape
     oh, ow = win[4]

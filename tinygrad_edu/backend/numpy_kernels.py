@@ -235,6 +235,16 @@ def tanh_backward(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------- softmax.c
 
+def _row_sum(a: np.ndarray) -> np.ndarray:
+    """Sums over the last dimension, kept, accumulated in float64 and rounded back to a's dtype.
+
+    As the C kernels (csrc/tg_vmath.h folds its partial sums into a double): NumPy sums a
+    float32 row in float32, and along a strided axis (a transposed array) one element after
+    another, so a row of 2**25 ones would stop counting at 2**24.
+    """
+    return np.sum(a, axis=-1, keepdims=True, dtype=np.float64).astype(a.dtype, copy=False)
+
+
 def softmax(x: np.ndarray) -> np.ndarray:
     """Softmax over the last dimension (>= 1-D): ``exp(x - max) / sum(exp(x - max))``.
 
@@ -245,7 +255,7 @@ def softmax(x: np.ndarray) -> np.ndarray:
     if x.size == 0:
         return x.copy()
     e = np.exp(x - np.max(x, axis=-1, keepdims=True))
-    return e / np.sum(e, axis=-1, keepdims=True)
+    return e / _row_sum(e)
 
 
 def log_softmax(x: np.ndarray) -> np.ndarray:
@@ -254,19 +264,19 @@ def log_softmax(x: np.ndarray) -> np.ndarray:
     if x.size == 0:
         return x.copy()
     shifted = x - np.max(x, axis=-1, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+    return shifted - np.log(_row_sum(np.exp(shifted)))
 
 
 def softmax_backward(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``out * (grad - sum(grad * out))`` over the last dimension, ``out`` the softmax."""
     check_same("softmax_backward", grad, out, min_ndim=1)
-    return out * (grad - np.sum(grad * out, axis=-1, keepdims=True))
+    return out * (grad - _row_sum(grad * out))
 
 
 def log_softmax_backward(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``grad - exp(out) * sum(grad)`` over the last dimension, ``out`` the log_softmax."""
     check_same("log_softmax_backward", grad, out, min_ndim=1)
-    return grad - np.exp(out) * np.sum(grad, axis=-1, keepdims=True)
+    return grad - np.exp(out) * _row_sum(grad)
 
 
 # ---------------------------------------------------------------- loss.c
@@ -321,15 +331,37 @@ def cross_entropy_coefficients(target: np.ndarray, weight: np.ndarray | None, ig
     of ``w[t_i]`` over the rows not ignored. Targets must already be checked.
     """
     n, k = target.shape[0], classes
+    a = np.zeros((n, k), dtype)
+    if k == 0:  # no classes: every target is ignored (any other is out of bounds), D = 0
+        return a, np.float64(0)
     w = np.ones(k, dtype) if weight is None else weight
     keep = target != ignore_index
     t = np.where(keep, target, 0)
-    a = np.zeros((n, k), dtype)
     a[np.arange(n), t] = (1 - label_smoothing) * w[t]
-    if k:
-        a += (label_smoothing / k) * w
+    a += (label_smoothing / k) * w
     a[~keep] = 0
     return a, np.sum(w[t] * keep, dtype=np.float64)  # np.float64: 1 / 0 is inf, not an exception
+
+
+def _cross_entropy_rows(logp: np.ndarray, target: np.ndarray, keep: np.ndarray, weight: np.ndarray | None,
+                        label_smoothing: float) -> np.ndarray:
+    """``loss_i``, the target term and the smoothing term apart, as loss.c and PyTorch compute them.
+
+    Not ``-sum_c a[i, c] logp[i, c]``: a logit of -inf has ``logp = -inf`` and ``a = 0`` when
+    label_smoothing is 0, and ``0 * -inf`` is NaN where PyTorch gives a finite loss. The
+    smoothing sum is accumulated in float64, as the C kernel's.
+    """
+    (n, k), eps = logp.shape, label_smoothing
+    if k == 0:  # PyTorch: eps / 0 classes is inf, times an empty sum: NaN rows when smoothing
+        return np.full(n, np.nan if eps != 0 else 0, logp.dtype)
+    w = np.ones(k, logp.dtype) if weight is None else weight
+    t = np.where(keep, target, 0)
+    rows = (1 - eps) * w[t] * -logp[np.arange(n), t]
+    if eps != 0:
+        smooth = -np.sum(w * logp, axis=1, dtype=np.float64).astype(logp.dtype)
+        rows = rows + logp.dtype.type(eps / k) * smooth
+    rows[~keep] = 0
+    return rows
 
 
 def cross_entropy(logits: np.ndarray, target: np.ndarray, weight: np.ndarray | None = None,
@@ -353,10 +385,11 @@ def cross_entropy(logits: np.ndarray, target: np.ndarray, weight: np.ndarray | N
         raise target_out_of_bounds(target, int(bad[0]), k)
     a, denom = cross_entropy_coefficients(target, weight, ignore_index, label_smoothing, k, logits.dtype)
     logp = log_softmax(logits) if n else logits.copy()
-    rows = -np.sum(a * logp, axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):  # all ignored under 'mean': NaN, as PyTorch
+        rows = _cross_entropy_rows(logp, target, keep, weight, label_smoothing)
         scale = 1 / denom if code == 1 else 1.0
-        loss = rows if code == 0 else np.asarray(np.sum(rows, dtype=np.float64) * scale, logits.dtype)
+        total = np.nan if k == 0 and label_smoothing != 0 else np.sum(rows, dtype=np.float64)  # as rows
+        loss = rows if code == 0 else np.asarray(total * scale, logits.dtype)
         dlogits = None
         if need_grad:
             dlogits = ((np.exp(logp) * np.sum(a, axis=1, keepdims=True) - a) * logits.dtype.type(scale))
@@ -635,6 +668,16 @@ def check_im2col(x: np.ndarray, *window, kernel: str = "im2col") -> tuple[Pair, 
     return check_window(kernel, *window)
 
 
+def check_max_pool2d_forward(x: np.ndarray, *window) -> tuple[Pair, ...]:
+    """check_im2col, plus PyTorch's rule that only the batch may be empty (no window of an empty
+    plane has a max); every window must also overlap the input, which the kernels check."""
+    win = check_im2col(x, *window, kernel="max_pool2d_forward")
+    if 0 in x.shape[1:]:
+        raise RuntimeError("max_pool2d_forward: Expected 3D or 4D (batch mode) tensor with optional 0 dim batch "
+                           f"size for input, but got:{list(x.shape)}")
+    return win
+
+
 def check_col2im(cols: np.ndarray, input_shape, *window,
                  transposed: bool = False) -> tuple[tuple[int, int, int, int], tuple[Pair, ...]]:
     """`cols` must be [N*out_h*out_w, C*kh*kw] (transposed: [C*kh*kw, N*out_h*out_w]) for
@@ -763,6 +806,8 @@ def _fold(per_tap: np.ndarray, shape: tuple[int, int, int, int], win: tuple[Pair
     """Add per_tap [N, C, kh, kw, out_h, out_w] onto the windows of a zero [N, C, H, W]."""
     n, c, h, w = shape
     (kh, kw), (sh, sw), (ph, pw), (dh, dw), (oh, ow) = win
+    if oh == 0 or ow == 0:  # no window: nothing to add (and the slices below would not be empty)
+        return np.zeros(shape, per_tap.dtype)
     need_h, need_w = (oh - 1) * sh + dh * (kh - 1) + 1, (ow - 1) * sw + dw * (kw - 1) + 1
     padded = np.zeros((n, c, max(need_h, ph + h), max(need_w, pw + w)), per_tap.dtype)
     for i in range(kh):  # one strided slice per kernel tap: kh*kw vectorised adds
@@ -811,7 +856,7 @@ def max_pool2d_forward(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: 
     every window), ties go to the first element in row-major window order, and NaN wins
     (the last NaN of a window). Every window must overlap the input, else ValueError.
     """
-    win = check_im2col(x, kernel_size, stride, padding, dilation, out_size, kernel="max_pool2d_forward")
+    win = check_max_pool2d_forward(x, kernel_size, stride, padding, dilation, out_size)
     (kh, kw), (sh, sw), (ph, pw), (dh, dw), (oh, ow) = win
     h, w = x.shape[2], x.shape[3]
     windows = _windows(x, *win, fill=-np.inf).reshape(x.shape[:2] + (oh, ow, kh * kw))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import os
+import sys
 import tempfile
 import urllib.request
 import zlib
@@ -64,39 +66,77 @@ _IDX_TYPES = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"
               0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 
 
-def _read_bytes(path: Path) -> bytes:
+def _open_idx(path: Path):
+    """(file object, its size or None for gzip): gzip is read as a stream, never unpacked whole."""
+    import stat
+    f = open(path, "rb")
+    st = os.fstat(f.fileno())
+    if not stat.S_ISREG(st.st_mode):
+        f.close()
+        raise DatasetFileError(path, "not a regular file (a device, FIFO, socket or folder)")
+    if path.suffix == ".gz":
+        return gzip.GzipFile(fileobj=f, mode="rb"), None, f
+    return f, st.st_size, f
+
+
+def _read_upto(f, into) -> int:
+    """Fill the writable buffer `into` from f; the bytes read (fewer if the file ends first)."""
+    view, done = memoryview(into).cast("B"), 0
+    while done < len(view):
+        got = f.readinto(view[done:])
+        if not got:
+            break
+        done += got
+    return done
+
+
+def _read_idx_body(path: Path, f, size: int | None) -> np.ndarray:
+    head = bytearray(4)
+    got = _read_upto(f, head)
+    if got < 4:
+        raise DatasetFileError(path, f"too short for an IDX header ({got} bytes)")
+    zero, code, ndim = int.from_bytes(head[:2], "big"), head[2], head[3]
+    if zero != 0 or code not in _IDX_TYPES or ndim == 0:
+        raise DatasetFileError(path, f"bad magic number 0x{int.from_bytes(head, 'big'):08X} (an IDX file starts "
+                                     "with two zero bytes, a type code in 08 09 0B 0C 0D 0E and the number of dims)")
+    header = 4 + 4 * ndim
+    raw_dims = bytearray(4 * ndim)
+    got = _read_upto(f, raw_dims)
+    if got < 4 * ndim:
+        raise DatasetFileError(path, f"header cut short: {ndim} dims need {header} bytes, the file has {4 + got}")
+    dims = tuple(int.from_bytes(raw_dims[4 * i:4 * i + 4], "big") for i in range(ndim))
+    dtype = _IDX_TYPES[code]
+    expected = math.prod(dims) * dtype.itemsize  # Python ints: no overflow
+    need = f"dims {list(dims)} need {expected} bytes of data after the {header}-byte header"
+    if size is not None and size - header != expected:  # checked before reading the data
+        fault = "truncated" if size - header < expected else "has trailing bytes"
+        raise DatasetFileError(path, f"{fault}: {need}, the file has {size - header}")
     try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as f:
-                return f.read()
-        return path.read_bytes()
-    except (OSError, EOFError, zlib.error) as e:
-        if isinstance(e, FileNotFoundError):
-            raise
-        raise DatasetFileError(path, f"cannot be decompressed, not a valid gzip file or truncated ({e})") from None
+        out = np.empty(dims, dtype.newbyteorder("="))
+    except (MemoryError, ValueError):
+        raise DatasetFileError(path, f"{need}: more than this machine can hold") from None
+    got = _read_upto(f, out)  # never past what the header allows: a gzip bomb stops here
+    if got < expected:
+        raise DatasetFileError(path, f"truncated: {need}, the file has {got}")
+    if size is None and f.read(1):
+        raise DatasetFileError(path, f"has trailing bytes: {need}, the file has more")
+    if dtype.itemsize > 1 and sys.byteorder == "little":
+        out.byteswap(inplace=True)  # the file is big-endian
+    return out
 
 
 def read_idx(path) -> np.ndarray:
     """The array stored in an IDX file (gzip-compressed if the name ends in .gz), in native byte
     order. A bad magic number, a header cut short, or a data size that disagrees with the dims
-    raise DatasetFileError naming the file and the fault."""
+    raise DatasetFileError naming the file and the fault. The header is checked against the file's
+    size before the data is read, and a gzip file is unpacked only as far as the header allows,
+    straight into the array (a small file that unpacks to gigabytes fails after the header's size)."""
     path = Path(path)
-    buf = _read_bytes(path)
-    if len(buf) < 4:
-        raise DatasetFileError(path, f"too short for an IDX header ({len(buf)} bytes)")
-    zero, code, ndim = int.from_bytes(buf[:2], "big"), buf[2], buf[3]
-    if zero != 0 or code not in _IDX_TYPES or ndim == 0:
-        raise DatasetFileError(path, f"bad magic number 0x{int.from_bytes(buf[:4], 'big'):08X} (an IDX file starts "
-                                     "with two zero bytes, a type code in 08 09 0B 0C 0D 0E and the number of dims)")
-    header = 4 + 4 * ndim
-    if len(buf) < header:
-        raise DatasetFileError(path, f"header cut short: {ndim} dims need {header} bytes, the file has {len(buf)}")
-    dims = tuple(int.from_bytes(buf[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
-    dtype = _IDX_TYPES[code]
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
-    if len(buf) - header != expected:
-        fault = "truncated" if len(buf) - header < expected else "has trailing bytes"
-        raise DatasetFileError(path, f"{fault}: dims {list(dims)} need {expected} bytes of data after the "
-                                     f"{header}-byte header, the file has {len(buf) - header}")
-    # astype copies into a writable native-endian array (frombuffer over bytes is read-only)
-    return np.frombuffer(buf, dtype=dtype, offset=header).reshape(dims).astype(dtype.newbyteorder("="))
+    f, size, raw = _open_idx(path)
+    try:
+        return _read_idx_body(path, f, size)
+    except (OSError, EOFError, zlib.error) as e:
+        raise DatasetFileError(path, f"cannot be decompressed, not a valid gzip file or truncated ({e})") from None
+    finally:
+        f.close()
+        raw.close()
