@@ -182,3 +182,16 @@ def test_second_order_gradients(fn):
         res.append((g.detach().numpy(), gg.numpy()))
     for a, b in zip(*res):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_scatter(dtype):
+    index = np.array([[0, 2, 1], [1, 0, 2]])
+    check_op(lambda lib, x: x.scatter(1, lib.tensor(index), value=5.0), (2, 4), dtype=dtype)
+    check_op(lambda lib, x, s: x.scatter(1, lib.tensor(index), s), (2, 4), (2, 3), dtype=dtype)
+    check_op(lambda lib, x, s: x.scatter(0, lib.tensor(np.array([[1, 0, 1]])), s), (2, 3), (1, 3), dtype=dtype)
+    for lib in (tg, torch):  # the transforms tutorial's one-hot target
+        one_hot = lib.zeros(10, dtype=lib.float).scatter_(0, lib.tensor(3), value=1)
+        assert one_hot.tolist() == [0, 0, 0, 1, 0, 0, 0, 0, 0, 0]
+    with pytest.raises(RuntimeError, match="out of bounds"):
+        tg.zeros(3).scatter_(0, tg.tensor([3]), value=1)

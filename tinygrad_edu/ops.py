@@ -1903,3 +1903,33 @@ class Einsum(Op):
                 g = g.reshape(*view).expand(*shape)
             grads.append(g)
         return tuple(grads)
+
+
+class Scatter(Op):
+    """x with src's entries (or one value) written at `index` along `dim` (Tensor.scatter). The gradient
+    reaches x where nothing was written, and src from the positions it was written to."""
+    node_name = "ScatterBackward0"
+
+    @staticmethod
+    def forward(ctx, x, index, dim, src):
+        ctx.args = (index, dim, np.shape(src))
+        out = x.copy()
+        values = src if np.ndim(src) == 0 else src[tuple(slice(0, n) for n in index.shape)]  # src may be larger
+        np.put_along_axis(out, index, values, dim)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        index, dim, src_shape = ctx.args
+        written = np.zeros(grad.shape, bool)
+        np.put_along_axis(written, index, True, dim)
+        grad_x = grad.masked_fill(type(grad)._make(written), 0)
+        if not src_shape:
+            return grad_x, None, None, None
+        g_src = TakeAlong.apply(grad, index, dim)
+        pad = [(0, s - i) for s, i in zip(src_shape, index.shape)]
+        return grad_x, None, None, (g_src if not any(p for _, p in pad) else type(grad)._make(np.pad(g_src._data, pad)))
+
+
+class ScatterValue(Scatter):
+    node_name = "ScatterBackward1"  # PyTorch's name for scatter with a value

@@ -1370,3 +1370,40 @@ for _name, _method in (("log1p", _log1p), ("erf", _erf), ("ndimension", _ndimens
                        ("prod", _prod)):
     _method.__name__ = _method.__qualname__ = _name
     setattr(Tensor, _name, _method)
+
+
+def _scatter_args(self, dim, index, src, value, name):
+    if not isinstance(index, Tensor) or index._data.dtype != np.int64:
+        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+    if index.dim() == 0 and self.dim() == 1:  # a 0-d index on a vector, as PyTorch allows
+        index = index.reshape(1)
+    if index.dim() != self.dim():
+        raise RuntimeError("Index tensor must have the same number of dimensions as self tensor")
+    dim = canonical_dim(dim, self.dim())
+    idx = index._data
+    if idx.size and (idx.min() < 0 or idx.max() >= self.shape[dim]):
+        raise RuntimeError(f"index {int(idx.max() if idx.max() >= self.shape[dim] else idx.min())} is out of bounds "
+                           f"for dimension {dim} with size {self.shape[dim]}")
+    if src is None and value is None:
+        raise TypeError(f"{name}() missing 1 required argument: 'src' or 'value'")
+    source = value if value is not None else src
+    if not isinstance(source, Tensor):  # a number: the value form
+        return dim, idx, self._data.dtype.type(source)
+    return dim, idx, _operand(source, self._data.dtype)
+
+
+def _scatter(self, dim, index, src=None, value=None):
+    """A copy of self with src's entries (or value) written at index along dim (torch.scatter)."""
+    dim, idx, source = _scatter_args(self, dim, index, src, value, "scatter")
+    return (ops.Scatter if isinstance(source, Tensor) else ops.ScatterValue).apply(self, idx, dim, source)
+
+
+def _scatter_(self, dim, index, src=None, value=None):
+    dim, idx, source = _scatter_args(self, dim, index, src, value, "scatter_")
+    return self._inplace(lambda x, *s: (ops.Scatter.apply(x, idx, dim, s[0]) if s else
+                                        ops.ScatterValue.apply(x, idx, dim, source)),
+                         *((source,) if isinstance(source, Tensor) else ()))
+
+
+Tensor.scatter, Tensor.scatter_ = _scatter, _scatter_
+_scatter.__name__, _scatter_.__name__ = "scatter", "scatter_"
