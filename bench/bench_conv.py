@@ -153,11 +153,11 @@ def check(got: list, expected: list, dtype: str, what: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=20)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=20, help="timed calls per case (median)")
     parser.add_argument("--threads", default="1",
                         help="comma-separated thread counts, one table each (torch.set_num_threads and ours)")
-    parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float64"], help="of every tensor")
     parser.add_argument("--all", action="store_true", help="also time ours-numpy and numpy-ref (slow)")
     args = parser.parse_args()
     libs = ["ours-c", "ours-numpy", "numpy-ref", "torch"] if args.all else ["ours-c", "torch"]

@@ -1,6 +1,6 @@
 """Milliseconds per epoch of data loading: tinygrad_edu's DataLoader against torch's, same data.
 
-    python bench/bench_data.py [--data-dir ../shared/data/mnist] [--repeats 5] [--batch-size 64]
+    python bench/bench_data.py [--data-dir DIR] [--repeats 5] [--batch-size 64]
 
 Cases (each one full epoch, median over --repeats, all in this one run so ratios hold on a noisy
 machine):
@@ -32,10 +32,10 @@ from tinygrad_edu import datasets, transforms  # noqa: E402
 from tinygrad_edu.utils.data import DataLoader, Dataset, TensorDataset  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-# from /work/main/bench two levels up, from a worktree /work/wt/<name>/bench three
-DATA_CANDIDATES = [os.environ.get("TINYGRAD_EDU_MNIST", ""), os.path.join(HERE, "..", "..", "shared", "data", "mnist"),
-                   os.path.join(HERE, "..", "..", "..", "shared", "data", "mnist")]
-DEFAULT_DATA = next((d for d in DATA_CANDIDATES if d and os.path.isdir(d)), DATA_CANDIDATES[1])
+# the examples' default: $TINYGRAD_EDU_MNIST, else the user's cache folder (examples/train_mnist.py)
+sys.path.insert(0, os.path.join(HERE, "..", "examples"))
+from train_mnist import default_data_dir  # noqa: E402
+
 MEAN, STD = (0.1307,), (0.3081,)
 
 
@@ -112,10 +112,10 @@ def torch_train_epoch_ms(x: np.ndarray, y: np.ndarray, batch_size: int, steps: i
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data-dir", default=DEFAULT_DATA)
-    ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--batch-size", type=int, default=64)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("--data-dir", default=default_data_dir(), help="MNIST folder (for the mnist case)")
+    ap.add_argument("--repeats", type=int, default=5, help="epochs timed per case (median)")
+    ap.add_argument("--batch-size", type=int, default=64, help="samples per batch")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch intra-op threads (1: the loaders are single-threaded, and on a shared 2-core "
                          "machine more threads make torch's training yardstick slower, not faster)")

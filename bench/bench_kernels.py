@@ -34,8 +34,8 @@ import sys
 
 
 def _parse() -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--threads", type=int, default=1, help="threads for every library (default 1)")
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--threads", type=int, default=1, help="threads for every library")
     p.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
     p.add_argument("--plot", metavar="PATH", help="also draw the ratios vs NumPy as a PNG (matplotlib)")
     p.add_argument("--quick", action="store_true", help="fewer repeats, no 1024/2048 square matmul")

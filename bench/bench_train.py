@@ -1,6 +1,9 @@
 """Seconds per epoch of the notes' MNIST MLP: tinygrad_edu (C and NumPy backends) against PyTorch.
 
-    python bench/bench_train.py --data-dir ../shared/data/mnist [--threads 2] [--json PATH]
+    python bench/bench_train.py [--data-dir DIR] [--threads 2] [--json PATH]
+
+MNIST is read from --data-dir, else $TINYGRAD_EDU_MNIST, else the examples' default folder
+(examples/train_mnist.py: the user's cache folder, ~/.cache/tinygrad_edu/mnist on Linux).
 
 Every configuration runs in its own subprocess (so each peak RSS is its own), one after the
 other in this one invocation (so the ratios hold on a noisy machine), with the SAME model code:
@@ -33,6 +36,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # this checkout's tinygrad_edu, also in the workers (run as scripts)
 FRAMEWORKS = ("tinygrad_edu-c", "tinygrad_edu-numpy", "torch")
+OPTIMIZERS = ("sgd", "adam")
+MODES = ("loop", "loader")
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 
 
@@ -146,10 +151,10 @@ def peak_rss_mb() -> float:
 # ---------------------------------------------------------------- the driver
 
 def default_data_dir() -> str:
-    """The examples' lookup (examples/_common.py), imported only by the driver: the workers
-    must not load tinygrad_edu into torch's process."""
+    """The examples' default ($TINYGRAD_EDU_MNIST, else the user's cache folder), imported only by the
+    driver: the workers must not load tinygrad_edu into torch's process."""
     sys.path.insert(0, os.path.join(os.path.dirname(HERE), "examples"))
-    from _common import default_data_dir as examples_default
+    from train_mnist import default_data_dir as examples_default
     return examples_default()
 
 
@@ -160,7 +165,10 @@ def prepare_arrays(data_dir: str, path: str) -> None:
 
     out = {}
     for split, train in (("train", True), ("test", False)):
-        ds = MNIST(data_dir, train=train)
+        try:
+            ds = MNIST(data_dir, train=train)
+        except RuntimeError as e:  # missing or damaged files: one message, no traceback
+            sys.exit(f"error: {e}\nPass the folder with --data-dir DIR or set TINYGRAD_EDU_MNIST=DIR.")
         out[f"x_{split}"] = ds.data.numpy().reshape(len(ds), -1)  # uint8: each batch is normalised as it is used
         out[f"y_{split}"] = ds.targets.numpy().astype(np.int64)
     np.savez(path, **out)
@@ -181,16 +189,30 @@ def run_worker(args, framework: str, optimizer: str, mode: str, arrays: str) -> 
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def comma_list(known: tuple[str, ...]):
+    """An argparse type: a comma-separated list whose items are all in `known` (kept as the string)."""
+    def parse(text: str) -> str:
+        unknown = [item for item in text.split(",") if item not in known]
+        if unknown:
+            raise argparse.ArgumentTypeError(f"unknown {', '.join(unknown)}; choose from {', '.join(known)}")
+        return text
+    return parse
+
+
 def main() -> None:
-    p = argparse.ArgumentParser(description="epoch time of the MNIST MLP/CNN: tinygrad_edu vs PyTorch")
+    p = argparse.ArgumentParser(description="epoch time of the MNIST MLP/CNN: tinygrad_edu vs PyTorch",
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--data-dir", default=None,
-                   help="MNIST folder (default: the examples' own, $TINYGRAD_EDU_MNIST or ../shared/data/mnist)")
-    p.add_argument("--model", choices=("mlp", "cnn"), default="mlp")
-    p.add_argument("--optimizers", default="sgd,adam")
-    p.add_argument("--frameworks", default=",".join(FRAMEWORKS))
-    p.add_argument("--modes", default="loop,loader")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+                   help="MNIST folder (default: $TINYGRAD_EDU_MNIST, else the examples' default folder)")
+    p.add_argument("--model", choices=("mlp", "cnn"), default="mlp", help="the notes' MLP or CNN")
+    p.add_argument("--optimizers", default="sgd,adam", type=comma_list(OPTIMIZERS),
+                   help=f"comma-separated, of {', '.join(OPTIMIZERS)}")
+    p.add_argument("--frameworks", default=",".join(FRAMEWORKS), type=comma_list(FRAMEWORKS),
+                   help=f"comma-separated, of {', '.join(FRAMEWORKS)}")
+    p.add_argument("--modes", default="loop,loader", type=comma_list(MODES),
+                   help="comma-separated, of loop (prepared batches: the step alone), loader (through a DataLoader)")
+    p.add_argument("--batch-size", type=int, default=64, help="images per step")
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="threads of every framework")
     p.add_argument("--repeats", type=int, default=3, help="epochs timed per configuration (median)")
     p.add_argument("--limit", type=int, default=None, help="train on the first N images only")
     p.add_argument("--json", default=None, help="write the figures here")

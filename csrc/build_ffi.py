@@ -9,6 +9,10 @@ into ``ffibuilder.cdef`` below (preprocessor lines stripped, as pynacl's
 ``src/bindings/build.py`` does), so a prototype is written exactly once.
 
 Environment:
+    TINYGRAD_EDU_MARCH        the CPU the kernels are built for: "native" (this CPU, the default of
+                              in-place and editable builds), "portable" (every CPU of the
+                              architecture: x86-64 baseline, armv8-a; the default of wheels, so a
+                              wheel from `python -m build` runs anywhere), or a -march value.
     TINYGRAD_EDU_SANITIZE=1   build with AddressSanitizer + UBSan (-O1), for tests.
     CC                        compiler to use (read by setuptools, as usual).
 
@@ -112,15 +116,43 @@ def compile_args() -> tuple[list[str], list[str]]:
         link += sanitize
     else:
         args.append("-O3")
-        # Use every SIMD extension of this machine (AVX2 / AVX-512) when the compiler
-        # knows the flag. The resulting .so is for this CPU only: build on the machine
-        # that runs it (pip install builds from source, so it does). Without the flag
-        # the kernels are the portable path: matmul.c picks its vector width from the
-        # target macros (__AVX512F__, __AVX__, else 16-byte SSE2 / NEON vectors), so
-        # the same source is correct everywhere and only slower without AVX2/FMA.
-        if _compiler_accepts("-march=native"):
-            args.append("-march=native")
+        args += march_flags()
     return args, link
+
+
+# The portable target per machine: code that runs on every CPU of the architecture. matmul.c picks
+# its vector width from the target macros (__AVX512F__, __AVX__, else 16-byte SSE2 / NEON vectors),
+# so the same source is correct everywhere and only slower without AVX2/FMA.
+PORTABLE = {
+    "x86_64": ["-march=x86-64", "-mtune=generic"],  # SSE2: every x86-64 CPU
+    "amd64": ["-march=x86-64", "-mtune=generic"],
+    "aarch64": ["-march=armv8-a"],  # NEON: every 64-bit ARM CPU (Linux)
+    "arm64": [],  # macOS on Apple silicon: clang's default target already is the portable one
+}
+
+
+def building_wheel() -> bool:
+    """True when setuptools is building a wheel to ship (python -m build, pip wheel, pip install .):
+    its command line then holds bdist_wheel. An editable install holds editable_wheel instead, and
+    python setup.py build_ext -i neither."""
+    return "bdist_wheel" in sys.argv
+
+
+def march_flags() -> list[str]:
+    """The -march flags. TINYGRAD_EDU_MARCH chooses: "native" (this CPU: AVX2 / AVX-512 where it
+    has them; the .so then runs on this CPU only), "portable" (PORTABLE above), or any -march value
+    (x86-64-v3, armv8.2-a, ...). Unset: a wheel is portable, an in-place build (pip install -e .,
+    python setup.py build_ext -i) is native."""
+    choice = os.environ.get("TINYGRAD_EDU_MARCH", "").strip() or ("portable" if building_wheel() else "native")
+    if choice == "portable":
+        import platform
+        return PORTABLE.get(platform.machine().lower(), [])
+    flag = f"-march={choice}"
+    if _compiler_accepts(flag):
+        return [flag]
+    if choice != "native":  # asked for by name: say so rather than build something else silently
+        raise ValueError(f"TINYGRAD_EDU_MARCH={choice}: the C compiler does not accept {flag}")
+    return []
 
 
 _compile_args, _link_args = compile_args()

@@ -18,8 +18,8 @@ import time
 import tinygrad_edu as torch
 from tinygrad_edu import nn, optim
 
-from _common import add_common_args, evaluate, fit, mnist, quick_subset, new_plot, save_plot
-from train_mnist import MLP
+from _extras import add_example_args, parser, run_dir, new_plot, save_plot
+from train_mnist import add_data_args, evaluate, fit, MLP, mnist
 
 NOTES_HIDDEN = (512, 256, 128, 64)
 
@@ -44,8 +44,9 @@ def show_plain_list_bug() -> None:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    add_common_args(p, plot="accuracy_vs_depth.png")
+    p = parser(__doc__)
+    add_data_args(p, limit_test=True)
+    add_example_args(p, plot=f"{run_dir('accuracy_vs_depth')}/accuracy_vs_depth.png")
     p.add_argument("--epochs", type=int, default=3)
     args = p.parse_args(argv)
     if args.quick:
@@ -56,8 +57,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> dict[int, float]:
     args = parse_args(argv)
     show_plain_list_bug()
-    train_set = quick_subset(mnist(args.data_dir, train=True), args.limit_train)
-    test_set = quick_subset(mnist(args.data_dir, train=False), args.limit_test)
+    train_set = mnist(args.data_dir, train=True, limit=args.limit_train)
+    test_set = mnist(args.data_dir, train=False, limit=args.limit_test)
     print(f"{len(train_set)} training images, {len(test_set)} test images, {args.epochs} epoch(s) per model")
 
     accuracy: dict[int, float] = {}

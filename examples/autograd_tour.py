@@ -1,6 +1,6 @@
 """A tour of autograd with the course notes' worked examples, each checked by backward().
 
-    python examples/autograd_tour.py [--graph graph.png] [--quick]
+    python examples/autograd_tour.py [--graph graph.png] [--page tour.html] [--quick]
 
 1. d(x^2)/dx at x = 2 and the attributes of the graph (notes 003, "DERIVATIVE as graph")
 2. the partial derivatives of f(u, v) = u*v + u^2 at u = 1, v = 2 (notes 003)
@@ -10,8 +10,10 @@
 5. one gradient-descent step with lr = 1e-3 on that network (notes 004)
 
 Where the notes slip, mathematics and PyTorch win, and the tour says where the slip is.
-`--graph PATH` saves the drawn graph of example 4 (.png, .svg or .pdf); `--quick` is accepted
-for symmetry with the other examples (the tour is already quick).
+`--graph PATH` saves the drawn graph of example 4 (.png, .svg or .pdf); `--page PATH` writes one
+HTML page that steps through backward() of examples 1, 2 and 4 node by node, with the numbers the
+engine recorded and the notes' slip shown at the step where it happens (open it in a browser;
+it needs no server or network); `--quick` is accepted for symmetry with the other examples.
 """
 from __future__ import annotations
 
@@ -140,12 +142,16 @@ def gradient_step(params, forward, x, loss, lr: float = 1e-3) -> None:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--graph", metavar="PATH", help="save the drawn graph of example 4 (.png/.svg/.pdf)")
+    parser.add_argument("--page", metavar="PATH", help="write the step-through page of examples 1, 2 and 4 (.html)")
     parser.add_argument("--quick", action="store_true", help="accepted; the tour is already quick")
     args = parser.parse_args(argv)
     square_at_two()
     partials_of_uv()
     second_derivative()
     gradient_step(*chain(args.graph))
+    if args.page is not None:
+        from tinygrad_edu.viz.worked import write_notes_page  # the same three examples, recorded
+        print(f"\nstep-through page of examples 1, 2 and 4 written to {write_notes_page(args.page)}")
 
 
 if __name__ == "__main__":

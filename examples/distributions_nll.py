@@ -12,7 +12,7 @@
      torch.distributions, which tinygrad_edu does not have; -log p(y) = -log(rate) + rate * y.
    Each prints the fitted parameters beside the true ones and the maximum-likelihood estimate in
    closed form (sample mean, biased sample variance, 1 / sample mean), which the fit should match.
-The figure (--plot, default distributions_nll.png; '' to skip) overlays each fitted distribution on
+The figure (--plot, default runs/distributions_nll/distributions_nll.png; '' to skip) overlays each fitted distribution on
 a histogram of its sample. `--quick`: 2,000 samples and fewer steps instead of 20,000.
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ import numpy as np
 import tinygrad_edu as torch
 from tinygrad_edu import nn, optim
 
-from _common import add_example_args, save_plot
+from _extras import add_example_args, parser, run_dir, save_plot
 
 TRUE_RATE, TRUE_MEAN, TRUE_VAR, TRUE_EXP_RATE = 3.5, 1.0, 2.25, 0.5
 
@@ -133,8 +133,8 @@ def plot(r: dict, path: str) -> None:
 
 
 def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_example_args(p, "distributions_nll.png", quick="2,000 samples, 200 steps", figure="the PNG of the fitted distributions")
+    p = parser(__doc__)
+    add_example_args(p, f"{run_dir('distributions_nll')}/distributions_nll.png", quick="2,000 samples, 200 steps", figure="the PNG of the fitted distributions")
     args = p.parse_args(argv)
     results = worked_examples()
     rng = np.random.default_rng(args.seed)

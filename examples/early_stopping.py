@@ -24,17 +24,18 @@ import tinygrad_edu as torch
 from tinygrad_edu import optim
 from tinygrad_edu.utils.data import random_split
 
-from _common import add_common_args, evaluate, fit, mnist, quick_subset, new_plot, save_plot
-from train_mnist import MLP
+from _extras import add_example_args, parser, run_dir, new_plot, save_plot
+from train_mnist import add_data_args, evaluate, fit, MLP, mnist
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    add_common_args(p, plot="early_stopping.png")
+    p = parser(__doc__)
+    add_data_args(p, limit_test=True)
+    add_example_args(p, plot=f"{run_dir('early_stopping')}/early_stopping.png")
     p.add_argument("--epochs", type=int, default=30, help="at most this many epochs")
     p.add_argument("--patience", type=int, default=3, help="stop after this many epochs without a lower validation loss")
     p.add_argument("--val-fraction", type=float, default=1 / 6, help="of the training images, for validation")
-    p.add_argument("--checkpoint", default="checkpoints/early_stopping_best.ckpt", help="where the best model is saved")
+    p.add_argument("--checkpoint", default=f"{run_dir('early_stopping')}/best.ckpt", help="where the best model is saved")
     args = p.parse_args(argv)
     if args.quick:
         args.epochs = min(args.epochs, 15)
@@ -44,10 +45,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    data = quick_subset(mnist(args.data_dir, train=True), args.limit_train)
+    data = mnist(args.data_dir, train=True, limit=args.limit_train)
     n_val = round(len(data) * args.val_fraction)
     train_set, val_set = random_split(data, [len(data) - n_val, n_val], generator=torch.Generator().manual_seed(args.seed))
-    test_set = quick_subset(mnist(args.data_dir, train=False), args.limit_test)
+    test_set = mnist(args.data_dir, train=False, limit=args.limit_test)
     print(f"{len(train_set)} training, {len(val_set)} validation, {len(test_set)} test images; "
           f"at most {args.epochs} epochs, patience {args.patience}")
 

@@ -21,8 +21,8 @@ import tinygrad_edu as torch
 from tinygrad_edu import optim
 from tinygrad_edu.utils.data import random_split
 
-from _common import add_common_args, evaluate, fit, mnist, quick_subset, new_plot, save_plot
-from train_mnist import MLP
+from _extras import add_example_args, parser, run_dir, new_plot, save_plot
+from train_mnist import add_data_args, evaluate, fit, MLP, mnist
 
 HIDDEN_SIZES = [(200, 100), (200, 64), (128, 64), (64, 30), (30, 64), (30, 30)]  # the worksheet's table
 SETTINGS = [(0.02, 0.0), (0.01, 0.0), (0.01, 0.9), (0.005, 0.9)]  # (learning rate, momentum)
@@ -33,8 +33,9 @@ def setting_name(lr: float, momentum: float) -> str:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    add_common_args(p, plot="hyperparameter_search.png", limit_train=20000)  # the worksheet's 20,000 images
+    p = parser(__doc__)
+    add_data_args(p, limit_test=True, limit_train=20000)  # the worksheet's 20,000 images
+    add_example_args(p, plot=f"{run_dir('hyperparameter_search')}/hyperparameter_search.png")
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=100)
     args = p.parse_args(argv)
@@ -53,9 +54,9 @@ def train(hidden, lr: float, momentum: float, train_set, args):
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    data = quick_subset(mnist(args.data_dir, train=True), args.limit_train)
+    data = mnist(args.data_dir, train=True, limit=args.limit_train)
     train_set, val_set = random_split(data, [0.8, 0.2], generator=torch.Generator().manual_seed(args.seed))
-    test_set = quick_subset(mnist(args.data_dir, train=False), args.limit_test)
+    test_set = mnist(args.data_dir, train=False, limit=args.limit_test)
     print(f"hold-out split of {len(data)} training images: {len(train_set)} to train, {len(val_set)} to validate; "
           f"SGD, batch size {args.batch_size}, {args.epochs} epoch(s) per run")
 

@@ -22,8 +22,8 @@ import tinygrad_edu as torch
 from tinygrad_edu import optim
 from tinygrad_edu.utils.data import Subset
 
-from _common import add_common_args, evaluate, fit, mnist, quick_subset, new_plot, save_plot
-from train_mnist import MLP
+from _extras import add_example_args, parser, run_dir, new_plot, save_plot
+from train_mnist import add_data_args, evaluate, fit, MLP, mnist
 
 
 def kfold_indices(n: int, k: int, shuffle: bool = False, seed: int = 0) -> Iterator[tuple[list[int], list[int]]]:
@@ -43,8 +43,9 @@ def kfold_indices(n: int, k: int, shuffle: bool = False, seed: int = 0) -> Itera
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    add_common_args(p, plot="kfold.png", test_set=False)
+    p = parser(__doc__)
+    add_data_args(p)
+    add_example_args(p, plot=f"{run_dir('kfold')}/kfold.png")
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--shuffle", action="store_true", help="permute the images before cutting the folds")
@@ -56,7 +57,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> list[float]:
     args = parse_args(argv)
-    data = quick_subset(mnist(args.data_dir, train=True), args.limit_train)
+    data = mnist(args.data_dir, train=True, limit=args.limit_train)
     print(f"{args.folds}-fold cross-validation on {len(data)} training images, {args.epochs} epoch(s) per fold")
     accuracies = []
     for fold, (train_idx, val_idx) in enumerate(kfold_indices(len(data), args.folds, args.shuffle, args.seed), 1):

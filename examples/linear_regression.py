@@ -8,7 +8,7 @@ The data are the notes': X = arange(-3, 3, 0.1), f = -3X + 1, Y = f + 0.1 * nois
 2. the PyTorch way: the notes' LR module (an nn.Linear(1, 1)), nn.MSELoss and optim.SGD.
 3. batch vs stochastic vs mini-batch gradient descent, each for the same number of epochs with the
    same learning rate: the cost (MSE over all the data) after every epoch, drawn as three curves
-   in the figure --plot (default linear_regression.png; '' to skip). The notes' SGD cost sums the
+   in the figure --plot (default runs/linear_regression/linear_regression.png; '' to skip). The notes' SGD cost sums the
    losses met during an epoch -- 60 of them for SGD, one for batch descent -- which does not
    compare across methods; the MSE of the current line on all 60 points does.
 Each part prints the w and b it recovers. `--quick` runs fewer epochs (seconds, still converged).
@@ -21,7 +21,7 @@ import tinygrad_edu as torch
 from tinygrad_edu import nn, optim
 from tinygrad_edu.utils.data import DataLoader, Dataset
 
-from _common import add_example_args, save_plot
+from _extras import add_example_args, parser, run_dir, save_plot
 
 TRUE_W, TRUE_B = -3.0, 1.0
 
@@ -129,8 +129,8 @@ def plot(costs: dict[str, list[float]], path: str) -> None:
 
 
 def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_example_args(p, "linear_regression.png", quick="fewer epochs", figure="the PNG of the three cost curves")
+    p = parser(__doc__)
+    add_example_args(p, f"{run_dir('linear_regression')}/linear_regression.png", quick="fewer epochs", figure="the PNG of the three cost curves")
     args = p.parse_args(argv)
     torch.manual_seed(args.seed)
     data = Data()

@@ -11,7 +11,7 @@
    sigmoid the wrong way round) MSELoss stalls where the sigmoid is flat, BCELoss does not.
 3. two 2-D Gaussian blobs, fitted by the notes' LogisticRegression module; prints the accuracy
    and the boundary line w1 x1 + w2 x2 + b = 0.
-The figure (--plot, default logistic_regression.png; '' to skip) shows the data with the fitted
+The figure (--plot, default runs/logistic_regression/logistic_regression.png; '' to skip) shows the data with the fitted
 sigmoid (1-D) and the boundary line over the predicted probability (2-D). `--quick`: fewer epochs.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ import tinygrad_edu as torch
 from tinygrad_edu import nn, optim
 from tinygrad_edu.utils.data import DataLoader, TensorDataset
 
-from _common import add_example_args, save_plot
+from _extras import add_example_args, parser, run_dir, save_plot
 
 
 class LogisticRegression(nn.Module):
@@ -176,8 +176,8 @@ def plot(one_d, two_d, path: str) -> None:
 
 
 def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_example_args(p, "logistic_regression.png", quick="fewer points and epochs", figure="the PNG of the data and the fits")
+    p = parser(__doc__)
+    add_example_args(p, f"{run_dir('logistic_regression')}/logistic_regression.png", quick="fewer points and epochs", figure="the PNG of the data and the fits")
     args = p.parse_args(argv)
     torch.manual_seed(args.seed)
     results = {"bernoulli": bernoulli_table()}

@@ -2,7 +2,7 @@
 matrix, and per-class precision, recall and F1 (notes 000: evaluation measures).
 
     python examples/predictions_grid.py                                  # train 2 epochs, then look
-    python examples/predictions_grid.py --checkpoint checkpoints/mnist_mlp.ckpt   # train_mnist.py's model
+    python examples/predictions_grid.py --checkpoint runs/mnist_mlp/checkpoint.ckpt   # train_mnist.py's model
     python examples/predictions_grid.py --quick                          # 5,000 images, 2 epochs
 
 The grid shows "predicted (true)" above each image, in red where they differ (as the notes'
@@ -21,16 +21,18 @@ import numpy as np
 
 import tinygrad_edu as torch
 from tinygrad_edu import metrics, optim
-from tinygrad_edu.utils.data import DataLoader
+from tinygrad_edu.utils.data import DataLoader, Subset
 
-from _common import add_common_args, fit, mnist, quick_subset, new_plot, save_plot
-from train_mnist import MLP
+from _extras import add_example_args, parser, run_dir, new_plot, save_plot
+from train_mnist import add_data_args, fit, MLP, mnist
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    add_common_args(p, plot="predictions_grid.png")
-    p.add_argument("--confusion-plot", default="confusion_matrix.png", help="where the confusion matrix is saved")
+    p = parser(__doc__)
+    add_data_args(p, limit_test=True)
+    add_example_args(p, plot=f"{run_dir('predictions_grid')}/predictions_grid.png")
+    p.add_argument("--confusion-plot", default=f"{run_dir('predictions_grid')}/confusion_matrix.png",
+                   help="where the confusion matrix is saved ('' to skip)")
     p.add_argument("--checkpoint", default=None, help="a checkpoint of train_mnist.py (or a saved state_dict) "
                                                       "instead of training")
     p.add_argument("--epochs", type=int, default=2)
@@ -120,13 +122,13 @@ def draw_confusion(pred: np.ndarray, true: np.ndarray, path: str) -> None:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    raw_test = mnist(args.data_dir, train=False)
-    test_set = quick_subset(raw_test, args.limit_test)
+    test_set = mnist(args.data_dir, train=False, limit=args.limit_test)
+    digits = (test_set.dataset if isinstance(test_set, Subset) else test_set).data  # the raw uint8 images
     if args.checkpoint:
         model = load_model(args.checkpoint)
         print(f"loaded {args.checkpoint}: hidden layers {[m.out_features for m in model.layers[:-1]]}")
     else:
-        train_set = quick_subset(mnist(args.data_dir, train=True), args.limit_train)
+        train_set = mnist(args.data_dir, train=True, limit=args.limit_train)
         torch.manual_seed(args.seed)
         model = MLP()
         fit(model, train_set, optim.Adam(model.parameters(), lr=1e-3), args.epochs, seed=args.seed)
@@ -141,7 +143,7 @@ def main(argv=None) -> dict:
     shown = shown[:args.rows * args.cols]
     print(f"grid: {len(shown)} test images, {int(np.sum(pred[shown] != true[shown]))} of them misclassified (in red)")
     if args.plot:
-        images = raw_test.data.numpy()[shown]  # the raw digits, as they look before normalisation
+        images = digits.numpy()[shown]  # the raw digits, as they look before normalisation
         what = "misclassified test images" if args.misclassified else "the first test images"
         draw_grid(images, pred[shown], true[shown], args.rows, args.cols, args.plot,
                   f"predicted (true) for {what}; red: wrong")

@@ -7,7 +7,7 @@
 2. The end-to-end loop: X = randn([100, 4]), y = X.sum(1), FFN(4, 1, 4) (Linear 4-4, ReLU, Linear
    4-4, ReLU, Linear 4-1), full-batch SGD with lr 1e-2 (the notes' slide also names Adam), MSELoss.
    It prints the loss at a few epochs, the final loss, the loss on 100 fresh samples, and a few
-   predictions beside their targets; the figure (--plot, default regression_ffn.png; '' to skip)
+   predictions beside their targets; the figure (--plot, default runs/regression_ffn/regression_ffn.png; '' to skip)
    draws the loss curve and the predictions against the targets.
 
 Where the notes slip: the first FFN (nn.module, no super().__init__(), every layer applied to x
@@ -25,7 +25,7 @@ import tinygrad_edu as torch
 import tinygrad_edu.nn as nn
 import tinygrad_edu.nn.functional as F
 
-from _common import add_example_args, save_plot
+from _extras import add_example_args, parser, run_dir, save_plot
 
 
 class FFN(nn.Module):
@@ -56,8 +56,8 @@ def linear_layer_is_a_matmul() -> float:
 
 
 def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_example_args(p, "regression_ffn.png", quick="300 epochs instead of 2000", figure="the PNG of the loss curve and predictions")
+    p = parser(__doc__)
+    add_example_args(p, f"{run_dir('regression_ffn')}/regression_ffn.png", quick="300 epochs instead of 2000", figure="the PNG of the loss curve and predictions")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
     args = p.parse_args(argv)

@@ -8,7 +8,7 @@ one hidden layer of sigmoid units does. The code is the notes': the XOR_Data Dat
 copies of the four corners), a DataLoader with batch_size=1, Net(2, 4, 1), nn.BCELoss, and their
 train() that keeps the cost (the summed loss of an epoch) and the accuracy per epoch. It prints the
 two ends of the cost curve, the accuracy, and the four predictions; the figure (--plot, default
-xor.png; '' to skip) shows the cost curve and the decision regions. Seeded: the same run each time.
+runs/xor/xor.png; '' to skip) shows the cost curve and the decision regions. Seeded: the same run each time.
 
 Where the notes slip (PyTorch wins): `self.linear2 = nn.Sigmoid(H, D_out)` must be
 nn.Linear(H, D_out); train() calls loss.backward() twice (the second raises, the graph is freed);
@@ -25,7 +25,7 @@ import tinygrad_edu as torch
 import tinygrad_edu.nn as nn
 from tinygrad_edu.utils.data import DataLoader, Dataset
 
-from _common import add_example_args, save_plot
+from _extras import add_example_args, parser, run_dir, save_plot
 
 CORNERS = ((0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0))
 
@@ -126,8 +126,8 @@ def plot(model, cost, acc, data_set, path: str) -> None:
 
 
 def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_example_args(p, "xor.png", quick="10 epochs instead of 30", figure="the PNG of the cost curve and decision regions")
+    p = parser(__doc__)
+    add_example_args(p, f"{run_dir('xor')}/xor.png", quick="10 epochs instead of 30", figure="the PNG of the cost curve and decision regions")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--lr", type=float, default=1.0)
     p.add_argument("--hidden", type=int, default=4)

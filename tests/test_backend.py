@@ -1,9 +1,8 @@
 """Tests for the kernel backends: the C kernels against the NumPy twin, their errors,
 and backend selection (``use``, ``current``, ``available``, ``TINYGRAD_EDU_BACKEND``).
 
-Tests that need the compiled extension FAIL when it is missing -- a silently skipped
-C suite would hide a broken build. Set ``TINYGRAD_EDU_ALLOW_NO_C=1`` to skip them
-instead (for a machine without a C compiler).
+The fixtures (``c_kernels``, ``kernels``, ``backend_name``) are tests/conftest.py's: tests that
+need the compiled extension FAIL when it is missing unless ``TINYGRAD_EDU_ALLOW_NO_C=1``.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ import os
 import subprocess
 import sys
 import textwrap
-from types import ModuleType
 
 import numpy as np
 import pytest
@@ -22,51 +20,7 @@ from hypothesis import strategies as st
 import tinygrad_edu.backend as backend
 from tinygrad_edu.backend import numpy_kernels
 
-ALLOW_NO_C = os.environ.get("TINYGRAD_EDU_ALLOW_NO_C") == "1"
 DTYPES = [np.float32, np.float64]
-
-
-def _require_c() -> ModuleType:
-    """The C kernel module; fail (or skip, if allowed) when the extension is not built."""
-    try:
-        from tinygrad_edu.backend import c_kernels
-    except ImportError as e:
-        message = f"C extension not built ({e}); run `pip install -e .` or set TINYGRAD_EDU_ALLOW_NO_C=1"
-        if ALLOW_NO_C:
-            pytest.skip(message)
-        pytest.fail(message)
-    return c_kernels
-
-
-@pytest.fixture
-def c_kernels() -> ModuleType:
-    return _require_c()
-
-
-@pytest.fixture(params=["numpy", "c"])
-def kernels(request: pytest.FixtureRequest) -> ModuleType:
-    """Each backend's kernel module in turn: every test using it runs on both."""
-    return numpy_kernels if request.param == "numpy" else _require_c()
-
-
-@pytest.fixture(autouse=True)
-def restore_backend():
-    """Tests may switch backends; put the original one back afterwards."""
-    before = backend.current()
-    yield
-    backend.use(before)
-
-
-@pytest.fixture(params=["numpy", "c"])
-def backend_name(request: pytest.FixtureRequest):
-    """Run the test once with each kernel backend active, then restore the original one
-    (test_matmul and test_optim import it)."""
-    if request.param == "c":
-        _require_c()
-    before = backend.current()
-    backend.use(request.param)
-    yield request.param
-    backend.use(before)
 
 
 # ---------------------------------------------------------------- helpers
@@ -171,8 +125,7 @@ def test_matmul_broadcast_view(kernels):
     dtype=st.sampled_from(DTYPES), transpose_a=st.booleans(), transpose_b=st.booleans(),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_matmul_property(m, k, n, dtype, transpose_a, transpose_b, seed):
-    c_kernels = _require_c()
+def test_matmul_property(c_kernels, m, k, n, dtype, transpose_a, transpose_b, seed):
     rng = np.random.default_rng(seed)
     a = _ints(rng, (k, m), dtype).T if transpose_a else _ints(rng, (m, k), dtype)
     b = _ints(rng, (n, k), dtype).T if transpose_b else _ints(rng, (k, n), dtype)

@@ -2,12 +2,10 @@
 gradcheck / gradgradcheck in float64, the conv.c kernels against their NumPy twins (hypothesis),
 the kernels' own errors and return codes, and PyTorch's argument-error texts.
 
-Tests needing the compiled extension fail when it is missing (see test_backend.py), unless
+Tests needing the compiled extension fail when it is missing (see tests/conftest.py), unless
 TINYGRAD_EDU_ALLOW_NO_C=1.
 """
 from __future__ import annotations
-
-import os
 
 import numpy as np
 import pytest
@@ -22,35 +20,6 @@ from tinygrad_edu.autograd import gradcheck, gradgradcheck
 from tinygrad_edu.backend import numpy_kernels
 
 from helpers import check_op
-
-ALLOW_NO_C = os.environ.get("TINYGRAD_EDU_ALLOW_NO_C") == "1"
-
-
-def _c_kernels():
-    try:
-        from tinygrad_edu.backend import c_kernels
-    except ImportError as e:
-        if ALLOW_NO_C:
-            pytest.skip(f"C extension not built ({e})")
-        pytest.fail(f"C extension not built ({e}); run `python setup.py build_ext -i`")
-    return c_kernels
-
-
-@pytest.fixture(params=["c", "numpy"])
-def on_backend(request):
-    """Run the test once with each backend active, then restore the previous one."""
-    before = backend.current()
-    if request.param == "c":
-        _c_kernels()
-    backend.use(request.param)
-    yield request.param
-    backend.use(before)
-
-
-@pytest.fixture(params=["c", "numpy"])
-def kernels(request):
-    return _c_kernels() if request.param == "c" else numpy_kernels
-
 
 # float32 gradients of weights sum hundreds of products: float32 rounding, not float32 epsilon.
 TOL = {"float64": {}, "float32": {"rtol": 1e-4, "atol": 1e-4}}
@@ -78,19 +47,19 @@ def _case_id(case) -> str:
 @pytest.mark.filterwarnings("ignore:Using padding='same'")  # torch's note on its own zero-padded copy
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("case", CONV_CASES, ids=_case_id)
-def test_conv2d_matches_torch(on_backend, case, dtype):
+def test_conv2d_matches_torch(backend_name, case, dtype):
     x_shape, w_shape, kwargs = case
     check_op(lambda lib, x, w, b: lib.conv2d(x, w, b, **kwargs), x_shape, w_shape, (w_shape[0],), dtype=dtype,
              **TOL[dtype])
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_conv2d_without_bias_and_strided_inputs(on_backend, dtype):
+def test_conv2d_without_bias_and_strided_inputs(backend_name, dtype):
     check_op(lambda lib, x, w: lib.conv2d(x, w, stride=2, padding=1), (2, 3, 7, 8), (4, 3, 3, 2), dtype=dtype,
              noncontig=True, **TOL[dtype])
 
 
-def test_conv2d_only_some_inputs_require_grad(on_backend):
+def test_conv2d_only_some_inputs_require_grad(backend_name):
     # The notes' first layer: the data needs no gradient. Weight frozen: only the input's.
     x = np.random.default_rng(0).standard_normal((2, 1, 6, 6))
     check_op(lambda lib, w, b: lib.conv2d(lib.tensor(x), w, b, padding=2), (3, 1, 5, 5), (3,))
@@ -98,7 +67,7 @@ def test_conv2d_only_some_inputs_require_grad(on_backend):
     check_op(lambda lib, x: lib.conv2d(x, lib.tensor(w)), (2, 1, 6, 6))
 
 
-def test_conv2d_empty_batch(on_backend):
+def test_conv2d_empty_batch(backend_name):
     check_op(lambda lib, x, w, b: lib.conv2d(x, w, b), (0, 2, 5, 5), (3, 2, 3, 3), (3,))
 
 
@@ -125,14 +94,14 @@ POOL_CASES = [
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("case", POOL_CASES, ids=lambda c: f"x{list(c[0])}-{c[1]}")
-def test_max_pool2d_matches_torch(on_backend, case, dtype):
+def test_max_pool2d_matches_torch(backend_name, case, dtype):
     shape, kwargs = case
     # with indices: values, int64 indices (exactly), the node name, the input gradient
     check_op(lambda lib, x: _pool(lib, x, **kwargs, return_indices=True), shape, dtype=dtype)
     check_op(lambda lib, x: lib.max_pool2d(x, **kwargs), shape, dtype=dtype, noncontig=True)
 
 
-def test_max_pool2d_ties_padding_and_nan_follow_pytorch(on_backend):
+def test_max_pool2d_ties_padding_and_nan_follow_pytorch(backend_name):
     # Ties go to the first element of the window; -inf inputs still beat the implicit padding;
     # a NaN wins its window (the last NaN), as PyTorch's CPU kernel.
     x = np.zeros((1, 2, 4, 5))
@@ -145,7 +114,7 @@ def test_max_pool2d_ties_padding_and_nan_follow_pytorch(on_backend):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_notes_cnn_forward_backward(on_backend, dtype):
+def test_notes_cnn_forward_backward(backend_name, dtype):
     """The notes' CNN body: conv 5x5 pad 2, relu, pool 2, conv 5x5 pad 2, relu, pool 2 (smaller)."""
     def body(lib, x, w1, b1, w2, b2):
         y = lib.max_pool2d(lib.relu(lib.conv2d(x, w1, b1, padding=2)), 2)
@@ -209,7 +178,7 @@ def _leaves(rng, *shapes):
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"stride": 2, "padding": 1}, {"padding": "same", "dilation": (1, 2)}])
-def test_conv2d_gradcheck_and_gradgradcheck(on_backend, kwargs):
+def test_conv2d_gradcheck_and_gradgradcheck(backend_name, kwargs):
     x, w, b = _leaves(np.random.default_rng(0), (2, 2, 5, 4), (3, 2, 3, 2), (3,))
     fn = lambda x, w, b: tg.conv2d(x, w, b, **kwargs)  # noqa: E731
     assert gradcheck(fn, (x, w, b))
@@ -218,7 +187,7 @@ def test_conv2d_gradcheck_and_gradgradcheck(on_backend, kwargs):
 
 @pytest.mark.parametrize("kwargs", [{"kernel_size": 2}, {"kernel_size": 3, "stride": 2, "padding": 1},
                                     {"kernel_size": 2, "stride": 1, "dilation": 2, "ceil_mode": True}])
-def test_max_pool2d_gradcheck_and_gradgradcheck(on_backend, kwargs):
+def test_max_pool2d_gradcheck_and_gradgradcheck(backend_name, kwargs):
     # distinct, well-separated values: finite differences never change which element is the max
     rng = np.random.default_rng(0)
     x = tg.tensor(rng.permutation(2 * 2 * 6 * 5).reshape(2, 2, 6, 5) / 10.0, requires_grad=True)
@@ -227,7 +196,7 @@ def test_max_pool2d_gradcheck_and_gradgradcheck(on_backend, kwargs):
     assert gradgradcheck(fn, (x,))
 
 
-def test_double_backward_matches_torch(on_backend):
+def test_double_backward_matches_torch(backend_name):
     """A gradient penalty through conv and pool: second derivatives in x and w equal torch's."""
     rng = np.random.default_rng(0)
     arrays = [rng.standard_normal((2, 2, 7, 6)), rng.standard_normal((3, 2, 3, 3))]
@@ -272,8 +241,7 @@ def _ints(rng, shape, dtype):
 
 @settings(max_examples=60, deadline=None)
 @given(windows(), st.sampled_from([np.float32, np.float64]), st.integers(0, 2**16))
-def test_im2col_col2im_c_equal_numpy(case, dtype, seed):
-    c_kernels = _c_kernels()
+def test_im2col_col2im_c_equal_numpy(c_kernels, case, dtype, seed):
     shape, win = case
     rng = np.random.default_rng(seed)
     x = _ints(rng, shape, dtype)
@@ -297,8 +265,7 @@ def test_im2col_col2im_c_equal_numpy(case, dtype, seed):
 
 @settings(max_examples=60, deadline=None)
 @given(windows(pool=True), st.sampled_from([np.float32, np.float64]), st.integers(0, 2**16))
-def test_max_pool2d_kernels_c_equal_numpy(case, dtype, seed):
-    c_kernels = _c_kernels()
+def test_max_pool2d_kernels_c_equal_numpy(c_kernels, case, dtype, seed):
     shape, win = case
     rng = np.random.default_rng(seed)
     x = _ints(rng, shape, dtype)  # many ties: the first-index rule is exercised
@@ -314,8 +281,7 @@ def test_max_pool2d_kernels_c_equal_numpy(case, dtype, seed):
 @settings(max_examples=60, deadline=None)
 @given(windows(), st.integers(0, 3), st.booleans(), st.sampled_from([np.float32, np.float64]),
        st.integers(0, 2**16))
-def test_conv2d_kernels_c_equal_numpy(case, o, with_bias, dtype, seed):
-    c_kernels = _c_kernels()
+def test_conv2d_kernels_c_equal_numpy(c_kernels, case, o, with_bias, dtype, seed):
     shape, win = case
     rng = np.random.default_rng(seed)
     x, weight = _ints(rng, shape, dtype), _ints(rng, (o, shape[1]) + win[0], dtype)
@@ -334,10 +300,9 @@ def test_conv2d_kernels_c_equal_numpy(case, o, with_bias, dtype, seed):
                 np.testing.assert_array_equal(a, e)
 
 
-def test_conv2d_kernels_same_result_on_1_and_2_threads():
+def test_conv2d_kernels_same_result_on_1_and_2_threads(c_kernels):
     """A batch cut into several chunks run on the thread pool: the chunked weight and bias sums
     are added in a fixed order, so the thread count does not change a bit."""
-    c_kernels = _c_kernels()
     rng = np.random.default_rng(0)
     x = rng.standard_normal((21, 3, 9, 9)).astype(np.float32)
     weight = rng.standard_normal((5, 3, 3, 3)).astype(np.float32)
@@ -362,10 +327,9 @@ def test_conv2d_kernels_same_result_on_1_and_2_threads():
         np.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-4 * np.abs(e).max())
 
 
-def test_max_pool2d_forward_same_result_on_1_and_2_threads():
+def test_max_pool2d_forward_same_result_on_1_and_2_threads(c_kernels):
     """Big enough (> 256k window taps) for the planes to be split across the thread pool; a
     padded, overlapping window so that clipped windows run next to the row-wise fast path."""
-    c_kernels = _c_kernels()
     x = _ints(np.random.default_rng(0), (8, 16, 33, 31), np.float32)  # ties: the first-index rule
     x[0, 0, 5, 7] = np.nan
     win = ((3, 3), (2, 2), (1, 1), (1, 1), (17, 16))
@@ -383,11 +347,10 @@ def test_max_pool2d_forward_same_result_on_1_and_2_threads():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("padding, size, out", [((0, 0), (8, 10), (4, 5)), ((1, 0), (7, 9), (4, 4)),
                                                 ((1, 1), (6, 7), (4, 4))])
-def test_max_pool2d_2x2_fast_path_equals_numpy(dtype, padding, size, out):
+def test_max_pool2d_2x2_fast_path_equals_numpy(c_kernels, dtype, padding, size, out):
     """kernel 2 stride 2 (the notes' pools) has its own one-pass row in C: ties keep the first
     index, a NaN wins over everything and the last NaN of a window over an earlier one, and
     clipped windows at padded or odd edges still take the general path."""
-    c_kernels = _c_kernels()
     rng = np.random.default_rng(1)
     x = _ints(rng, (3, 4) + size, dtype)
     x[0, 0, 2, 2] = x[0, 0, 3, 3] = x[1, 2, 0, 1] = np.nan
@@ -455,9 +418,8 @@ def test_kernel_argument_errors_are_the_same_on_both_backends(kernels):
             kernels.max_pool2d_backward(g, np.full((1, 1, 3, 3), bad, np.int64), (1, 1, 4, 4))
 
 
-def test_c_kernels_return_codes_never_abort():
+def test_c_kernels_return_codes_never_abort(c_kernels):
     """Called directly, bypassing the wrapper's checks: bad sizes and NULLs give error codes."""
-    c_kernels = _c_kernels()
     ffi, lib = c_kernels.ffi, c_kernels.lib
     good = ffi.new("struct tg_window *", (2, 2, 1, 1, 0, 0, 1, 1, 3, 3))
     x, out = ffi.new("float[16]"), ffi.new("float[36]")

@@ -20,14 +20,7 @@ import torch.nn.functional as F
 import tinygrad_edu as tg
 from tinygrad_edu.backend import numpy_kernels
 
-from test_conv import _c_kernels
-
 DTYPES = [np.float32, np.float64]
-
-
-@pytest.fixture(params=["c", "numpy"])
-def kernels(request):
-    return _c_kernels() if request.param == "c" else numpy_kernels
 
 
 @pytest.fixture(params=DTYPES, ids=["float32", "float64"])
@@ -113,7 +106,7 @@ def test_unaligned_optimizer_buffers_are_updated_in_place(kernels, dtype, name, 
         np.testing.assert_array_equal(got, want)
 
 
-def test_from_numpy_of_an_unaligned_buffer_trains_as_torch(on_backend):
+def test_from_numpy_of_an_unaligned_buffer_trains_as_torch(backend_name):
     rng = np.random.default_rng(2)
     data, weight = rng.standard_normal((4, 6)).astype(np.float32), rng.standard_normal((6, 5)).astype(np.float32)
     x = tg.from_numpy(unaligned(data))
@@ -132,17 +125,6 @@ def test_from_numpy_of_an_unaligned_buffer_trains_as_torch(on_backend):
         before = w.detach().numpy().copy()
         opt.step()
         assert np.all(np.isfinite(w.detach().numpy())) and not np.array_equal(before, w.detach().numpy())
-
-
-@pytest.fixture(params=["c", "numpy"])
-def on_backend(request):
-    from tinygrad_edu import backend
-    before = backend.current()
-    if request.param == "c":
-        _c_kernels()
-    backend.use(request.param)
-    yield request.param
-    backend.use(before)
 
 
 # ---------------------------------------------------------------- item 2: cross-entropy, long rows
@@ -267,10 +249,9 @@ def test_conv2d_of_an_empty_batch_is_torchs(kernels, dtype):
         np.testing.assert_array_equal(got, want.numpy())
 
 
-def test_twins_agree_on_empty_and_edge_sizes(dtype):
+def test_twins_agree_on_empty_and_edge_sizes(c_kernels, dtype):
     """A sweep over every kernel at sizes with zeros: the C kernels and the NumPy twins return the
     same arrays or raise the same error."""
-    c_kernels = _c_kernels()
     rng = np.random.default_rng(3)
 
     def outcome(mod, name, args):

@@ -10,8 +10,8 @@
   results on both backends, parity with torch (values, gradients, node names, double
   backward), gradcheck in float64.
 
-Like test_backend.py, tests that need the C extension fail when it is missing unless
-TINYGRAD_EDU_ALLOW_NO_C=1.
+The backend fixtures are tests/conftest.py's: tests that need the C extension fail when it is
+missing unless TINYGRAD_EDU_ALLOW_NO_C=1.
 """
 from __future__ import annotations
 
@@ -29,7 +29,6 @@ from tinygrad_edu.autograd import gradcheck, gradgradcheck
 from tinygrad_edu.backend import numpy_kernels
 
 from helpers import check_op, node_name_of
-from test_backend import _require_c, c_kernels, kernels, restore_backend  # noqa: F401 -- fixtures
 
 DTYPES = [np.float32, np.float64]
 TOL = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-12, atol=1e-13)}
@@ -137,8 +136,8 @@ def _layout(x: np.ndarray, how: str) -> np.ndarray:
 @settings(max_examples=40, deadline=None)
 @given(name=st.sampled_from(list(TABLE)), rows=SIZES, cols=SIZES, dtype=st.sampled_from(DTYPES),
        layout=st.sampled_from(["contiguous", "transposed", "sliced"]), seed=st.integers(0, 2**32 - 1))
-def test_c_equals_twin_property(name, rows, cols, dtype, layout, seed):
-    c = _require_c()
+def test_c_equals_twin_property(c_kernels, name, rows, cols, dtype, layout, seed):
+    c = c_kernels
     if rows * cols > 40_000:  # keep the file fast: large rows or large columns, not both
         rows = max(1, 40_000 // max(cols, 1))
     rng = np.random.default_rng(seed)
@@ -160,8 +159,9 @@ def test_c_equals_twin_property(name, rows, cols, dtype, layout, seed):
 @given(n=SIZES, k=st.sampled_from([1, 2, 3, 10, 31, 257, 1000]), dtype=st.sampled_from(DTYPES),
        reduction=st.sampled_from(["none", "mean", "sum"]), smoothing=st.sampled_from([0.0, 0.1, 1.0]),
        weighted=st.booleans(), transposed=st.booleans(), seed=st.integers(0, 2**32 - 1))
-def test_cross_entropy_c_equals_twin_property(n, k, dtype, reduction, smoothing, weighted, transposed, seed):
-    c = _require_c()
+def test_cross_entropy_c_equals_twin_property(c_kernels, n, k, dtype, reduction, smoothing, weighted, transposed,
+                                              seed):
+    c = c_kernels
     n = min(n, 20_000 // k)
     rng = np.random.default_rng(seed)
     logits = rng.normal(0, 3, (n, k)).astype(dtype)
@@ -348,13 +348,9 @@ OP_CASES = {
 }
 
 
-@pytest.mark.parametrize("backend_name", ["numpy", "c"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("case", list(OP_CASES))
 def test_op_parity_with_torch(case, dtype, backend_name):
-    if backend_name == "c":
-        _require_c()
-    backend.use(backend_name)
     fn, spec = OP_CASES[case]
     check_op(fn, np.array(spec) if isinstance(spec, list) else spec, dtype=dtype)
     check_op(fn, np.array(spec) if isinstance(spec, list) else spec, dtype=dtype, noncontig=True)
@@ -381,8 +377,7 @@ def test_op_double_backward_matches_torch(case):
 
 
 @pytest.mark.parametrize("case", list(OP_CASES))
-def test_ops_agree_across_backends(case):
-    _require_c()
+def test_ops_agree_across_backends(case, c_kernels):
     fn, spec = OP_CASES[case]
     x = np.array(spec, np.float32) if isinstance(spec, list) else np.random.default_rng(4).normal(size=spec)
     results = []
@@ -406,13 +401,9 @@ def test_gradcheck_activation_ops():
 
 # ---------------------------------------------------------------- the CrossEntropyLoss op
 
-@pytest.mark.parametrize("backend_name", ["numpy", "c"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("opt", CE_OPTIONS, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()))
 def test_cross_entropy_op_matches_torch(opt, dtype, backend_name):
-    if backend_name == "c":
-        _require_c()
-    backend.use(backend_name)
     logits, target, weight = _ce_case(dtype, seed=6, ignore_index=opt["ignore_index"])
     w = weight if opt["weighted"] else None
     kw = dict(ignore_index=opt["ignore_index"], reduction=opt["reduction"], label_smoothing=opt["label_smoothing"])

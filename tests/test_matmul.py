@@ -22,7 +22,6 @@ import tinygrad_edu as tg
 import tinygrad_edu.backend as backend
 from tinygrad_edu.backend import numpy_kernels
 from helpers import check_op, node_name_of
-from test_backend import _require_c, backend_name, c_kernels, kernels  # noqa: F401 -- fixtures
 
 DTYPES = [np.float32, np.float64]
 # Sizes around the kernel's blocks: micro-tile MR = 6 rows, NR = 32 / 16 columns (AVX-512
@@ -87,8 +86,7 @@ def test_matmul_threaded_sizes(c_kernels, threads, m, k, n, dtype):
 @given(m=st.sampled_from(SIZES), k=st.sampled_from(SIZES), n=st.sampled_from(SIZES + [64, 70]),
        layout_a=st.sampled_from(LAYOUTS), layout_b=st.sampled_from(LAYOUTS),
        dtype=st.sampled_from(DTYPES), seed=st.integers(0, 2**31))
-def test_matmul_property(m, k, n, layout_a, layout_b, dtype, seed):
-    c_kernels = _require_c()
+def test_matmul_property(c_kernels, m, k, n, layout_a, layout_b, dtype, seed):
     rng = np.random.default_rng(seed)
     a, b = _ints(rng, (m, k), dtype), _ints(rng, (k, n), dtype)
     np.testing.assert_array_equal(c_kernels.matmul(_layout(a, layout_a), _layout(b, layout_b)), a @ b)
@@ -138,8 +136,7 @@ def test_bmm_stride_zero_batch(kernels, threads):
 @given(batch=st.integers(0, 4), m=st.sampled_from(SIZES[:8]), k=st.sampled_from(SIZES[:9]),
        n=st.sampled_from(SIZES[:8]), dtype=st.sampled_from(DTYPES), transpose_b=st.booleans(),
        seed=st.integers(0, 2**31))
-def test_bmm_property(batch, m, k, n, dtype, transpose_b, seed):
-    c_kernels = _require_c()
+def test_bmm_property(c_kernels, batch, m, k, n, dtype, transpose_b, seed):
     rng = np.random.default_rng(seed)
     a = _ints(rng, (batch, m, k), dtype)
     b = _ints(rng, (batch, n, k), dtype).transpose(0, 2, 1) if transpose_b else _ints(rng, (batch, k, n), dtype)

@@ -3,7 +3,7 @@
 The same parameters and the same gradients go to both libraries for several steps; after each
 step parameters and every state buffer must agree. The kernels are also checked C against
 their NumPy twin (property tests), and the checkpoint format, errors and schedulers against
-PyTorch's. Tests that need the C extension fail when it is missing (see test_backend.py).
+PyTorch's. Tests that need the C extension fail when it is missing (see tests/conftest.py).
 """
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ import tinygrad_edu.backend as backend
 from tinygrad_edu import optim
 from tinygrad_edu.backend import numpy_kernels
 from tinygrad_edu.optim import lr_scheduler
-from test_backend import _require_c, backend_name  # noqa: F401 -- backend_name is a fixture
 
 # (rtol, atol) after a few steps: float32 rounding differs from torch's in the last bits only
 # (FMA contraction, the fused loop), but divisions by small sqrt(v) + eps amplify it a little.
@@ -201,15 +200,11 @@ def test_step_bumps_version_counter(backend_name) -> None:
 def test_step_reads_backend_at_call_time(monkeypatch) -> None:
     calls = []
     monkeypatch.setattr(numpy_kernels, "sgd_step", lambda *args: calls.append(args))
-    before = backend.current()
     p = tg.randn(2, requires_grad=True)
-    opt = optim.SGD([p], lr=0.1)  # built before the switch
-    try:
-        backend.use("numpy")
-        p.grad = tg.ones(2)
-        opt.step()
-    finally:
-        backend.use(before)
+    opt = optim.SGD([p], lr=0.1)  # built before the switch (tests/conftest.py restores the backend)
+    backend.use("numpy")
+    p.grad = tg.ones(2)
+    opt.step()
     assert len(calls) == 1 and calls[0][0] is p._data
 
 
@@ -382,8 +377,7 @@ KERNELS = ["sgd_step", "adam_step", "rmsprop_step", "adagrad_step"]
 @given(name=st.sampled_from(KERNELS), shape=st.lists(st.integers(0, 9), max_size=3).map(tuple),
        dtype=st.sampled_from([np.float32, np.float64]), flags=st.tuples(st.booleans(), st.booleans(), st.booleans()),
        seed=st.integers(0, 2**16), transposed=st.booleans())
-def test_c_kernels_match_numpy_twin(name, shape, dtype, flags, seed, transposed) -> None:
-    c_kernels = _require_c()
+def test_c_kernels_match_numpy_twin(c_kernels, name, shape, dtype, flags, seed, transposed) -> None:
     args = _kernel_args(name, np.random.default_rng(seed), shape, dtype, flags)
     # Transposed (non-contiguous when 2-D+): the C wrapper works through dense copies and writes back.
     view = (lambda a: a.T) if transposed else (lambda a: a)
@@ -396,9 +390,8 @@ def test_c_kernels_match_numpy_twin(name, shape, dtype, flags, seed, transposed)
             np.testing.assert_allclose(x, y, rtol=rtol, atol=rtol)
 
 
-@pytest.mark.parametrize("kernels", ["numpy", "c"])
-def test_kernel_argument_errors(kernels: str) -> None:
-    k = numpy_kernels if kernels == "numpy" else _require_c()
+def test_kernel_argument_errors(kernels) -> None:
+    k = kernels
     p, g = np.zeros((2, 3), np.float32), np.zeros((2, 3), np.float32)
     with pytest.raises(ValueError, match=r"adagrad_step: grad has shape \[3, 2\] but param has shape \[2, 3\]"):
         k.adagrad_step(p, g.reshape(3, 2), np.zeros_like(p), 0.1, 0.0, 1e-10, False)
@@ -418,9 +411,8 @@ def test_kernel_argument_errors(kernels: str) -> None:
         k.adam_step(p, g, np.zeros_like(p), np.zeros_like(p), None, 0.1, 0.9, 0.99, 1e-8, 0, False, 0.0, False)
 
 
-def test_c_kernels_reject_bad_sizes_and_null() -> None:
+def test_c_kernels_reject_bad_sizes_and_null(c_kernels) -> None:
     """The C functions check their own arguments too (a caller that bypasses the wrapper)."""
-    _require_c()
     from tinygrad_edu._C import ffi, lib
     x = np.zeros(4, np.float32)
     ptr = ffi.from_buffer("float[]", x)

@@ -1,5 +1,6 @@
 """Parity with torch for every op of API.md's "Tensor" section: values, dtypes, shapes, node
-names and every gradient, one line per op through `helpers.check_op`, in float32 and float64.
+names and every gradient, one line per op through `helpers.check_op`, in float32 and float64, on
+both kernel backends (C and NumPy).
 
 Documented differences (node_name=False below): a whole basic index such as `x[..., None]` or
 `x[None, 1]` is one SliceBackward0 node here where torch chains Unsqueeze/Select/Alias nodes;
@@ -16,8 +17,14 @@ import tinygrad_edu as tg
 from helpers import check_op, dtype_name, node_name_of
 
 DTYPES = ["float32", "float64"]
-# torch warns where var/std have no degrees of freedom; both libraries then give nan, as compared
-pytestmark = pytest.mark.filterwarnings("ignore:.*degrees of freedom:UserWarning")
+# Every test runs on both kernel backends (tests/conftest.py's backend_name): the C-vs-NumPy self-check.
+# torch warns where var/std have no degrees of freedom; both libraries then give nan, as compared.
+# The edge cases (0 ** -1, the mean of nothing, var of one element) make NumPy warn inside our ops, where
+# torch is silent; both libraries give inf/nan, as compared.
+NUMPY_EDGE_WARNINGS = [pytest.mark.filterwarnings(f"ignore:{m}:RuntimeWarning") for m in (
+    "divide by zero encountered", "invalid value encountered", "Mean of empty slice", "Degrees of freedom <= 0")]
+pytestmark = [pytest.mark.usefixtures("backend_name"),
+              pytest.mark.filterwarnings("ignore:.*degrees of freedom:UserWarning"), *NUMPY_EDGE_WARNINGS]
 F32_REDUCE = {"rtol": 1e-5, "atol": 1e-5}  # float32 sums over many elements: torch adds in another order
 
 

@@ -158,3 +158,33 @@ def test_random_graphs_trace_in_engine_order_with_the_leaf_grads(program):
             assert norms[f"x{k}"] == pytest.approx(norm(x.grad), rel=1e-5, abs=1e-12)
         else:
             assert f"x{k}" not in norms
+
+
+def test_steps_keep_the_values_received_sent_saved_and_the_leaf_grads():
+    """What viz.backward_page shows: glimpses (shape, norm, first numbers) of each gradient."""
+    x = tg.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    w = tg.tensor([0.5, 4.0, -1.0], requires_grad=True)
+    loss = (w * x).sum()
+    with tg.autograd.trace({"x": x, "w": w}) as t:
+        loss.backward(retain_graph=True)
+    total, mul, *leaves = t.steps
+    assert total.received[0].head == (1.0,) and total.received[0].shape == ()
+    assert mul.sent[0].head == pytest.approx(x.detach().numpy().tolist())  # d/dw = x
+    assert mul.sent[1].norm == pytest.approx(norm(w))  # d/dx = w
+    assert [v.head for v in mul.saved] == [pytest.approx(w.detach().numpy().tolist()),
+                                          pytest.approx(x.detach().numpy().tolist())]
+    by_name = {s.label: s for s in leaves}
+    assert by_name["x"].grad.head == pytest.approx(x.grad.numpy().tolist()) and by_name["x"].grad.numel == 3
+    assert total.grad is None and mul.grad is None
+    y = tg.tensor(2.0, requires_grad=True)
+    with tg.autograd.trace() as t2:
+        (y ** 3).backward()  # the graph is freed as the engine goes: nothing saved to show
+    assert t2.steps[0].saved == () and t2.steps[0].attributes == (("exponent", 3),)
+    assert t2.steps[0].sent[0].head == (12.0,) and t2.steps[1].grad.head == (12.0,)
+
+
+def test_values_keep_the_first_numbers_of_big_gradients():
+    from tinygrad_edu.autograd.trace import HEAD, Values
+    v = Values.of(tg.arange(20.0).reshape(4, 5))
+    assert v.shape == (4, 5) and v.numel == 20 and v.head == tuple(float(i) for i in range(HEAD))
+    assert v.norm == pytest.approx(np.linalg.norm(np.arange(20.0)))

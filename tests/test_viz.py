@@ -227,3 +227,78 @@ def test_random_graphs_layout_and_dot(program):
         assert all(b - a >= 1 - 1e-9 for a, b in zip(xs, xs[1:]))
     labels, edges = read_dot(viz.to_dot(loss))
     assert len(labels) == len(expected_nodes) and len(edges) == expected_edges
+
+
+LONG_CHAIN = """
+import sys, time
+import tinygrad_edu as tg
+from tinygrad_edu import viz
+x = tg.tensor(1.0, requires_grad=True)
+y = x
+for _ in range(8000):
+    y = y * 1.0001
+start = time.perf_counter()
+dot = viz.to_dot(y)
+assert dot.count("->") == 8000 and dot.count("[label=") == 8001, dot[:200]
+graph = viz._build(y, None)  # the layout draw_graph uses
+assert [n.x for n in graph.nodes] == [0.0] * 8001 and [n.rank for n in graph.nodes] == list(range(8001))
+print(f"{time.perf_counter() - start:.2f}")
+"""
+
+
+def test_an_8000_op_chain_is_laid_out_in_linear_time():
+    """Issue 10: to_dot ran the layout (quadratic: 400 s for 8,000 ops). Now to_dot is O(n) and
+    the layout O(n log n): a child process with a time limit (~1 s here when the machine is idle)."""
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-c", LONG_CHAIN], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+def test_virtual_nodes_are_bounded_on_a_graph_of_long_edges():
+    """stack() of every step of a chain: edges spanning 1..n rows would need n^2/2 virtual nodes."""
+    x = tg.tensor(1.0, requires_grad=True)
+    ys = [x * 2]
+    for _ in range(299):
+        ys.append(ys[-1] * 1.0001)
+    loss = tg.stack(ys).sum()
+    graph = viz._build(loss, None)
+    n, e = len(graph.nodes), len(graph.edges)
+    assert 0 < sum(len(b) for b in graph.bends) <= 4 * (n + e) < 300 * 299 / 2
+    rank = {g.index: g.rank for g in graph.nodes}
+    for (i, j, _), bends in zip(graph.edges, graph.bends):  # bent fully or drawn straight
+        assert len(bends) in (0, rank[j] - rank[i] - 1)
+    assert any(rank[j] - rank[i] > 1 and not b for (i, j, _), b in zip(graph.edges, graph.bends))
+
+
+def test_viz_and_trace_do_not_import_each_other():
+    """Issue 11: the display helpers they share live in tinygrad_edu/_display.py. trace never
+    imports viz; of viz only record.py (the backward page's recorder) uses the tracer, and the
+    graph, layout, drawing and page modules import nothing of it."""
+    import ast
+    from pathlib import Path
+    root = Path(tg.__file__).parent
+
+    def imports(path: Path) -> set[str]:
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                found.add("." * node.level + (node.module or "") + ":" + ",".join(a.name for a in node.names))
+            elif isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+        return found
+
+    trace_imports = imports(root / "autograd" / "trace.py")
+    assert not [i for i in trace_imports if "viz" in i], trace_imports
+    for module in (root / "viz").glob("*.py"):
+        if module.name == "record.py":
+            continue
+        assert not [i for i in imports(module) if "trace" in i], (module.name, imports(module))
+
+
+def test_the_package_keeps_the_module_names():
+    for name in ("GraphNode", "graph_nodes", "graph_edges", "draw_graph", "to_dot", "plot_history", "new_figure",
+                 "save_figure", "format_shape", "param_names", "Tensor", "Node", "AccumulateGrad",
+                 "grad_accumulator", "_build"):
+        assert hasattr(viz, name), name
+    assert set(viz.__all__) <= set(dir(viz))

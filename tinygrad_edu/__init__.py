@@ -102,7 +102,7 @@ ShortTensor = _LegacyTensorType("ShortTensor", int16)
 ByteTensor = _LegacyTensorType("ByteTensor", uint8)
 BoolTensor = _LegacyTensorType("BoolTensor", bool)
 
-_LAZY = ("nn", "optim", "utils", "datasets", "transforms", "metrics", "viz", "serialization",
+_LAZY = ("nn", "optim", "utils", "datasets", "transforms", "metrics", "viz", "serialization", "keras",
          "cuda", "accelerator", "backends", "vision", "distributions")
 
 

@@ -5,6 +5,12 @@
     print(t)            # a table: step, node, gradient shapes and norms
     t.steps             # the same as a list of `Step`
     t.plot("norms.png") # the gradient norm reaching each node: vanishing gradients show up
+    t.steps[0].sent     # what the first node sent along each edge: shape, norm, first values
+
+Each step also keeps a glimpse (`Values`: shape, norm, first few numbers) of what was received
+and sent, of a leaf's `.grad` once filled in, and, when the graph is retained
+(`backward(retain_graph=True)`), of the tensors the node saved in forward: the numbers
+`viz.backward_page` shows. The engine frees saved tensors as it goes otherwise.
 
 The steps come in the engine's own execution order (a reverse topological order of the graph:
 a node runs only after every node that sends it a gradient). PyTorch has no such tracer; the
@@ -19,8 +25,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._display import format_shape, leaf_label, new_figure, param_names, save_figure
 from . import engine
 from .function import AccumulateGrad, Node
+
+
+HEAD = 6  # how many numbers of each tensor a step keeps (in C order)
+
+
+@dataclass(frozen=True)
+class Values:
+    """A glimpse of a tensor recorded during backward: its shape, 2-norm and first numbers."""
+
+    shape: tuple
+    norm: float
+    head: tuple  # the first HEAD numbers of the flattened tensor, as Python floats
+    numel: int
+
+    @classmethod
+    def of(cls, t) -> Values:
+        data = t._data
+        return cls(tuple(data.shape), _norm(t), tuple(float(v) for v in data.reshape(-1)[:HEAD]), int(data.size))
 
 
 @dataclass(frozen=True)
@@ -35,6 +60,11 @@ class Step:
     grad_output_norm: float  # 2-norm of everything it received
     grad_input_shapes: tuple  # shape sent along each next_functions edge (None: nothing sent)
     grad_input_norms: tuple  # 2-norm sent along each edge (None: nothing sent)
+    received: tuple = ()  # Values of each gradient received (None: none for that output)
+    sent: tuple = ()  # Values sent along each edge (None: nothing sent)
+    saved: tuple = ()  # Values of each saved tensor (None: not a tensor); () once freed
+    attributes: tuple = ()  # (name, number) the node kept from forward, e.g. ("exponent", 2)
+    grad: Values | None = None  # a leaf's .grad after this step added into it
 
     @property
     def is_leaf(self) -> bool:
@@ -46,23 +76,25 @@ def _norm(g) -> float:
     return float(np.sqrt(np.sum(np.square(g._data, dtype=np.float64))))
 
 
-def format_shape(shape) -> str:
-    return "-" if shape is None else str(tuple(shape))
+def _saved(node: Node) -> tuple:
+    """Glimpses of what the node saved in forward, if the engine has not freed it yet."""
+    if getattr(node, "_saved", None) is None:
+        return ()
+    try:
+        saved = node.saved_tensors
+    except RuntimeError:  # modified in place since forward: backward itself will have said so
+        return ()
+    return tuple(Values.of(t) if hasattr(t, "_data") else None for t in saved)
+
+
+def _attributes(node: Node) -> tuple:
+    """The numbers a node kept from forward (`exponent`, `alpha`, ...), not its bookkeeping."""
+    return tuple((k, v) for k, v in vars(node).items()
+                 if not k.startswith("_") and type(v) in (int, float) and k != "materialize_grads")
 
 
 def _number(x) -> str:
     return "-" if x is None else f"{x:.4g}"
-
-
-def param_names(params) -> dict[int, str]:
-    """id(tensor) -> name, from a name -> tensor dict or `model.named_parameters()` (None: {})."""
-    items = params.items() if isinstance(params, dict) else (params or ())
-    return {id(t): name for name, t in items}
-
-
-def leaf_label(variable, names: dict[int, str]) -> str:
-    """A leaf's name in `params` (a name -> tensor dict, found by identity), else its shape."""
-    return names.get(id(variable), "leaf " + format_shape(tuple(variable.shape)))
 
 
 class trace:
@@ -84,14 +116,19 @@ class trace:
 
     def record(self, node: Node, received: list, sent) -> None:
         """Called by the engine after it ran `node` (received: per output; sent: per edge)."""
-        got = [g for g in received if g is not None]
-        label = leaf_label(node.variable, self._names) if isinstance(node, AccumulateGrad) else node.name()
+        got = tuple(None if g is None else Values.of(g) for g in received)
+        sent = tuple(None if g is None else Values.of(g) for g in sent)
+        leaf = isinstance(node, AccumulateGrad)
+        label = leaf_label(node.variable, self._names) if leaf else node.name()
         self.steps.append(Step(
             index=len(self.steps), name=node.name(), label=label, node=node,
-            grad_output_shapes=tuple(None if g is None else tuple(g._data.shape) for g in received),
-            grad_output_norm=float(np.sqrt(sum(_norm(g) ** 2 for g in got))),
-            grad_input_shapes=tuple(None if g is None else tuple(g._data.shape) for g in sent),
-            grad_input_norms=tuple(None if g is None else _norm(g) for g in sent)))
+            grad_output_shapes=tuple(None if v is None else v.shape for v in got),
+            grad_output_norm=float(np.sqrt(sum(v.norm ** 2 for v in got if v is not None))),
+            grad_input_shapes=tuple(None if v is None else v.shape for v in sent),
+            grad_input_norms=tuple(None if v is None else v.norm for v in sent),
+            received=got, sent=sent,
+            saved=_saved(node), attributes=_attributes(node),
+            grad=Values.of(node.variable._grad) if leaf and node.variable._grad is not None else None))
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -116,7 +153,6 @@ class trace:
         `leaves_only` keeps the AccumulateGrad steps, one bar per parameter: the per-layer view
         in which vanishing gradients (sigmoid versus ReLU) stand out. `ax` draws into your axes.
         """
-        from ..viz import new_figure, save_figure
         steps = [s for s in self.steps if s.is_leaf or not leaves_only]
         if not steps:
             raise ValueError("trace.plot(): nothing to plot - no backward step was recorded"

@@ -87,7 +87,7 @@ class MNIST(Dataset):
         return path
 
     def _where_to_put_files(self) -> str:
-        names = "".join(f"  {name}\n" for name, _ in self.resources)
+        names = "".join(f"  {name}  (MD5 {md5})\n" for name, md5 in self.resources)
         return (f"Put these files (gzip-compressed as below, or uncompressed without .gz) into "
                 f"{os.path.abspath(self.raw_folder)} (or directly into {os.path.abspath(self.root)}):\n{names}"
                 f"They are on the mirrors {', '.join(self.mirrors)}.")
@@ -108,8 +108,7 @@ class MNIST(Dataset):
                     download_url(url, self.raw_folder, filename, md5)
                     break
                 except Exception as e:  # network errors, HTTP errors, MD5 mismatch: try the next mirror
-                    print(f"Failed to download (trying next):\n{e}")
-                    errors.append(f"  {url}: {e}")
+                    errors.append(f"  {url}: {e}")  # all of them in the error below, if every mirror fails
             else:
                 raise RuntimeError(f"Error downloading {filename}: every mirror failed\n" + "\n".join(errors)
                                    + "\nWithout internet access: " + self._where_to_put_files())

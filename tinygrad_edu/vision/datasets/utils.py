@@ -39,14 +39,20 @@ def check_integrity(fpath, md5: str | None = None) -> bool:
 def download_url(url: str, root, filename: str | None = None, md5: str | None = None, timeout: float = 30.0) -> Path:
     """Fetch `url` into `root/filename`, atomically: the bytes go to a temporary file in `root`
     that is renamed into place only once complete and (with `md5`) verified, so an interrupted or
-    corrupted download never leaves a file that looks valid. Raises on any failure."""
+    corrupted download never leaves a file that looks valid. `root` is created only once the server
+    answers. Raises on any failure."""
     root = Path(root).expanduser()
-    root.mkdir(parents=True, exist_ok=True)
     target = root / (filename or os.path.basename(url))
-    fd, tmp = tempfile.mkstemp(dir=root, prefix=f".{target.name}.", suffix=".part")
+    response = urllib.request.urlopen(url, timeout=timeout)  # first: offline, no folder is created
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=root, prefix=f".{target.name}.", suffix=".part")
+    except BaseException:
+        response.close()
+        raise
     try:
         digest = hashlib.md5()
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+        with os.fdopen(fd, "wb") as out, response:
             for chunk in iter(lambda: response.read(1 << 20), b""):
                 digest.update(chunk)
                 out.write(chunk)
