@@ -88,11 +88,13 @@ def run_in_process(lib: str, args) -> dict:
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--data-dir", default=os.environ.get("TINYGRAD_EDU_MNIST", "data"))
-    p.add_argument("--epochs", type=int, default=2)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--seed", type=int, default=0)
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--data-dir", default=os.environ.get("TINYGRAD_EDU_MNIST", "data"),
+                   help="the folder of the MNIST IDX files ($TINYGRAD_EDU_MNIST if set)")
+    p.add_argument("--epochs", type=int, default=2, help="epochs each library trains")
+    p.add_argument("--threads", type=int, default=2, help="threads of each library")
+    p.add_argument("--seed", type=int, default=0, help="random seed: the same numbers run after run")
     p.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--child-torch", default="", help=argparse.SUPPRESS)
     args = p.parse_args(argv)

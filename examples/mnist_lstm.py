@@ -57,14 +57,15 @@ def evaluate(model, loader) -> float:
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--data-dir", default=os.environ.get("TINYGRAD_EDU_MNIST", "data"),
-                   help="the MNIST IDX files (default: $TINYGRAD_EDU_MNIST)")
-    p.add_argument("--epochs", type=int, default=2)
-    p.add_argument("--hidden", type=int, default=128)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--seed", type=int, default=0)
+                   help="the folder of the MNIST IDX files ($TINYGRAD_EDU_MNIST if set)")
+    p.add_argument("--epochs", type=int, default=2, help="passes over the 60,000 training images")
+    p.add_argument("--hidden", type=int, default=128, help="the LSTM's hidden size")
+    p.add_argument("--batch-size", type=int, default=64, help="images a step")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate")
+    p.add_argument("--seed", type=int, default=0, help="random seed: the same numbers run after run")
     p.add_argument("--quick", action="store_true", help="3,000 training and 1,000 test images, 1 epoch (for tests)")
     p.add_argument("--json", default="", help="write the epoch times and accuracies here")
     return p.parse_args(argv)
