@@ -9,8 +9,8 @@
  * Conventions, the same for every kernel (they follow needle's
  * ndarray_backend_cpu.cc):
  *   - arguments are inputs first, then outputs, then sizes;
- *   - arrays are row-major and C-contiguous; the Python wrapper
- *     (tinygrad_edu/backend/c_kernels.py) makes them so before calling;
+ *   - arrays are row-major and C-contiguous; the Python bindings
+ *     (tinygrad_edu/backend/c/<family>.py) make them so before calling;
  *   - sizes are int64_t element counts, never bytes;
  *   - the return value is an error code from the enum below, 0 = ok.
  *     A kernel never prints and never aborts.

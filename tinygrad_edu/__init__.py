@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import importlib
 
-from . import autograd, backend
+from .tensor import Size, Tensor, device  # first: tensor.py imports ops and autograd at its bottom
+from . import autograd, backend, ops
 from .backend import get_num_threads, set_num_threads
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from ._device import get_default_device, set_default_device
-from .creation import (arange, empty, empty_like, eye, full, full_like, linspace, ones, ones_like, rand,
-                       rand_like, randint, randn, randn_like, randperm, zeros, zeros_like)
+from .creation import (arange, cat, empty, empty_like, eye, from_numpy, full, full_like, linspace, ones, ones_like,
+                       rand, rand_like, randint, randn, randn_like, randperm, stack, tensor, where, zeros, zeros_like)
 from .dtypes import (bool_ as bool, dtype, float16, float32, float64, get_default_dtype, int8, int16, int32,
                      int64, promote_types, result_type, set_default_dtype, uint8)
-from .ops import conv2d, max_pool2d
+from ._tensor_math import _check_mm
 from .random import Generator, initial_seed, manual_seed, seed
-from .tensor import Size, Tensor, cat, device, einsum, from_numpy, stack, tensor, where
+from ._tensor_math import einsum
 from .autograd.grad_mode import inference_mode, is_inference_mode_enabled
 
 float, double, half, long, int, short = float32, float64, float16, int64, int32, int16
@@ -46,8 +47,6 @@ def numel(input: Tensor) -> int:
 
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """beta * input + alpha * (mat1 @ mat2), recorded as one AddmmBackward0 node."""
-    from . import ops
-    from .tensor import _check_mm
     _check_mm(mat1, mat2)
     return ops.Addmm.apply(input, mat1, mat2, beta, alpha)
 
@@ -106,7 +105,12 @@ _LAZY = ("nn", "optim", "utils", "datasets", "transforms", "metrics", "viz", "se
          "cuda", "accelerator", "backends", "vision", "distributions")
 
 
+_LAZY_NAMES = {"conv2d": "nn.functional", "max_pool2d": "nn.functional"}  # argument parsing lives there
+
+
 def __getattr__(name: str):
     if name in _LAZY:
         return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY_NAMES:
+        return getattr(importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
     raise AttributeError(f"module 'tinygrad_edu' has no attribute '{name}'")

@@ -1,11 +1,17 @@
-"""Functions that make new tensors: zeros, ones, full, arange, rand, ... (PyTorch's signatures)."""
+"""Functions that make new tensors: tensor, from_numpy, zeros, ones, arange, rand, cat, stack, where, ...
+
+PyTorch's signatures and dtype rules. (tensor, from_numpy, cat, stack and where are also importable
+from tinygrad_edu.tensor, their old home.)
+"""
 from __future__ import annotations
 
+import builtins
 import math
 
 import numpy as np
 
-from .dtypes import get_default_dtype, to_dtype
+from . import dtypes, ops
+from .dtypes import canonical_dim, get_default_dtype, result_type, to_dtype
 from .random import Generator, _generator
 from ._device import check_device
 from .tensor import Tensor, _shape_arg
@@ -115,3 +121,103 @@ zeros_like, ones_like, empty_like, rand_like, randn_like = map(_like, (zeros, on
 
 def full_like(input: Tensor, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
     return full(input.shape, fill_value, dtype=dtype or input.dtype, device=device, requires_grad=requires_grad)
+
+
+def _array(x) -> np.ndarray:
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _operand(x, dt: np.dtype) -> Tensor:
+    """A Tensor of dtype dt: numbers become constants, other dtypes a (differentiable) cast."""
+    if isinstance(x, Tensor):
+        return x if x._data.dtype == dt else ops.ToCopy.apply(x, dt)
+    return Tensor._make(np.asarray(x, dt))
+
+
+# ------------------------------------------------------------ tensors from data, joined, chosen
+
+def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of `data` (nested lists, numbers, arrays or tensors).
+
+    As PyTorch: Python floats give the default float32, ints int64, bools bool; a NumPy array
+    keeps its dtype."""
+    if device is not None:
+        check_device(device)
+    if isinstance(data, Tensor):
+        arr = data._data.copy()
+    elif isinstance(data, (np.ndarray, np.generic)):
+        arr = np.array(data)
+        dtypes.from_numpy_dtype(arr.dtype)  # refuses dtypes we do not have
+    else:  # with a dtype given, Python floats go to it directly (tensor(0.3, dtype=float64) is exact)
+        arr = _from_python(data, keep_float64=dtype is not None)
+    if dtype is not None:
+        arr = arr.astype(to_dtype(dtype).np, copy=False)
+    t = Tensor._make(arr)
+    t.requires_grad = requires_grad
+    return t
+
+
+def _from_python(data, keep_float64: builtins.bool = False) -> np.ndarray:
+    if isinstance(data, (list, tuple)) and data and builtins.any(isinstance(x, Tensor) for x in data):
+        data = [x._data if isinstance(x, Tensor) else x for x in data]
+    try:
+        arr = np.array(data)
+    except ValueError as e:
+        raise ValueError(f"could not build a tensor from ragged nested sequences: {e}") from None
+    if arr.dtype.kind == "f":
+        return arr.astype(get_default_dtype().np, copy=False) if arr.dtype == np.float64 and not keep_float64 else arr
+    if arr.dtype.kind in "iu":
+        return arr.astype(np.int64, copy=False)
+    if arr.dtype.kind == "b":
+        return arr
+    if arr.dtype.kind == "O":
+        raise ValueError("too many dimensions or ragged nested sequences: every row must have the same length")
+    raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with `array` (changes to one show in the other)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    dtypes.from_numpy_dtype(array.dtype)
+    return Tensor._make(array)
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    dt = result_type(*tensors).np
+    ref = next((t for t in tensors if t.ndim > 1 or t.numel() > 0), tensors[0])
+    d = canonical_dim(dim, ref.ndim)
+    parts = []
+    for i, t in enumerate(tensors):
+        if t.ndim == 1 and t.numel() == 0 and ref.ndim != 1:
+            parts.append(_operand(t, dt))  # a legacy empty 1-D tensor: Cat skips it, as PyTorch
+            continue
+        if t.ndim != ref.ndim or builtins.any(s != r for j, (s, r) in enumerate(zip(t.shape, ref.shape)) if j != d):
+            raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected size "
+                               f"{list(ref.shape)} but got size {list(t.shape)} for tensor number {i} in the list.")
+        parts.append(_operand(t, dt))
+    return ops.Cat.apply(d, *parts)
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    for i, t in enumerate(tensors):
+        if t.shape != tensors[0].shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(tensors[0].shape)} at "
+                               f"entry 0 and {list(t.shape)} at entry {i}")
+    dt = result_type(*tensors).np
+    return ops.Stack.apply(canonical_dim(dim, tensors[0].ndim + 1), *[_operand(t, dt) for t in tensors])
+
+
+def where(condition, input=None, other=None):
+    """where(condition, input, other), elementwise; where(condition) gives the indices (nonzero)."""
+    if input is None and other is None:
+        return tuple(Tensor._make(i.astype(np.int64)) for i in np.nonzero(_array(condition)))
+    if not isinstance(input, Tensor):
+        input = tensor(input, dtype=result_type(input, other) if not isinstance(other, Tensor) else other.dtype)
+    return input.where(condition, other)

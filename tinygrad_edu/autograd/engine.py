@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import function, grad_mode
+from ..tensor import Tensor
+from . import grad_mode
 from .function import AccumulateGrad, Node, accumulate_grad, grad_accumulator
 
 # The tracers of `autograd.trace()` now recording (usually none): run_backward reports each node
@@ -24,7 +25,6 @@ def _edge(t) -> tuple[Node, int]:
 
 def _roots(outputs, grad_outputs, implicit_ok: bool = True):
     """Check outputs and their starting gradients; the implicit gradient is 1 for scalars."""
-    Tensor = function.Tensor
     outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
     if grad_outputs is None or isinstance(grad_outputs, Tensor):
         grad_outputs = (grad_outputs,) * len(outputs) if grad_outputs is None else (grad_outputs,)
@@ -75,7 +75,6 @@ def _topological_order(roots: list[Node]) -> list[Node]:
 
 def _check_grad(node: Node, i: int, g, shape: tuple, dtype: np.dtype):
     """PyTorch's validate_outputs: sum a broadcast gradient back, cast the dtype, else raise."""
-    Tensor = function.Tensor
     if not isinstance(g, Tensor):
         raise TypeError(f"Function {node.name()} returned a gradient of type {type(g).__name__} at index {i}; "
                         "expected a Tensor or None")
@@ -145,7 +144,6 @@ def run_backward(edges, grads, retain_graph: bool, create_graph: bool, capture=N
 
 def _run_node(node, node_grads: list, buffers: dict) -> list:
     """Run one node; return the gradient sent along each of its `next_functions` (None where none)."""
-    Tensor = function.Tensor
     if len(node_grads) > 1 and node.materialize_grads:
         for nr, (shape, dtype) in enumerate(node._output_meta):
             if node_grads[nr] is None:
@@ -190,7 +188,6 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     if inputs is None:
         run_backward(edges, grads, retain, create_graph)
         return
-    Tensor = function.Tensor
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     slots = {_edge(t): t for t in inputs}
     for edge, g in run_backward(edges, grads, retain, create_graph, capture=slots).items():
@@ -200,7 +197,6 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
          materialize_grads=False):
     """`torch.autograd.grad`: return d(outputs)/d(inputs) without touching any `.grad`."""
-    Tensor = function.Tensor
     single = isinstance(inputs, Tensor)
     inputs = (inputs,) if single else tuple(inputs)
     for i, t in enumerate(inputs):

@@ -13,14 +13,19 @@ whose forward receives and returns NumPy arrays; their backward works on Tensors
 """
 from __future__ import annotations
 
-import sys
 import weakref
 
 import numpy as np
 
+from ..tensor import Tensor  # imported at the bottom of tensor.py, once the class exists
 from . import grad_mode
+from ._fastpath import is_private as _is_private, op_apply
 
-Tensor = None  # set by tensor.py once it is defined (it imports this module, so we cannot import it)
+
+def wrap(array: np.ndarray) -> Tensor:
+    """`array` as a Tensor, without copying: the one way the ops make a Tensor of their own."""
+    return Tensor._make(array)
+
 
 _FREED = ("Trying to backward through the graph a second time (or directly access saved tensors after they "
           "have already been freed). Saved intermediate values of the graph are freed when you call .backward() "
@@ -67,57 +72,16 @@ def accumulate_grad(t, grad) -> None:
     if t._grad is None:
         if grad.requires_grad:
             t._grad = grad
-        elif not grad_mode._enabled and _is_private(grad):
+        elif not grad_mode.is_grad_enabled() and _is_private(grad):  # PERF: see _fastpath.is_private
             # a view gets a Tensor of its own (not sharing the version counter of its private base)
             t._grad = grad if grad._base is None else Tensor._make(grad._data)
         else:
             t._grad = Tensor._make(grad._data.copy())
-    elif grad_mode._enabled or t._grad.requires_grad:
+    elif grad_mode.is_grad_enabled() or t._grad.requires_grad:
         t._grad = t._grad + grad
     else:
         np.add(t._grad._data, grad._data, out=t._grad._data, casting="unsafe")
         t._grad._version[0] += 1
-
-
-_getrefcount = sys.getrefcount
-_ARG = _getrefcount(object())  # what handing an object to getrefcount adds: measured, not assumed
-
-
-def _dense_writable(a: np.ndarray) -> bool:
-    flags = a.flags  # (a local here: a flags object keeps its array alive while it exists)
-    return flags.c_contiguous and flags.writeable and flags.aligned
-
-
-def _is_private(grad) -> bool:
-    """Whether nothing but `grad` (held by our caller and us) can reach its memory.
-
-    A gradient is often a view -- TBackward0 sends `dW.T.T`, whose Tensor `_base` is the
-    Tensor of `dW.T` -- so every Tensor and array between `grad` and the ndarray owning the
-    memory is counted: each must be referenced only from within that group (and our locals).
-    The memory must belong to an ndarray (not a buffer NumPy wraps, like a file mapping), and
-    be dense and writable as a copy would be, since later gradients are added into it.
-    """
-    data, base = grad._data, grad._base
-    if _getrefcount(grad) - _ARG > 2 or not _dense_writable(data):  # 2: our caller's `grad` and ours
-        return False
-    owner = data if data.base is None else data.base
-    if not isinstance(owner, np.ndarray) or owner.base is not None:
-        return False
-    bdata = None
-    if base is not None:
-        if base._base is not None or _getrefcount(base) - _ARG > 2:  # 2: grad._base and our `base`
-            return False
-        bdata = base._data
-        if bdata is data or not (bdata is owner or bdata.base is owner):
-            return False
-    # expected references: the Tensors' `_data`, the views' `.base` and our locals
-    if _getrefcount(data) - _ARG > 2 + (owner is data) + (bdata is not None and bdata.base is data):
-        return False
-    if bdata is not None and _getrefcount(bdata) - _ARG > 2 + (owner is bdata) + (data.base is bdata):
-        return False
-    if owner is not data and owner is not bdata:
-        return _getrefcount(owner) - _ARG <= 2 + (bdata is not None and bdata.base is owner)  # + data.base, our `owner`
-    return True
 
 
 def grad_accumulator(t) -> AccumulateGrad:
@@ -192,122 +156,6 @@ class BackwardNode(Node):
         self._saved = None
 
 
-class Function:
-    """Base of every differentiable operation, mirroring `torch.autograd.Function`.
-
-    Subclass it with static `forward(ctx, *args)` and `backward(ctx, *grad_outputs)`, then call
-    `MyFn.apply(*args)`. Backward returns one gradient per forward argument (None where there
-    is none). The recorded node is named `<Class>Backward`, as in PyTorch.
-    """
-
-    node_name: str | None = None  # built-in ops set PyTorch's name, e.g. "MulBackward0"
-    _forward_on_arrays = False
-    _Backward: type
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        name = cls.__dict__.get("node_name") or f"{cls.__name__}Backward"
-        body = {"_fn": cls, "__module__": cls.__module__, "_short_backward_ok": cls._forward_on_arrays}
-        cls._Backward = type(name, (BackwardNode,), body)
-
-    @staticmethod
-    def forward(ctx, *args):
-        raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
-
-    @staticmethod
-    def backward(ctx, *grad_outputs):
-        raise NotImplementedError("You must implement the backward function for custom autograd.Function.")
-
-    @classmethod
-    def apply(cls, *args):
-        ctx = cls._Backward()
-        inputs = [a for a in args if isinstance(a, Tensor)]
-        record = grad_mode._enabled and any(t._requires_grad for t in inputs)
-        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
-        ctx._arg_is_tensor = tuple(isinstance(a, Tensor) for a in args)
-        with grad_mode.no_grad():
-            result = cls.forward(ctx, *args)
-        single = not isinstance(result, tuple)
-        outputs = (result,) if single else result
-        if not record:
-            ctx._to_save = None
-            return result
-        _connect(ctx, inputs, [o for o in outputs if isinstance(o, Tensor)], getattr(ctx, "_non_differentiable", ()))
-        return result
-
-
-class Op(Function):
-    """A built-in op: forward on NumPy arrays (the kernels' world), backward on Tensors.
-
-    A view op (`is_view = True`) returns NumPy views of its first input: its outputs share that
-    input's memory and version counter, so an in-place change through either is seen by both.
-    """
-
-    is_view = False
-    _forward_on_arrays = True  # and backward may leave out the trailing non-Tensor arguments
-
-    @classmethod
-    def apply(cls, *args):
-        # Written for the per-call cost: a training step makes ~25 of these calls, so no helper
-        # calls, comprehensions or dicts on the common path (all arguments Tensors, one output).
-        ctx = cls._Backward()
-        inputs, arrays, record = [], [], False
-        for a in args:
-            if isinstance(a, Tensor):
-                inputs.append(a)
-                arrays.append(a._data)
-                if a._requires_grad:
-                    record = True
-            else:
-                arrays.append(a)
-        record = record and grad_mode._enabled
-        if record:  # set before forward (as PyTorch's ctx), so that it saves only what backward needs
-            if len(inputs) == len(args):
-                ctx.needs_input_grad = tuple([t._requires_grad for t in inputs])
-                ctx._arg_is_tensor = (True,) * len(args)
-            else:
-                ctx.needs_input_grad = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
-                ctx._arg_is_tensor = tuple([isinstance(a, Tensor) for a in args])
-        result = cls.forward(ctx, *arrays)
-        if isinstance(result, np.generic):  # a NumPy ufunc on a 0-d array returns a scalar
-            result = _as_array(ctx, result)
-        make = Tensor._make
-        multiple = type(result) is tuple
-        outputs = [make(r) for r in result] if multiple else [make(result)]
-        if cls.is_view:
-            first = inputs[0]
-            base = first if first._base is None else first._base
-            for o in outputs:
-                o._version, o._base = first._version, base
-        if record:
-            to_save = ctx.__dict__.get("_to_save")
-            if to_save:  # map the saved arrays back to the tensors they came from (outputs first)
-                ctx._to_save = tuple([_tensor_of(x, outputs, inputs) for x in to_save])
-            _connect(ctx, inputs, outputs, ())
-        return tuple(outputs) if multiple else outputs[0]
-
-
-def _as_array(ctx, scalar):
-    """A 0-d array for the NumPy scalar a forward returned, also where the forward saved it, so
-    that the saved output still maps to the output tensor (`tanh(tensor(0.5))`'s backward needs it)."""
-    array = np.asarray(scalar)
-    to_save = ctx.__dict__.get("_to_save")
-    if to_save:
-        ctx._to_save = tuple([array if x is scalar else x for x in to_save])
-    return array
-
-
-def _tensor_of(x, outputs: list, inputs: list):
-    """The output or input tensor whose array `x` is, else `x` itself (a constant the forward made)."""
-    for t in outputs:
-        if t._data is x:
-            return t
-    for t in inputs:
-        if t._data is x:
-            return t
-    return x
-
-
 _NO_EDGE = (None, 0)
 
 
@@ -350,3 +198,67 @@ def _connect(ctx: BackwardNode, inputs: list, outputs: list, non_differentiable)
             saved.append(x)
     ctx._saved = tuple(saved)
     ctx._to_save = None
+
+
+class Function:
+    """Base of every differentiable operation, mirroring `torch.autograd.Function`.
+
+    Subclass it with static `forward(ctx, *args)` and `backward(ctx, *grad_outputs)`, then call
+    `MyFn.apply(*args)`. Backward returns one gradient per forward argument (None where there
+    is none). The recorded node is named `<Class>Backward`, as in PyTorch.
+    """
+
+    node_name: str | None = None  # built-in ops set PyTorch's name, e.g. "MulBackward0"
+    _connect = staticmethod(_connect)  # Op.apply (in _fastpath.py) reaches the wiring through the class
+    _forward_on_arrays = False
+    _Backward: type
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        name = cls.__dict__.get("node_name") or f"{cls.__name__}Backward"
+        body = {"_fn": cls, "__module__": cls.__module__, "_short_backward_ok": cls._forward_on_arrays}
+        cls._Backward = type(name, (BackwardNode,), body)
+
+    @staticmethod
+    def forward(ctx, *args):
+        raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("You must implement the backward function for custom autograd.Function.")
+
+    @classmethod
+    def apply(cls, *args):
+        """Run forward without recording; if grad mode is on and an input requires grad, record a node.
+
+        The node is `ctx` itself (an instance of `cls._Backward`): `_connect` gives it edges to
+        the inputs' nodes and makes it the outputs' `grad_fn`."""
+        ctx = cls._Backward()
+        inputs = [a for a in args if isinstance(a, Tensor)]
+        record = grad_mode.is_grad_enabled() and any(t._requires_grad for t in inputs)
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+        ctx._arg_is_tensor = tuple(isinstance(a, Tensor) for a in args)
+        with grad_mode.no_grad():
+            result = cls.forward(ctx, *args)
+        single = not isinstance(result, tuple)
+        outputs = (result,) if single else result
+        if not record:
+            ctx._to_save = None
+            return result
+        _connect(ctx, inputs, [o for o in outputs if isinstance(o, Tensor)], getattr(ctx, "_non_differentiable", ()))
+        return result
+
+
+class Op(Function):
+    """A built-in op: forward on NumPy arrays (the kernels' world), backward on Tensors.
+
+    `Op.apply` takes the steps of `Function.apply` above on arrays: the Tensor arguments are
+    unwrapped to their arrays for `forward`, its arrays wrapped as Tensors, and the node
+    recorded with `_connect`, the arrays it saved mapped back to the Tensors they came from.
+    A view op (`is_view = True`) returns NumPy views of its first input: its outputs share that
+    input's memory and version counter, so an in-place change through either is seen by both.
+    """
+
+    is_view = False
+    _forward_on_arrays = True  # and backward may leave out the trailing non-Tensor arguments
+    apply = classmethod(op_apply)  # PERF: written out for its per-call cost in _fastpath.py

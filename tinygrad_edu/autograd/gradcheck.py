@@ -11,6 +11,9 @@ import warnings
 
 import numpy as np
 
+from ..tensor import Tensor
+from .engine import grad
+
 
 class GradcheckError(RuntimeError):
     pass
@@ -37,8 +40,6 @@ def _numerical_jacobian(fn, inputs, i, eps):
 
 
 def _analytical_jacobian(fn, inputs, i):
-    from ..tensor import Tensor
-    from .engine import grad
     outs = _as_tuple(fn(*inputs))
     jacobians = []
     for o in outs:
@@ -58,7 +59,6 @@ def _analytical_jacobian(fn, inputs, i):
 def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
               raise_exception: bool = True, **_ignored) -> bool:
     """True if backward's Jacobian matches finite differences for every input that requires grad."""
-    from ..tensor import Tensor
     inputs = tuple(t.detach().contiguous().clone().requires_grad_(t.requires_grad) if isinstance(t, Tensor) else t
                    for t in _as_tuple(inputs))
     for i, t in enumerate(inputs):
@@ -81,8 +81,6 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
 
 def gradgradcheck(func, inputs, grad_outputs=None, **kwargs) -> bool:
     """gradcheck of the first derivatives themselves (they are computed with create_graph=True)."""
-    from ..tensor import Tensor
-    from .engine import grad
     inputs = _as_tuple(inputs)
     diff = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
 

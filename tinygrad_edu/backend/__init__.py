@@ -25,6 +25,15 @@ naming the variable and the default is used, as torch does for ``OMP_NUM_THREADS
 C kernels use threads; the NumPy backend runs whatever its BLAS was configured with (e.g.
 ``OPENBLAS_NUM_THREADS``), and remembers the count for when ``use("c")`` comes.
 
+Memory: loading the C backend calls ``c_kernels.keep_freed_memory()`` once (glibc's malloc
+keeps freed arrays for reuse instead of page-faulting them in again every step; see its
+docstring for the figures); ``TINYGRAD_EDU_KEEP_FREED_MEMORY=0`` skips the call.
+
+Layout: ``checks.py`` (the argument checks both backends share), ``numpy/<family>.py`` (the
+twins), ``c/<family>.py`` (the bindings; ``c/_ffi.py`` alone touches cffi), one module per
+``csrc/<family>.c``; ``numpy_kernels`` and ``c_kernels`` gather each side into the namespace
+``kernels`` points at.
+
 Importing never fails because of the C extension: if it is missing (no compiler at
 install time) or broken, we fall back to NumPy and emit one ``RuntimeWarning`` with
 the reason -- unless NumPy was asked for explicitly. PyTorch has no equivalent
@@ -44,6 +53,7 @@ __all__ = ["available", "current", "kernels", "use", "ENV_VAR", "KNOWN", "NUM_TH
            "get_num_threads", "set_num_threads"]
 
 ENV_VAR = "TINYGRAD_EDU_BACKEND"
+KEEP_FREED_MEMORY_ENV_VAR = "TINYGRAD_EDU_KEEP_FREED_MEMORY"  # "0": leave glibc's malloc settings alone
 KNOWN = ("c", "numpy")
 
 # The active kernel module. Rebound by use(): read it as backend.kernels at call time.
@@ -68,6 +78,8 @@ def _load_c() -> ModuleType | None:
         else:
             _c_module = c_kernels
             c_kernels.set_num_threads(_num_threads)  # loaded late (by use("c")): same threads
+            if os.environ.get(KEEP_FREED_MEMORY_ENV_VAR, "1") != "0":
+                c_kernels.keep_freed_memory()  # malloc keeps freed arrays for the next step: see its docstring
     return _c_module
 
 

@@ -2,7 +2,7 @@
 
 Each follows PyTorch's formula, defaults and reduction semantics. Where PyTorch records one
 fused node, so do we (nll_loss: NllLossBackward0; mse_loss, binary_cross_entropy,
-binary_cross_entropy_with_logits: see `_functions.py`). cross_entropy goes further: one node,
+binary_cross_entropy_with_logits: see `ops/loss.py`). cross_entropy goes further: one node,
 CrossEntropyLossBackward0, where PyTorch has NllLossBackward0 <- LogSoftmaxBackward0; the rest are
 written with Tensor ops as PyTorch's are (l1, Poisson and Gaussian NLL). batch_norm and
 multi_margin_loss are one node each (NativeBatchNormBackward0, MultiMarginLossBackward0).
@@ -18,8 +18,8 @@ from .. import addmm, ops
 from ..autograd import grad_mode
 from ..dtypes import result_type
 from ..random import _generator
-from ..tensor import Tensor, _check_not_bool_sub
-from . import _functions
+from .._tensor_math import _check_not_bool_sub
+from ..tensor import Tensor
 
 _REDUCTIONS = ("none", "mean", "sum")
 _TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
@@ -109,24 +109,23 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    from ..ops import LeakyRelu
     _float_only("leaky_relu_cpu", input._data.dtype)
-    return _activation(input, inplace, lambda x: LeakyRelu.apply(x, negative_slope))
+    return _activation(input, inplace, lambda x: ops.LeakyRelu.apply(x, negative_slope))
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     _float_only("elu_cpu", input._data.dtype)
-    return _activation(input, inplace, lambda x: _functions.Elu.apply(x, alpha))
+    return _activation(input, inplace, lambda x: ops.Elu.apply(x, alpha))
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     _float_only("silu_cpu", input._data.dtype)
-    return _activation(input, inplace, _functions.Silu.apply)
+    return _activation(input, inplace, ops.Silu.apply)
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     _float_only("softplus_cpu", input._data.dtype)
-    return _functions.Softplus.apply(input, beta, threshold)
+    return ops.Softplus.apply(input, beta, threshold)
 
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
@@ -134,7 +133,7 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace
         raise ValueError("min_val cannot be greater than max_val")
     if input._data.dtype == np.bool_:
         raise RuntimeError("Bool inputs not supported for hardtanh")
-    return _activation(input, inplace, lambda x: _functions.Hardtanh.apply(x, min_val, max_val))
+    return _activation(input, inplace, lambda x: ops.Hardtanh.apply(x, min_val, max_val))
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
@@ -200,7 +199,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if not training and (running_mean is None or running_var is None):
         raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
     # the running stats go in as arrays: state the forward updates, never part of the graph
-    out = _functions.NativeBatchNorm.apply(input, weight, bias, _array_or_none(running_mean),
+    out = ops.NativeBatchNorm.apply(input, weight, bias, _array_or_none(running_mean),
                                            _array_or_none(running_var), training, momentum, eps)
     for t in (running_mean, running_var) if training else ():
         if t is not None:
@@ -220,7 +219,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bi
         if t is not None and tuple(t.shape) != shape:
             raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got {name} of shape "
                                f"{list(t.shape)} and normalized_shape = {list(shape)}")
-    return _functions.NativeLayerNorm.apply(input, weight, bias, len(shape), eps)
+    return ops.NativeLayerNorm.apply(input, weight, bias, len(shape), eps)
 
 
 def _array_or_none(t: Tensor | None) -> np.ndarray | None:
@@ -242,7 +241,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
         raise IndexError("index out of range in self")
     if padding_idx is not None and padding_idx < 0:
         padding_idx += weight.shape[0]
-    return _functions.Embedding.apply(weight, indices, padding_idx)
+    return ops.Embedding.apply(weight, indices, padding_idx)
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
@@ -266,7 +265,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, redu
     _same_size(input, target)
     _float_only("mse_cpu", result_type(input, target).np)
     input, target = _promote(input, target)
-    return _functions.MseLoss.apply(input, target, reduction)
+    return ops.MseLoss.apply(input, target, reduction)
 
 
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
@@ -287,7 +286,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     _same_size(input, target)
     _float_only("smooth_l1_cpu", result_type(input, target).np)
     input, target = _promote(input, target)
-    return _functions.SmoothL1Loss.apply(input, target, reduction, beta)
+    return ops.SmoothL1Loss.apply(input, target, reduction, beta)
 
 
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
@@ -300,7 +299,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     if input._data.dtype.kind != "f":  # PyTorch writes the loss into a tensor of input's dtype
         raise _cast_error(result_type(input, target).np, input._data.dtype)
     input, target = _promote(input, target)
-    return _functions.HuberLoss.apply(input, target, reduction, delta)
+    return ops.HuberLoss.apply(input, target, reduction, delta)
 
 
 def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False, size_average=None,
@@ -358,7 +357,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     if input.numel() and bool(((input._data < 0) | (input._data > 1)).any()):
         raise RuntimeError("all elements of input should be between 0 and 1")
     input, target = _promote(input, target)
-    return _functions.BinaryCrossEntropy.apply(input, target, reduction,
+    return ops.BinaryCrossEntropy.apply(input, target, reduction,
                                                _const_array(weight, input, "binary_cross_entropy"))
 
 
@@ -377,7 +376,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
         raise _cast_error(input._data.dtype, target._data.dtype)
     input, target = _promote(input, target)
     fn = "binary_cross_entropy_with_logits"
-    return _functions.BinaryCrossEntropyWithLogits.apply(input, target, reduction, _const_array(weight, input, fn),
+    return ops.BinaryCrossEntropyWithLogits.apply(input, target, reduction, _const_array(weight, input, fn),
                                                          _const_array(pos_weight, input, fn, "pos_weight"))
 
 
@@ -430,7 +429,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     reduction = _reduction(size_average, reduce, reduction)
     kernel = "nll_loss_out_frame" if input.dim() <= 2 else "nll_loss2d_forward_out_frame"
     flat, t, w, out_shape = _class_target(input, target, weight, ignore_index, kernel)
-    return _unflatten_loss(_functions.NllLoss.apply(flat, t, w, ignore_index, reduction), reduction, out_shape)
+    return _unflatten_loss(ops.NllLoss.apply(flat, t, w, ignore_index, reduction), reduction, out_shape)
 
 
 def _cross_entropy_2d(logits: Tensor, target: np.ndarray, weight: np.ndarray | None, ignore_index: int,
@@ -504,15 +503,14 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     if ((t < 0) | (t >= x.shape[1])).any():
         raise RuntimeError("target out of range")
     w = _const_array(weight, input, "multi_margin_loss")
-    loss = _functions.MultiMarginLoss.apply(x, t, p, margin, w, reduction)
+    loss = ops.MultiMarginLoss.apply(x, t, p, margin, w, reduction)
     return loss.reshape(()) if reduction == "none" and input.dim() == 1 else loss
 
 
 # ---------------------------------------------------------------- convolution and pooling
+# Their argument checks (PyTorch's messages) fill a file of their own: _functional_conv.py.
 
-# The core functions already follow torch.nn.functional's signatures and checks (ops.py).
-conv2d = ops.conv2d
-max_pool2d = ops.max_pool2d
+from ._functional_conv import conv2d, max_pool2d  # noqa: E402,F401
 
 # Added for the torchvision twin and the recurrent layers (nn/_extra.py).
-from ._extra import adaptive_avg_pool2d, dropout2d, gelu  # noqa: E402
+from ._extra import adaptive_avg_pool2d, dropout2d, gelu  # noqa: E402,F401
