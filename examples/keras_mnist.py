@@ -98,7 +98,8 @@ def main(argv=None) -> dict:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--limit-train", type=int, default=None, help="use only the first N training images")
     p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="fit's verbose (2: a line per epoch)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="random seed: the same numbers run after run (default: %(default)s)")
     args = p.parse_args(argv)
     names = ("mlp", "cnn") if args.model == "both" else (args.model,)
     return {name: train(name, args) for name in names}
