@@ -16,9 +16,8 @@ from .creation import (arange, cat, empty, empty_like, eye, from_numpy, full, fu
                        rand, rand_like, randint, randn, randn_like, randperm, stack, tensor, where, zeros, zeros_like)
 from .dtypes import (bool_ as bool, dtype, float16, float32, float64, get_default_dtype, int8, int16, int32,
                      int64, promote_types, result_type, set_default_dtype, uint8)
-from ._tensor_math import _check_mm
+from ._tensor_math import _check_mm, einsum
 from .random import Generator, initial_seed, manual_seed, seed
-from ._tensor_math import einsum
 from .autograd.grad_mode import inference_mode, is_inference_mode_enabled
 
 float, double, half, long, int, short = float32, float64, float16, int64, int32, int16

@@ -1,4 +1,4 @@
-"""Activations: relu, sigmoid, tanh, leaky_relu (C kernels in csrc/activations.c), elu, silu, softplus, hardtanh.
+"""Activations: relu, sigmoid, tanh, leaky_relu (C kernels in csrc/activations.c), elu, silu, softplus, hardtanh, gelu.
 
 Each backward is an op of its own (PyTorch's threshold_backward, sigmoid_backward, ...): the
 plain backward is then one kernel call, and create_graph can still differentiate it. The

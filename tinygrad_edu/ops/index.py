@@ -1,4 +1,6 @@
-"""Indexing, joining and splitting: x[key], x[key] = v, masked_fill, cat, stack, split, unbind, embedding."""
+"""Indexing, joining and splitting: x[key], x[key] = v, masked_fill, cat, stack, split, unbind, embedding,
+sort/topk's values (take along a dim), scatter.
+"""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Matrix products: mm, addmm (the Linear layer), mv, dot, bmm/matmul (C kernels in csrc/matmul.c).
+"""Matrix products: mm, addmm (the Linear layer), mv, dot, bmm/matmul (C kernels in csrc/matmul.c); einsum.
 
 The kernels take float32/float64 only; other dtypes (ints) use NumPy's matmul. Operands go to
 the kernels as they are: transposed and sliced views are read in place, not copied.

@@ -1,4 +1,4 @@
-"""Reductions: sum, mean, var, std, amax/amin, max/min over a dim, logsumexp.
+"""Reductions: sum, mean, var, std, amax/amin, max/min over a dim, logsumexp, norm, prod.
 
 `dims` is a tuple of non-negative ints, already checked by the Tensor method. Each backward
 spreads the gradient back over the reduced dims (`_expand_back`).

@@ -1,4 +1,4 @@
-"""Shapes and views: view, reshape, (un)squeeze, permute, transpose, expand, clone, dtype casts.
+"""Shapes and views: view, reshape, (un)squeeze, permute, transpose, expand, repeat, clone, dtype casts.
 
 A view op (`is_view = True`) returns NumPy views of its input: the output shares the input's
 memory and version counter, as PyTorch's views do. Each backward undoes the reshaping.
