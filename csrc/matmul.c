@@ -89,16 +89,18 @@
 #define TG_PACK_A_MIN_PANELS 2
 
 /* Multiply-adds (batch * m * n * k) from which a call uses more than one
- * thread: 12M is ~130 us on one core at ~190 GFLOP/s (AVX-512, 2-core AMD
- * EPYC). Waking a sleeping worker through a futex costs tens of microseconds
- * even on an idle machine, and a second core gives 1.2-1.9x at best on the
- * shared 2-core machine this was tuned on, so below that size the wake-up
- * eats the gain. In the MNIST MLP at batch 64 only the first layer's
- * products (64x784x512, 784x64x512: 25.7M) qualify; at batch 512 those of
- * the first three layers (>= 16.8M) do. (threadpool.c also falls back to one thread for a
- * while when a worker straggles: on a busy machine a second thread loses.) */
+ * thread. Re-measured on the 2-core AMD EPYC (AVX-512) under load average
+ * 14-17, with -DTG_PAR_MIN_WORK=0 -DTG_BACKOFF_MIN=0 (bench: per-call times at
+ * 1 and 2 threads, the fastest call standing for "the second core was free"):
+ * 64x512x256 (8.4M) 174 -> 109 us (1.60x), 64x512x784 (25.7M) 511 -> 388 us
+ * (1.32x); at 2.1M the best was 1.11x (64x256x128), at 0.5M and below two
+ * threads never won (64x128x64: 0.84x, 64x64x10: 0.85x: the wake-up alone is
+ * a few microseconds). So 4M: in the MNIST MLP at batch 64 the products of the
+ * first two layers (25.7M and 8.4M) split, the last three (<= 2.1M) do not.
+ * When the second core is busy, the pool's serial spells (threadpool.c) keep a
+ * split call within a few percent of one thread. */
 #ifndef TG_PAR_MIN_WORK /* -DTG_PAR_MIN_WORK=0 to measure where threads start to pay */
-#define TG_PAR_MIN_WORK (12 * 1000 * 1000)
+#define TG_PAR_MIN_WORK (4 * 1000 * 1000)
 #endif
 
 /* Tasks per thread for a parallel call: more than one, so a thread that the OS
@@ -510,6 +512,7 @@ int SFX(tg_gemm)(const T *a, const T *b, const T *bias, T *c, int64_t batch, int
     int64_t threads = tg_get_num_threads();
     /* In double: batch * m * n * k may not fit in int64. */
     if ((double)batch * (double)m * (double)n * (double)k < (double)TG_PAR_MIN_WORK) threads = 1;
+    threads = tg_parallel_threads(threads); /* 1 in a serial spell: then no cut, no extra packing */
     if (threads > 1) {
         const int64_t want = threads * TG_TASKS_PER_THREAD;
         if (batch >= want) { /* whole batch items per task */

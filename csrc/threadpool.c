@@ -21,6 +21,11 @@
  * its own working time (the break-even: the call then took longer than running
  * both halves itself would have), the next calls run serially (16 of them,
  * doubling up to 1024 while it keeps happening; back to 16 after a good run).
+ * The same happens when no worker joined at all (the other cores were busy: the
+ * caller ran every task itself, and paid the wake-up and the cut of the job into
+ * tasks for nothing; 5-15% of a 64x256x512 product on the loaded 2-core AMD EPYC).
+ * tg_parallel_threads lets a caller see the serial spell coming before it cuts
+ * its job (matmul.c then runs one uncut task, exactly the one-thread path).
  *
  * Running short of threads or memory degrades, never fails: the pool runs with the
  * workers pthread_create could start (a process or memory limit), and a worker whose
@@ -59,6 +64,7 @@ static struct {
     int open;            /* workers may still join the current job */
     int64_t wanted;      /* workers that may join the current job */
     int64_t joined;      /* workers that joined and have not finished */
+    int64_t joined_any;  /* workers that joined the current job at all */
     tg_task_fn fn;
     void *ctx;
     int64_t ntasks;
@@ -84,8 +90,11 @@ int64_t tg_get_num_threads(void)
     return n < 1 ? 1 : (n > TG_MAX_THREADS ? TG_MAX_THREADS : n);
 }
 
-/* Parallel calls left to run serially, and the next such penalty (see the top). */
+/* Parallel calls left to run serially, and the next such penalty (see the top).
+ * -DTG_BACKOFF_MIN=0 turns the fallback off, to measure what two threads give (bench). */
+#ifndef TG_BACKOFF_MIN
 #define TG_BACKOFF_MIN 16
+#endif
 #define TG_BACKOFF_MAX 1024
 static atomic_int_fast64_t serial_calls_left;
 static int64_t backoff = TG_BACKOFF_MIN; /* only touched while holding pool.run */
@@ -117,6 +126,7 @@ static void *worker_main(void *arg)
         }
         seen = pool.generation;
         pool.joined++;
+        pool.joined_any++;
         tg_task_fn fn = pool.fn;
         void *ctx = pool.ctx;
         int64_t ntasks = pool.ntasks;
@@ -172,14 +182,20 @@ static int run_serially(tg_task_fn fn, void *ctx, int64_t ntasks)
     return TG_OK;
 }
 
+int64_t tg_parallel_threads(int64_t nthreads)
+{
+    if (nthreads > 1 && atomic_load(&serial_calls_left) > 0) {
+        atomic_fetch_sub(&serial_calls_left, 1);
+        return 1;
+    }
+    return nthreads;
+}
+
 int tg_parallel_for(tg_task_fn fn, void *ctx, int64_t ntasks, int64_t nthreads)
 {
     if (nthreads > ntasks) nthreads = ntasks;
     if (nthreads > TG_MAX_THREADS) nthreads = TG_MAX_THREADS;
-    if (nthreads > 1 && atomic_load(&serial_calls_left) > 0) {
-        atomic_fetch_sub(&serial_calls_left, 1);
-        nthreads = 1;
-    }
+    nthreads = tg_parallel_threads(nthreads);
     if (nthreads <= 1 || pthread_mutex_trylock(&pool.run) != 0) return run_serially(fn, ctx, ntasks);
     pthread_once(&fork_handler_once, install_fork_handler);
     pthread_mutex_lock(&pool.lock);
@@ -191,6 +207,7 @@ int tg_parallel_for(tg_task_fn fn, void *ctx, int64_t ntasks, int64_t nthreads)
     atomic_store(&pool.next, 0);
     pool.generation++;
     pool.open = 1;
+    pool.joined_any = 0;
     pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.lock);
 
@@ -202,10 +219,11 @@ int tg_parallel_for(tg_task_fn fn, void *ctx, int64_t ntasks, int64_t nthreads)
     pthread_mutex_lock(&pool.lock);
     pool.open = 0; /* late workers stay asleep */
     while (pool.joined > 0) pthread_cond_wait(&pool.done, &pool.lock);
+    const int64_t helped = pool.joined_any;
     pthread_mutex_unlock(&pool.lock);
 
     const double waited = seconds() - own_work_done;
-    if (waited > own_work_done - start) { /* a straggler: go serial for a while */
+    if (waited > own_work_done - start || helped == 0) { /* a straggler, or no help: go serial for a while */
         atomic_store(&serial_calls_left, backoff);
         backoff = backoff < TG_BACKOFF_MAX ? 2 * backoff : TG_BACKOFF_MAX;
     } else {

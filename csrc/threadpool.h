@@ -26,4 +26,12 @@ typedef int (*tg_task_fn)(void *ctx, int64_t task);
  */
 int tg_parallel_for(tg_task_fn fn, void *ctx, int64_t ntasks, int64_t nthreads);
 
+/*
+ * The threads a parallel call asking for `nthreads` should plan for: `nthreads`, or 1
+ * while the pool is in a serial spell (a recent call found the other cores busy; that
+ * call to tg_parallel_threads then counts as one of the spell's serial calls). A caller
+ * that cuts its job by thread count asks first, and passes the answer to tg_parallel_for.
+ */
+int64_t tg_parallel_threads(int64_t nthreads);
+
 #endif /* TG_THREADPOOL_H */

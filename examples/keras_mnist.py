@@ -90,16 +90,16 @@ def train(name: str, args) -> dict:
 
 
 def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--model", choices=("mlp", "cnn", "both"), default="both")
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--model", choices=("mlp", "cnn", "both"), default="both", help="which network to train")
     p.add_argument("--data-dir", default=None,
-                   help="folder of the MNIST IDX files (default: $TINYGRAD_EDU_MNIST, else data)")
-    p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--batch-size", type=int, default=64)
+                   help="folder of the MNIST IDX files (None: $TINYGRAD_EDU_MNIST, else ~/.cache/tinygrad_edu/mnist)")
+    p.add_argument("--epochs", type=int, default=5, help="epochs of fit()")
+    p.add_argument("--batch-size", type=int, default=64, help="fit()'s batch_size")
     p.add_argument("--limit-train", type=int, default=None, help="use only the first N training images")
     p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="fit's verbose (2: a line per epoch)")
-    p.add_argument("--seed", type=int, default=0,
-                   help="random seed: the same numbers run after run (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="random seed: the same numbers run after run")
     args = p.parse_args(argv)
     names = ("mlp", "cnn") if args.model == "both" else (args.model,)
     return {name: train(name, args) for name in names}

@@ -28,6 +28,7 @@ from pathlib import Path
 import tinygrad_edu as torch
 from tinygrad_edu import nn, optim
 from tinygrad_edu.datasets import MNIST
+from tinygrad_edu.datasets.utils import default_cache_dir
 from tinygrad_edu.transforms import Compose, Normalize, ToTensor
 from tinygrad_edu.utils.data import DataLoader, Subset
 
@@ -42,13 +43,7 @@ transform = Compose([ToTensor(), Normalize((MNIST_MEAN,), (MNIST_STD,))])
 
 def cache_data_dir() -> str:
     """<the user's cache folder>/tinygrad_edu/mnist: the default folder, whatever the current folder is."""
-    if sys.platform == "win32":
-        cache = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
-    elif sys.platform == "darwin":
-        cache = Path.home() / "Library" / "Caches"
-    else:
-        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return str(cache / "tinygrad_edu" / "mnist")
+    return default_cache_dir("mnist")
 
 
 def default_data_dir() -> str:

@@ -22,8 +22,9 @@ runs on at most 256 threads, and on fewer when no more can be started (a process
 limit), never failing for that. The default comes from ``TINYGRAD_EDU_NUM_THREADS``, else
 every CPU this process may run on; a value that is not such a count gets a ``RuntimeWarning``
 naming the variable and the default is used, as torch does for ``OMP_NUM_THREADS``. Only the
-C kernels use threads; the NumPy backend runs whatever its BLAS was configured with (e.g.
-``OPENBLAS_NUM_THREADS``), and remembers the count for when ``use("c")`` comes.
+C kernels start threads of their own; on the NumPy backend, NumPy's BLAS (OpenBLAS, MKL...) gets
+the same count, capped at the usable CPUs, through ``threadpoolctl`` -- otherwise it starts one
+thread per CPU whatever was asked, and on a busy machine an epoch grew 100-fold (issue 14).
 
 Memory: loading the C backend calls ``c_kernels.keep_freed_memory()`` once (glibc's malloc
 keeps freed arrays for reuse instead of page-faulting them in again every step; see its
@@ -116,6 +117,7 @@ def use(name: str) -> None:
     else:
         module = numpy_kernels
     kernels, _current = module, key
+    _limit_blas_threads()  # on the NumPy backend, BLAS does the products: the same threads
 
 
 def _select_at_import() -> None:
@@ -168,11 +170,37 @@ def set_num_threads(n: int) -> None:
     if _c_module is not None:
         _c_module.set_num_threads(n)
     _num_threads = n
+    _limit_blas_threads()
 
 
 def get_num_threads() -> int:
     """The number of threads the C kernels may use (``torch.get_num_threads``)."""
     return _num_threads
+
+
+_blas_controller = None  # threadpoolctl's view of the BLAS libraries loaded (by NumPy): made once
+_blas_threads = None     # what the BLAS was last limited to
+
+
+def _limit_blas_threads() -> None:
+    """On the NumPy backend, give NumPy's BLAS ``min(get_num_threads(), usable CPUs)`` threads.
+
+    Through threadpoolctl; more BLAS threads than CPUs only oversubscribe them. The C backend
+    leaves BLAS alone (its products run in C): setting an OpenBLAS count starts its threads,
+    and importing threadpoolctl (~10 ms) would slow ``import tinygrad_edu`` down."""
+    global _blas_controller, _blas_threads
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    want = min(_num_threads, cpus)
+    if _current != "numpy" or want == _blas_threads:
+        return
+    if _blas_controller is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # a dependency; without it BLAS keeps its own count, as before
+            return
+        _blas_controller = ThreadpoolController()
+    _blas_controller.limit(limits=want, user_api="blas")
+    _blas_threads = want
 
 
 def _default_num_threads() -> int:
@@ -190,5 +218,5 @@ def _default_num_threads() -> int:
     return cpus
 
 
+_num_threads = _default_num_threads()  # before the backend is chosen: loading C and use() read it
 _select_at_import()
-set_num_threads(_default_num_threads())

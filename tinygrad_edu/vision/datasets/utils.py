@@ -23,6 +23,21 @@ class DatasetFileError(RuntimeError):
         self.path, self.fault = str(path), fault
 
 
+def default_cache_dir(name: str) -> str:
+    """<the user's cache folder>/tinygrad_edu/<name>, whatever the current folder is.
+
+    ~/.cache on Linux (or $XDG_CACHE_HOME), ~/Library/Caches on macOS, %LOCALAPPDATA% on Windows.
+    Nothing is created here: a download makes the folder once the server answers.
+    """
+    if sys.platform == "win32":
+        cache = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+    elif sys.platform == "darwin":
+        cache = Path.home() / "Library" / "Caches"
+    else:
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return str(cache / "tinygrad_edu" / name)
+
+
 def calculate_md5(fpath, chunk_size: int = 1024 * 1024) -> str:
     md5 = hashlib.md5()
     with open(fpath, "rb") as f:
