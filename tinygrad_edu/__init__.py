@@ -11,12 +11,14 @@ from .tensor import Size, Tensor, device  # first: tensor.py imports ops and aut
 from . import autograd, backend, ops
 from .backend import get_num_threads, set_num_threads
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from ._device import get_default_device, set_default_device
 from .creation import (arange, cat, empty, empty_like, eye, from_numpy, full, full_like, linspace, ones, ones_like,
                        rand, rand_like, randint, randn, randn_like, randperm, stack, tensor, where, zeros, zeros_like)
 from .dtypes import (bool_ as bool, dtype, float16, float32, float64, get_default_dtype, int8, int16, int32,
                      int64, promote_types, result_type, set_default_dtype, uint8)
-from ._tensor_math import _check_mm
+from ._tensor_math import _check_mm, einsum
 from .random import Generator, initial_seed, manual_seed, seed
+from .autograd.grad_mode import inference_mode, is_inference_mode_enabled
 
 float, double, half, long, int, short = float32, float64, float16, int64, int32, int16
 __version__ = "0.1.0"
@@ -49,14 +51,21 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tens
 
 
 def _function(name: str):
-    """torch.exp(x, ...) is x.exp(...): the functional forms share the methods' code."""
-    def fn(input, *args, **kwargs):
+    """torch.exp(x, ...) is x.exp(...): the functional forms share the methods' code (and take out=)."""
+    def fn(input, *args, out=None, **kwargs):
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
-        return getattr(input, name)(*args, **kwargs)
+        result = getattr(input, name)(*args, **kwargs)
+        return result if out is None else _write_out(name, result, out, (input, *args))
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"`input.{name}(...)`: see Tensor.{name}."
     return fn
+
+
+def _write_out(name: str, result, out, inputs):
+    """PyTorch's out=: the result written into `out` (resized if its shape differs), which is returned."""
+    from ._out import write_out
+    return write_out(name, result, out, inputs)
 
 
 for _name in ("abs", "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "sin", "cos", "sigmoid",
@@ -64,7 +73,8 @@ for _name in ("abs", "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sq
               "var", "std", "max", "min", "amax", "amin", "argmax", "argmin", "logsumexp", "softmax", "log_softmax",
               "reshape", "flatten", "squeeze", "unsqueeze", "transpose", "permute", "t", "split", "chunk", "unbind",
               "narrow", "select", "clone", "eq", "ne", "lt", "le", "gt", "ge", "equal", "allclose", "any", "all",
-              "reciprocal", "isnan", "sign", "logical_not", "masked_fill", "detach", "swapaxes"):
+              "reciprocal", "isnan", "sign", "logical_not", "masked_fill", "detach", "swapaxes",
+              "log1p", "erf", "norm", "topk", "sort", "argsort", "prod"):
     globals()[_name] = _function(_name)
 
 
@@ -91,7 +101,7 @@ ByteTensor = _LegacyTensorType("ByteTensor", uint8)
 BoolTensor = _LegacyTensorType("BoolTensor", bool)
 
 _LAZY = ("nn", "optim", "utils", "datasets", "transforms", "metrics", "viz", "serialization", "keras",
-         "distributed")
+         "distributed", "cuda", "accelerator", "backends", "vision", "distributions")
 
 
 _LAZY_NAMES = {"conv2d": "nn.functional", "max_pool2d": "nn.functional"}  # argument parsing lives there

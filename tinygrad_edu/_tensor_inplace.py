@@ -9,7 +9,7 @@ import numpy as np
 
 from . import ops
 from .autograd import grad_mode
-from ._tensor_shape import _index_key
+from ._tensor_shape import _index_key, _scatter_args
 from ._tensor_math import _check_broadcast
 from .random import _generator
 from .tensor import Tensor
@@ -166,6 +166,12 @@ class InplaceMethods:
     def bernoulli_(self, p=0.5, generator=None):
         return self._fill_random(lambda shape: _generator(generator).random(shape) < p)
 
+
+    def scatter_(self, dim, index, src=None, value=None):
+        dim, idx, source = _scatter_args(self, dim, index, src, value, "scatter_")
+        return self._inplace(lambda x, *s: (ops.Scatter.apply(x, idx, dim, s[0]) if s else
+                                            ops.ScatterValue.apply(x, idx, dim, source)),
+                             *((source,) if isinstance(source, Tensor) else ()))
 
 def _copy_into(dst: Tensor, src: Tensor) -> None:
     if src._data.shape != dst._data.shape:

@@ -207,6 +207,12 @@ class MathMethods:
     def reciprocal(self):
         return self._float_unary(ops.Reciprocal)
 
+    def log1p(self):
+        return self._float_unary(ops.Log1p)
+
+    def erf(self):
+        return self._float_unary(ops.Erf)
+
     def abs(self):
         return ops.Abs.apply(self)
 
@@ -337,3 +343,38 @@ def _divide(x: Tensor, other, fn) -> Tensor:
     if dt.kind in "iu" and not np.all(d):
         raise RuntimeError("ZeroDivisionError")
     return Tensor._make(fn(x._data.astype(dt, copy=False), d))
+
+
+# ---------------------------------------------------------------- einsum (torch.einsum, a function)
+
+def einsum(equation: str, *operands) -> Tensor:
+    """Einstein summation, as torch.einsum (operands given one by one or as one list)."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not all(isinstance(t, Tensor) for t in operands):
+        raise TypeError("einsum(): operands must be Tensors")
+    n_subs = len(equation.split("->")[0].split(","))
+    if n_subs != len(operands):
+        raise ValueError("einsum(): more operands were provided than specified in the equation"
+                         if n_subs < len(operands) else "einsum(): fewer operands were provided than specified in "
+                         "the equation")
+    eq = _explicit_einsum(equation.replace(" ", ""), [t.dim() for t in operands])
+    dt = result_type(*operands).np if len(operands) > 1 else operands[0]._data.dtype
+    return ops.Einsum.apply(eq, *[_operand(t, dt) for t in operands])
+
+
+def _explicit_einsum(equation: str, ndims: list) -> str:
+    """The equation with '...' spelt out as letters and the output written after '->' (NumPy's implicit rule)."""
+    lhs, arrow, rhs = equation.partition("->")
+    subs = lhs.split(",")
+    used = set(equation) - set(".,->")
+    pool = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in used]
+    n_ell = builtins.max([nd - (len(s) - 3) for s, nd in zip(subs, ndims) if "..." in s], default=0)
+    ell = "".join(pool[:n_ell])
+    subs = [s.replace("...", ell[n_ell - (nd - (len(s) - 3)):]) if "..." in s else s for s, nd in zip(subs, ndims)]
+    if not arrow:
+        letters = "".join(subs)
+        rhs = ell + "".join(sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ell))
+    else:
+        rhs = rhs.replace("...", ell)
+    return ",".join(subs) + "->" + rhs

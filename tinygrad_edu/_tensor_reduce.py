@@ -10,7 +10,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from . import ops
+from . import dtypes, ops
 from .dtypes import canonical_dim, get_default_dtype
 from .tensor import _LEGACY_NAMES, Tensor, _dims, _shape_arg
 
@@ -125,5 +125,70 @@ class ReduceMethods:
         return op.apply(x, canonical_dim(dim, x.ndim))
 
 
+
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        """The vector p-norm (p = "fro" or 2 by default, any number, inf, -inf) over dim (None: all)."""
+        if not self.is_floating_point():
+            raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
+                               f"{str(self.dtype).split('.')[-1].capitalize()}")
+        if p == "fro" or p is None:
+            p = 2
+        if isinstance(p, str):
+            raise RuntimeError(f"norm: p = '{p}' (a matrix norm) is not supported; use a number, inf or 'fro'")
+        x = self if dtype is None else self.to(dtype)
+        dims = tuple(range(x.dim())) if dim is None else _dims(dim, x.dim())
+        return ops.Norm.apply(x, builtins.float(p), dims, keepdim)
+
+
+    def prod(self, dim=None, keepdim=False, dtype=None):
+        """The product of all entries, or over one dim; integer and bool inputs give int64, as PyTorch."""
+        x = self if dtype is None else self.to(dtype)
+        if dtype is None and x._data.dtype.kind in "biu":
+            x = x.to(dtypes.int64)
+        dims = tuple(range(x.dim())) if dim is None else _dims(dim, x.dim())
+        if dim is None:
+            return ops.Prod.apply(x, dims, False)
+        return ops.ProdDim.apply(x, dims, keepdim)
+
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        """(values, indices) sorted along dim; ties keep their order (PyTorch's stable=True order)."""
+        dim = canonical_dim(dim, self.dim()) if self.dim() else 0
+        idx = _sort_indices(self, dim, descending)
+        if self.dim() == 0:
+            return _sort_result(self.clone(), Tensor._make(idx))
+        return _sort_result(ops.SortValues.apply(self, idx, dim), Tensor._make(idx))
+
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return self.sort(dim, descending, stable).indices
+
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        """The k largest (smallest) entries along dim and their indices, in order."""
+        dim = canonical_dim(dim, self.dim()) if self.dim() else 0
+        size = self.shape[dim] if self.dim() else 1
+        if not 0 <= k <= size:
+            raise RuntimeError("selected index k out of range")
+        idx = np.take(_sort_indices(self, dim, largest), np.arange(k), axis=dim) if self.dim() else \
+            np.zeros((), np.int64)
+        if self.dim() == 0:
+            return _topk_result(self.clone(), Tensor._make(idx))
+        return _topk_result(ops.TopkValues.apply(self, np.ascontiguousarray(idx), dim), Tensor._make(idx))
+
 _max_result = namedtuple("max", ["values", "indices"])
 _min_result = namedtuple("min", ["values", "indices"])
+_sort_result = namedtuple("sort", ["values", "indices"])
+_topk_result = namedtuple("topk", ["values", "indices"])
+
+
+def _sort_indices(self, dim: int, descending: bool) -> np.ndarray:
+    a = self._data
+    if a.ndim == 0:
+        return np.zeros((), np.int64)
+    # stable sort; descending as the stable ascending order of the negated key, so ties keep their order
+    key = -a if descending and a.dtype.kind in "fi" else a
+    idx = np.argsort(key, axis=dim, kind="stable")
+    if descending and a.dtype.kind not in "fi":
+        idx = np.flip(np.argsort(a, axis=dim, kind="stable"), axis=dim)
+    return idx.astype(np.int64)

@@ -10,6 +10,7 @@ import builtins
 import numpy as np
 
 from . import ops
+from .creation import _operand
 from .dtypes import canonical_dim
 from .tensor import Tensor, _dims, _shape_arg
 
@@ -153,6 +154,21 @@ class ShapeMethods:
     def unbind(self, dim: int = 0) -> tuple:
         return ops.Unbind.apply(self, canonical_dim(dim, self.ndim))
 
+    def repeat(self, *sizes) -> Tensor:
+        sizes = _shape_arg(sizes)
+        if len(sizes) < self.dim():
+            raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of "
+                               "tensor")
+        if builtins.any(s < 0 for s in sizes):
+            raise RuntimeError(f"Trying to create tensor with negative dimension: {list(sizes)}")
+        return ops.Repeat.apply(self, sizes)
+
+
+    def scatter(self, dim, index, src=None, value=None) -> Tensor:
+        """A copy of self with src's entries (or value) written at index along dim (torch.scatter)."""
+        dim, idx, source = _scatter_args(self, dim, index, src, value, "scatter")
+        return (ops.Scatter if isinstance(source, Tensor) else ops.ScatterValue).apply(self, idx, dim, source)
+
     def __getitem__(self, key) -> Tensor:
         key, advanced = _index_key(key)
         try:
@@ -173,6 +189,8 @@ def _index_key(key):
     for k in parts:
         if isinstance(k, Tensor):
             k = k._data
+        elif isinstance(k, range):  # x[range(n), y], as PyTorch: a sequence index
+            k = np.arange(k.start, k.stop, k.step)
         if isinstance(k, (list, np.ndarray)):
             k = np.asarray(k)
             if k.size and k.dtype.kind not in "iub":
@@ -189,3 +207,24 @@ def _index_key(key):
                              f"are valid indices (got {type(k).__name__})")
         out.append(k)
     return (tuple(out) if isinstance(key, tuple) else out[0]), advanced
+
+
+def _scatter_args(self, dim, index, src, value, name):
+    """scatter's checks (PyTorch's messages): (dim, index array, the source Tensor or number)."""
+    if not isinstance(index, Tensor) or index._data.dtype != np.int64:
+        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+    if index.dim() == 0 and self.dim() == 1:  # a 0-d index on a vector, as PyTorch allows
+        index = index.reshape(1)
+    if index.dim() != self.dim():
+        raise RuntimeError("Index tensor must have the same number of dimensions as self tensor")
+    dim = canonical_dim(dim, self.dim())
+    idx = index._data
+    if idx.size and (idx.min() < 0 or idx.max() >= self.shape[dim]):
+        raise RuntimeError(f"index {int(idx.max() if idx.max() >= self.shape[dim] else idx.min())} is out of bounds "
+                           f"for dimension {dim} with size {self.shape[dim]}")
+    if src is None and value is None:
+        raise TypeError(f"{name}() missing 1 required argument: 'src' or 'value'")
+    source = value if value is not None else src
+    if not isinstance(source, Tensor):  # a number: the value form
+        return dim, idx, self._data.dtype.type(source)
+    return dim, idx, _operand(source, self._data.dtype)

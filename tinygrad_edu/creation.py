@@ -13,12 +13,13 @@ import numpy as np
 from . import dtypes, ops
 from .dtypes import canonical_dim, get_default_dtype, result_type, to_dtype
 from .random import Generator, _generator
-from .tensor import Tensor, _shape_arg, device as _device
+from ._device import check_device
+from .tensor import Tensor, _shape_arg
 
 
 def _new(data: np.ndarray, requires_grad: bool, device=None) -> Tensor:
     if device is not None:
-        _device(str(device))
+        check_device(device)
     t = Tensor._make(data)
     t.requires_grad = requires_grad
     return t
@@ -86,11 +87,17 @@ def randn(*size, generator: Generator | None = None, dtype=None, device=None, re
     return _new(data.astype(dt, copy=False), requires_grad, device)
 
 
-def randint(low, high=None, size=None, generator: Generator | None = None, dtype=None, device=None,
+def randint(low=None, high=None, size=None, generator: Generator | None = None, dtype=None, device=None,
             requires_grad=False) -> Tensor:
     """Integers uniform in [low, high); randint(high, size) as PyTorch allows."""
-    if size is None:
+    if size is None:  # randint(high, size)
         low, high, size = 0, low, high
+    elif high is None:  # randint(high, size=...): one bound is the upper one
+        low, high = 0, low
+    elif low is None:  # randint(high=..., size=...)
+        low = 0
+    if size is None:
+        raise TypeError("randint() missing 1 required positional argument: 'size'")
     if high <= low:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     data = _generator(generator).integers(low, high, _shape_arg((size,)))
@@ -135,14 +142,14 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     As PyTorch: Python floats give the default float32, ints int64, bools bool; a NumPy array
     keeps its dtype."""
     if device is not None:
-        _device(str(device))
+        check_device(device)
     if isinstance(data, Tensor):
         arr = data._data.copy()
     elif isinstance(data, (np.ndarray, np.generic)):
         arr = np.array(data)
         dtypes.from_numpy_dtype(arr.dtype)  # refuses dtypes we do not have
-    else:
-        arr = _from_python(data)
+    else:  # with a dtype given, Python floats go to it directly (tensor(0.3, dtype=float64) is exact)
+        arr = _from_python(data, keep_float64=dtype is not None)
     if dtype is not None:
         arr = arr.astype(to_dtype(dtype).np, copy=False)
     t = Tensor._make(arr)
@@ -150,7 +157,7 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     return t
 
 
-def _from_python(data) -> np.ndarray:
+def _from_python(data, keep_float64: builtins.bool = False) -> np.ndarray:
     if isinstance(data, (list, tuple)) and data and builtins.any(isinstance(x, Tensor) for x in data):
         data = [x._data if isinstance(x, Tensor) else x for x in data]
     try:
@@ -158,7 +165,7 @@ def _from_python(data) -> np.ndarray:
     except ValueError as e:
         raise ValueError(f"could not build a tensor from ragged nested sequences: {e}") from None
     if arr.dtype.kind == "f":
-        return arr.astype(get_default_dtype().np, copy=False) if arr.dtype == np.float64 else arr
+        return arr.astype(get_default_dtype().np, copy=False) if arr.dtype == np.float64 and not keep_float64 else arr
     if arr.dtype.kind in "iu":
         return arr.astype(np.int64, copy=False)
     if arr.dtype.kind == "b":

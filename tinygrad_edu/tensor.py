@@ -16,6 +16,8 @@ import weakref
 import numpy as np
 
 from . import dtypes
+from ._device import _TYPES as _DEVICE_TYPES, CPU, check_device, device
+from ._device import device as _device_class
 from ._tensor_str import tensor_repr
 from .dtypes import canonical_dim, to_dtype
 
@@ -30,29 +32,7 @@ class Size(tuple):
         return int(np.prod(self, dtype=np.int64))
 
 
-class device:
-    """Only "cpu" exists; `.to("cpu")` and `device="cpu"` are accepted for PyTorch code."""
-
-    def __init__(self, type: str = "cpu"):
-        type = str(type)
-        if type.split(":")[0] != "cpu":
-            raise RuntimeError(f"tinygrad_edu runs on the CPU only; got device '{type}'")
-        self.type = "cpu"
-
-    def __repr__(self) -> str:
-        return "device(type='cpu')"
-
-    def __str__(self) -> str:
-        return "cpu"
-
-    def __eq__(self, other) -> bool:
-        return str(other) == "cpu"
-
-    def __hash__(self) -> int:
-        return hash("cpu")
-
-
-_CPU = device()
+_CPU = CPU
 
 
 def _dims(dim, ndim: int) -> tuple | None:
@@ -92,6 +72,8 @@ class Tensor:
             data = np.array(args[0]._data if isinstance(args[0], Tensor) else args[0], dtype=np.float32)
         else:
             data = np.zeros(_shape_arg(args), np.float32)
+        if device is not None:
+            check_device(device)
         if dtype is not None:
             data = data.astype(to_dtype(dtype).np)
         Tensor._init(self, data, False)
@@ -221,6 +203,9 @@ class Tensor:
     def dim(self) -> int:
         return self._data.ndim
 
+    def ndimension(self) -> int:
+        return self._data.ndim
+
     def numel(self) -> int:
         return self._data.size
 
@@ -325,18 +310,30 @@ class Tensor:
         for a in args:
             if isinstance(a, Tensor):
                 dtype = a.dtype
-            elif isinstance(a, (str, globals()["device"])) and str(a).split(":")[0] in ("cpu", "cuda", "mps"):
-                globals()["device"](str(a))  # raises for anything but the CPU
+            elif isinstance(a, _device_class) or isinstance(a, str) and a.split(":")[0] in _DEVICE_TYPES:
+                check_device(a)  # raises for anything but the CPU, as a CPU-only PyTorch
             else:
                 dtype = a
         if device is not None:
-            globals()["device"](str(device))
+            check_device(device)
         if dtype is None or to_dtype(dtype).np == self._data.dtype:
             return self.clone() if copy else self
         return ops.ToCopy.apply(self, to_dtype(dtype).np)
 
     def cpu(self) -> Tensor:
         return self
+
+    def cuda(self, device=None, non_blocking: builtins.bool = False) -> Tensor:
+        """Raises as a CPU-only PyTorch: `AssertionError: Torch not compiled with CUDA enabled`."""
+        check_device("cuda")
+
+    is_cuda = property(lambda self: False, doc="False: tensors live on the CPU (as in a CPU-only PyTorch).")
+    is_mps = property(lambda self: False, doc="False: tensors live on the CPU.")
+    is_cpu = property(lambda self: True, doc="True: tensors live on the CPU.")
+
+    def get_device(self) -> builtins.int:
+        """-1, PyTorch's answer for a CPU tensor."""
+        return -1
 
     def float(self) -> Tensor:
         return self.to(dtypes.float32)
@@ -394,7 +391,7 @@ _LEGACY_NAMES = {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor"
 # exists: every module imported below simply writes `from .tensor import Tensor` at its top.
 from . import ops  # noqa: E402
 from ._tensor_inplace import InplaceMethods  # noqa: E402
-from ._tensor_math import MathMethods  # noqa: E402
+from ._tensor_math import MathMethods, einsum  # noqa: E402,F401  (einsum: also importable from here)
 from ._tensor_reduce import ReduceMethods  # noqa: E402
 from ._tensor_shape import ShapeMethods  # noqa: E402
 from .autograd import engine, hooks  # noqa: E402

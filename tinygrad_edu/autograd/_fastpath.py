@@ -49,6 +49,8 @@ def op_apply(cls, *args):
             ctx.needs_input_grad = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
             ctx._arg_is_tensor = tuple([isinstance(a, Tensor) for a in args])
     result = cls.forward(ctx, *arrays)
+    if isinstance(result, np.generic):  # a NumPy ufunc on a 0-d array returns a scalar
+        result = _as_array(ctx, result)
     make = Tensor._make
     multiple = type(result) is tuple
     outputs = [make(r) for r in result] if multiple else [make(result)]
@@ -63,6 +65,16 @@ def op_apply(cls, *args):
             ctx._to_save = tuple([_tensor_of(x, outputs, inputs) for x in to_save])
         cls._connect(ctx, inputs, outputs, ())
     return tuple(outputs) if multiple else outputs[0]
+
+
+def _as_array(ctx, scalar):
+    """A 0-d array for the NumPy scalar a forward returned, also where the forward saved it, so
+    that the saved output still maps to the output tensor (`tanh(tensor(0.5))`'s backward needs it)."""
+    array = np.asarray(scalar)
+    to_save = ctx.__dict__.get("_to_save")
+    if to_save:
+        ctx._to_save = tuple([array if x is scalar else x for x in to_save])
+    return array
 
 
 def _tensor_of(x, outputs: list, inputs: list):

@@ -53,8 +53,11 @@ def _roots(outputs, grad_outputs, implicit_ok: bool = True):
 
 def _topological_order(roots: list[Node]) -> list[Node]:
     """Every node before the nodes it sends gradients to (reverse post-order of a DFS)."""
-    post, seen = [], set(roots)
-    for root in dict.fromkeys(roots):
+    post, seen = [], set()
+    for root in roots:  # a root reached from an earlier root is already placed (after it): skip it
+        if root in seen:
+            continue
+        seen.add(root)
         stack = [(root, iter(root.next_functions))]
         while stack:
             node, children = stack[-1]

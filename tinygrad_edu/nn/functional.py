@@ -511,3 +511,6 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
 # Their argument checks (PyTorch's messages) fill a file of their own: _functional_conv.py.
 
 from ._functional_conv import conv2d, max_pool2d  # noqa: E402,F401
+
+# Added for the torchvision twin and the recurrent layers (nn/_extra.py).
+from ._extra import adaptive_avg_pool2d, dropout2d, gelu  # noqa: E402,F401

@@ -1,15 +1,15 @@
 """Every built-in differentiable op, one module per family, mirroring csrc/.
 
-    elementwise  +, -, *, /, **, exp, log, clamp, ...   (NumPy's ufuncs)
-    activations  relu, sigmoid, tanh, leaky_relu, ...   csrc/activations.c
-    matmul       mm, addmm (Linear), mv, dot, bmm        csrc/matmul.c
-    reduce       sum, mean, var, std, max, logsumexp
+    elementwise  +, -, *, /, **, exp, log, log1p, erf, clamp, ...   (NumPy's ufuncs)
+    activations  relu, sigmoid, tanh, leaky_relu, gelu, ...   csrc/activations.c
+    matmul       mm, addmm (Linear), mv, dot, bmm, einsum   csrc/matmul.c
+    reduce       sum, mean, var, std, max, logsumexp, norm, prod
     softmax      softmax, log_softmax                    csrc/softmax.c
     loss         the fused cross-entropy, nll, mse, ...  csrc/loss.c
     conv         conv2d, max_pool2d, im2col              csrc/conv.c
     norm         batch_norm, layer_norm
-    shape        view, reshape, permute, expand, ...
-    index        x[key], x[key] = v, cat, stack, split, embedding
+    shape        view, reshape, permute, expand, repeat, ...
+    index        x[key], x[key] = v, cat, stack, split, embedding, sort/topk values, scatter
 
 Each op is an `Op` (autograd/function.py) with `forward(ctx, ...)` on NumPy arrays and
 `backward(ctx, grad)` on Tensors side by side; names follow PyTorch's graph (`MulBackward0`
@@ -25,19 +25,21 @@ import warnings
 # module costs nothing per op, unlike an np.errstate block around each forward.
 warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"tinygrad_edu\.ops\.")
 
-from .activations import (Elu, Hardtanh, LeakyRelu, LeakyReluBackward, Relu, Sigmoid, SigmoidBackward,  # noqa: E402
-                          Silu, Softplus, Tanh, TanhBackward, ThresholdBackward)
+from .activations import (Elu, Gelu, Hardtanh, LeakyRelu, LeakyReluBackward, Relu, Sigmoid,  # noqa: E402
+                          SigmoidBackward, Silu, Softplus, Tanh, TanhBackward, ThresholdBackward)
 from .conv import Col2im, Conv2d, Im2col, MaxPool2d, MaxPool2dBackward, MaxPool2dGather  # noqa: E402
-from .elementwise import (Abs, Add, Clamp, ClampTensor, Copy, Cos, Div, Exp, Fill, FillTensor, Log, Maximum,  # noqa: E402
-                          Minimum, Mul, Neg, Pow, PowTensor, Reciprocal, RPow, Rsub, Sin, Sqrt, Sub, Where, Zero)
+from .elementwise import (Abs, Add, Clamp, ClampTensor, Copy, Cos, Div, Erf, Exp, Fill, FillTensor,  # noqa: E402
+                          Log, Log1p, Maximum, Minimum, Mul, Neg, Pow, PowTensor, Reciprocal, RPow, Rsub, Sin,
+                          Sqrt, Sub, Where, Zero)
 from .index import (BasicIndex, Cat, Embedding, Index, IndexAdd, IndexPut, IndexPutAdvanced, MaskedFill,  # noqa: E402
-                    Select, Split, SplitWithSizes, Stack, Unbind)
+                    PutAlong, Scatter, ScatterValue, Select, SortValues, Split, SplitWithSizes, Stack,
+                    TakeAlong, TopkValues, Unbind)
 from .loss import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CrossEntropyLoss, HuberLoss,  # noqa: E402
                    MseLoss, MultiMarginLoss, NllLoss, SmoothL1Loss)
-from .matmul import Addmm, Bmm, Dot, Mm, Mv  # noqa: E402
+from .matmul import Addmm, Bmm, Dot, Einsum, Mm, Mv  # noqa: E402
 from .norm import NativeBatchNorm, NativeLayerNorm  # noqa: E402
-from .reduce import (Amax, Amin, LogSumExp, MaxAll, MaxDim, Mean, MeanDim, MinAll, MinDim, Std, Sum,  # noqa: E402
-                     SumDim, Var)
-from .shape import (Clone, Expand, Permute, Reshape, Squeeze, SqueezeDim, SqueezeDims, T, ToCopy,  # noqa: E402
+from .reduce import (Amax, Amin, LogSumExp, MaxAll, MaxDim, Mean, MeanDim, MinAll, MinDim, Norm,  # noqa: E402
+                     Prod, ProdDim, Std, Sum, SumDim, Var)
+from .shape import (Clone, Expand, Permute, Repeat, Reshape, Squeeze, SqueezeDim, SqueezeDims, T, ToCopy,  # noqa: E402
                     Transpose, Unsqueeze, View)
 from .softmax import LogSoftmax, LogSoftmaxBackwardData, Softmax, SoftmaxBackwardData  # noqa: E402

@@ -1,4 +1,4 @@
-"""Activations: relu, sigmoid, tanh, leaky_relu (C kernels in csrc/activations.c), elu, silu, softplus, hardtanh.
+"""Activations: relu, sigmoid, tanh, leaky_relu (C kernels in csrc/activations.c), elu, silu, softplus, hardtanh, gelu.
 
 Each backward is an op of its own (PyTorch's threshold_backward, sigmoid_backward, ...): the
 plain backward is then one kernel call, and create_graph can still differentiate it. The
@@ -6,12 +6,14 @@ kernels take float32/float64; other dtypes (float16, ints for relu) use NumPy di
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import backend
 from ..autograd.function import Op, wrap
 from ..backend.checks import FLOAT_DTYPES
-from .elementwise import Clamp, _zeros_like
+from .elementwise import Clamp, Erf, _erf_array, _zeros_like
 
 
 class Sigmoid(Op):
@@ -233,3 +235,28 @@ class Hardtanh(Clamp):
     def forward(ctx, x, min_val, max_val):
         ctx.save_for_backward((x > min_val) & (x < max_val))
         return np.clip(x, min_val, max_val).astype(x.dtype, copy=False)
+
+
+class Gelu(Op):
+    """GELU(x) = x * Phi(x), Phi the standard normal CDF: 0.5 (1 + erf(x / sqrt 2)); with
+    approximate="tanh", 0.5 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). As torch's gelu."""
+    node_name = "GeluBackward0"
+
+    @staticmethod
+    def forward(ctx, x, approximate):
+        ctx.save_for_backward(x)
+        ctx.approximate = approximate
+        if approximate == "tanh":
+            return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+        return 0.5 * x * (1 + _erf_array(x * x.dtype.type(1 / math.sqrt(2))))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        if ctx.approximate == "tanh":
+            k = math.sqrt(2 / math.pi)
+            t = (k * (x + 0.044715 * x * x * x)).tanh()
+            return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x))
+        cdf = 0.5 * (1 + Erf.apply(x * (1 / math.sqrt(2))))
+        pdf = (-0.5 * x * x).exp() * (1 / math.sqrt(2 * math.pi))
+        return grad * (cdf + x * pdf)

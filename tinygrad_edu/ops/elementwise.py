@@ -1,10 +1,12 @@
-"""Elementwise ops, one input or two: +, -, *, /, **, max/min, where, exp, log, sin, clamp, ...
+"""Elementwise ops, one input or two: +, -, *, /, **, max/min, where, exp, log, log1p, erf, sin, clamp, ...
 
 NumPy computes these forwards directly (its ufuncs are already vectorised C); the Tensor
 methods promote both operands to one dtype before these run. Broadcast gradients are summed
 back to each input's shape by the engine, in one place (`engine._check_grad`).
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -306,6 +308,45 @@ class Reciprocal(Op):
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
         return -grad * out * out
+
+
+class Log1p(Op):
+    """log(1 + x), exact for small x; d/dx = 1 / (1 + x)."""
+    node_name = "Log1PBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log1p(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad / (x + 1)
+
+
+# NOTE: NumPy has no erf; math.erf element by element (about 60 ns each) is exact but slow:
+# GELU(approximate="tanh") is the fast, fully vectorised alternative.
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+def _erf_array(x: np.ndarray) -> np.ndarray:
+    return np.asarray(_erf(x), dtype=np.float64).astype(x.dtype, copy=False)
+
+
+class Erf(Op):
+    """erf(x) = 2/sqrt(pi) * integral_0^x exp(-t^2) dt; d/dx = 2/sqrt(pi) exp(-x^2)."""
+    node_name = "ErfBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return _erf_array(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * (-(x * x)).exp() * (2 / math.sqrt(math.pi))
 
 
 # ---------------------------------------------------------------- clamping

@@ -1,4 +1,6 @@
-"""Indexing, joining and splitting: x[key], x[key] = v, masked_fill, cat, stack, split, unbind, embedding."""
+"""Indexing, joining and splitting: x[key], x[key] = v, masked_fill, cat, stack, split, unbind, embedding,
+sort/topk's values (take along a dim), scatter.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -169,3 +171,73 @@ class Embedding(Op):
         if ctx.padding_idx is not None:
             grad = grad.masked_fill(wrap((indices == ctx.padding_idx)[..., None]), 0)
         return IndexAdd.apply(grad, indices, ctx.shape)
+
+
+class TakeAlong(Op):
+    """x's entries at `indices` along `dim` (np.take_along_axis): the values of sort and topk."""
+    node_name = "GatherBackward0"
+
+    @staticmethod
+    def forward(ctx, x, indices, dim):
+        ctx.args = (x.shape, indices, dim)
+        return np.take_along_axis(x, indices, dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape, indices, dim = ctx.args
+        return PutAlong.apply(grad, indices, dim, shape)
+
+
+class SortValues(TakeAlong):
+    node_name = "SortBackward0"
+
+
+class TopkValues(TakeAlong):
+    node_name = "TopkBackward0"
+
+
+class PutAlong(Op):
+    """zeros(shape) with `values` added at `indices` along `dim`: the backward of TakeAlong."""
+    node_name = "ScatterAddBackward0"
+
+    @staticmethod
+    def forward(ctx, values, indices, dim, shape):
+        ctx.args = (indices, dim)
+        out = np.zeros(shape, values.dtype)
+        np.put_along_axis(out, indices, values, dim)  # distinct indices per line (a permutation's)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        indices, dim = ctx.args
+        return TakeAlong.apply(grad, indices, dim)
+
+
+class Scatter(Op):
+    """x with src's entries (or one value) written at `index` along `dim` (Tensor.scatter). The gradient
+    reaches x where nothing was written, and src from the positions it was written to."""
+    node_name = "ScatterBackward0"
+
+    @staticmethod
+    def forward(ctx, x, index, dim, src):
+        ctx.args = (index, dim, np.shape(src))
+        out = x.copy()
+        values = src if np.ndim(src) == 0 else src[tuple(slice(0, n) for n in index.shape)]  # src may be larger
+        np.put_along_axis(out, index, values, dim)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        index, dim, src_shape = ctx.args
+        written = np.zeros(grad.shape, bool)
+        np.put_along_axis(written, index, True, dim)
+        grad_x = grad.masked_fill(wrap(written), 0)
+        if not src_shape:
+            return grad_x, None, None, None
+        g_src = TakeAlong.apply(grad, index, dim)
+        pad = [(0, s - i) for s, i in zip(src_shape, index.shape)]
+        return grad_x, None, None, (g_src if not any(p for _, p in pad) else wrap(np.pad(g_src._data, pad)))
+
+
+class ScatterValue(Scatter):
+    node_name = "ScatterBackward1"  # PyTorch's name for scatter with a value

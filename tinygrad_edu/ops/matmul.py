@@ -1,4 +1,4 @@
-"""Matrix products: mm, addmm (the Linear layer), mv, dot, bmm/matmul (C kernels in csrc/matmul.c).
+"""Matrix products: mm, addmm (the Linear layer), mv, dot, bmm/matmul (C kernels in csrc/matmul.c); einsum.
 
 The kernels take float32/float64 only; other dtypes (ints) use NumPy's matmul. Operands go to
 the kernels as they are: transposed and sliced views are read in place, not copied.
@@ -162,3 +162,40 @@ class Bmm(Op):
         a, b = ctx.saved_tensors
         need = ctx.needs_input_grad
         return (grad @ b.transpose(-1, -2) if need[0] else None), (a.transpose(-1, -2) @ grad if need[1] else None)
+
+
+class Einsum(Op):
+    """np.einsum(equation, *operands); each operand's gradient is an einsum of the output's gradient
+    with the other operands (indices only that operand sums over are broadcast back)."""
+    node_name = "EinsumBackward0"  # PyTorch records the products einsum decomposes into
+
+    @staticmethod
+    def forward(ctx, equation, *operands):
+        ctx.equation = equation
+        ctx.save_for_backward(*operands)
+        return np.asarray(np.einsum(equation, *operands, optimize=len(operands) > 2))
+
+    @staticmethod
+    def backward(ctx, grad):
+        operands = ctx.saved_tensors
+        inputs, output = ctx.equation.split("->")
+        subs = inputs.split(",")
+        grads = [None]
+        for i, sub in enumerate(subs):
+            if not ctx.needs_input_grad[i + 1]:
+                grads.append(None)
+                continue
+            if len(set(sub)) != len(sub):
+                raise RuntimeError(f"einsum backward: operand {i} repeats an index ('{sub}', a diagonal); "
+                                   "not supported here")
+            others = [s for j, s in enumerate(subs) if j != i]
+            present = set(output).union(*others)
+            target = "".join(c for c in sub if c in present)
+            eq = ",".join([output] + others) + "->" + target
+            g = Einsum.apply(eq, grad, *[o for j, o in enumerate(operands) if j != i])
+            if target != sub:  # indices only this operand had: the gradient is constant along them
+                shape = [operands[i].shape[k] for k in range(len(sub))]
+                view = [shape[k] if c in present else 1 for k, c in enumerate(sub)]
+                g = g.reshape(*view).expand(*shape)
+            grads.append(g)
+        return tuple(grads)

@@ -1,4 +1,4 @@
-"""Reductions: sum, mean, var, std, amax/amin, max/min over a dim, logsumexp.
+"""Reductions: sum, mean, var, std, amax/amin, max/min over a dim, logsumexp, norm, prod.
 
 `dims` is a tuple of non-negative ints, already checked by the Tensor method. Each backward
 spreads the gradient back over the reduced dims (`_expand_back`).
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.function import Op
+from ..autograd.function import Op, wrap
 
 
 def _reduced_shape(shape: tuple, dims: tuple) -> tuple:
@@ -179,3 +179,87 @@ class LogSumExp(Op):
         x, out = ctx.saved_tensors
         shape = _reduced_shape(x.shape, ctx.dims)
         return grad.reshape(shape) * (x - out.reshape(shape)).exp()
+
+
+class Norm(Op):
+    """The vector p-norm over dims (None: all): (sum |x|^p)^(1/p); p = inf/-inf the max/min of |x|,
+    p = 0 the count of non-zeros. The gradient at a zero norm is 0, as PyTorch's."""
+    node_name = "LinalgVectorNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, p, dims, keepdim):
+        a = np.abs(x)
+        if p == np.inf:
+            out = a.max(axis=dims, keepdims=True)
+        elif p == -np.inf:
+            out = a.min(axis=dims, keepdims=True)
+        elif p == 0:
+            out = (a != 0).sum(axis=dims, keepdims=True).astype(x.dtype)
+        elif p == 1:
+            out = a.sum(axis=dims, keepdims=True)
+        elif p == 2:
+            out = np.sqrt((a * a).sum(axis=dims, keepdims=True))
+        else:
+            out = (a ** p).sum(axis=dims, keepdims=True) ** (1.0 / p)
+        out = np.asarray(out, dtype=x.dtype)  # NumPy gives a scalar for a 0-d input
+        result = out if keepdim else np.squeeze(out, axis=dims)
+        ctx.save_for_backward(x, result)  # the output itself, so that create_graph differentiates through it
+        ctx.p, ctx.dims, ctx.kept_shape = p, dims, out.shape
+        return result
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        p, dims = ctx.p, ctx.dims
+        out, grad = out.reshape(ctx.kept_shape), grad.reshape(ctx.kept_shape)  # the reduced dims back, size 1
+        if p == 0:
+            return None  # a count: no gradient (PyTorch's is undefined, x.grad stays None)
+        sign = wrap(np.sign(x._data))
+        if p == 1:
+            return grad * sign
+        if p in (np.inf, -np.inf):  # shared evenly among the entries that reach the max (min)
+            hits = (x.abs() == out).to(x.dtype)
+            return grad * sign * hits / hits.sum(dim=dims, keepdim=True)
+        zero = out == 0
+        scale = (grad / out.masked_fill(zero, 1)).masked_fill(zero, 0)
+        if p == 2:
+            return x * scale
+        return scale * sign * x.abs() ** (p - 1) / out.masked_fill(zero, 1) ** (p - 2)
+
+
+class Prod(Op):
+    """The product over dims (None: all). Backward: out / x where x has no zero, else the product of
+    the other entries (exclusive cumulative products from both sides), as PyTorch's zero cases."""
+    node_name = "ProdBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        out = np.asarray(np.prod(x, axis=dims, keepdims=True))  # a 0-d array, not a scalar, for a 0-d x
+        result = out if keepdim else np.squeeze(out, axis=dims)
+        ctx.save_for_backward(x, result)  # the output itself, so that create_graph differentiates through it
+        ctx.dims, ctx.kept_shape = dims, out.shape
+        return result
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        out, grad = out.reshape(ctx.kept_shape), grad.reshape(ctx.kept_shape)
+        if not (x._data == 0).any():
+            return grad * out / x
+        return grad * wrap(_prod_of_others(x._data, ctx.dims))
+
+
+class ProdDim(Prod):
+    node_name = "ProdBackward1"  # PyTorch's name for prod over one dim
+
+
+def _prod_of_others(x: np.ndarray, dims) -> np.ndarray:
+    """For each entry, the product of the other entries of its reduced slice (no division by zero)."""
+    dims = tuple(range(x.ndim)) if dims is None else dims
+    kept = [d for d in range(x.ndim) if d not in dims]
+    moved = np.moveaxis(x, list(dims), list(range(x.ndim - len(dims), x.ndim)))
+    flat = moved.reshape(moved.shape[:len(kept)] + (-1,))
+    ones = np.ones(flat.shape[:-1] + (1,), x.dtype)
+    left = np.cumprod(np.concatenate([ones, flat[..., :-1]], -1), -1)
+    right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], -1), -1)[..., ::-1]
+    return np.moveaxis((left * right).reshape(moved.shape), list(range(x.ndim - len(dims), x.ndim)), list(dims))

@@ -1,4 +1,4 @@
-"""Shapes and views: view, reshape, (un)squeeze, permute, transpose, expand, clone, dtype casts.
+"""Shapes and views: view, reshape, (un)squeeze, permute, transpose, expand, repeat, clone, dtype casts.
 
 A view op (`is_view = True`) returns NumPy views of its input: the output shares the input's
 memory and version counter, as PyTorch's views do. Each backward undoes the reshaping.
@@ -161,3 +161,21 @@ class ToCopy(Op):
     @staticmethod
     def backward(ctx, grad):
         return grad.to(ctx.dtype)
+
+
+class Repeat(Op):
+    """Tile x `sizes` times along each dim (leading new dims for extra sizes), as Tensor.repeat."""
+    node_name = "RepeatBackward0"
+
+    @staticmethod
+    def forward(ctx, x, sizes):
+        ctx.args = (x.shape, sizes)
+        return np.tile(x.reshape((1,) * (len(sizes) - x.ndim) + x.shape), sizes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape, sizes = ctx.args
+        full = (1,) * (len(sizes) - len(shape)) + tuple(shape)
+        split = [n for r, s in zip(sizes, full) for n in (r, s)]  # (r0, s0, r1, s1, ...)
+        summed = grad.reshape(*split).sum(dim=tuple(range(0, len(split), 2)))
+        return summed.reshape(*shape)

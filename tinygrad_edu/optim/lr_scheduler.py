@@ -276,3 +276,8 @@ class ReduceLROnPlateau(LRScheduler):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         super().load_state_dict(state_dict)
         self._set_mode(self.mode, self.threshold, self.threshold_mode)
+
+
+from ._onecycle import OneCycleLR  # noqa: E402  (its own file; it subclasses LRScheduler above)
+
+__all__.append("OneCycleLR")

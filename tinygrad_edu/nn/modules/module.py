@@ -14,7 +14,8 @@ from typing import Callable, Iterator
 from ...autograd import grad_mode
 from ...autograd.hooks import RemovableHandle
 from ...dtypes import to_dtype
-from ...tensor import Tensor, _LEGACY_NAMES, device as _device
+from ..._device import check_device, device as _device
+from ...tensor import Tensor, _LEGACY_NAMES
 from ..parameter import Parameter
 
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -308,12 +309,12 @@ class Module:
         """`.to(dtype)`, `.to("cpu")`, `.to(device, dtype)`: floating parameters and buffers only."""
         dtype = kwargs.pop("dtype", None)
         if kwargs.get("device") is not None:
-            _device(str(kwargs.pop("device")))
+            check_device(kwargs.pop("device"))
         for a in args:
             if isinstance(a, Tensor):
                 dtype = a.dtype
             elif isinstance(a, (str, _device)):
-                _device(str(a))
+                check_device(a)
             else:
                 dtype = a
         if dtype is None:
@@ -335,6 +336,10 @@ class Module:
 
     def cpu(self) -> Module:
         return self
+
+    def cuda(self, device=None) -> Module:
+        """Raises as a CPU-only PyTorch: `AssertionError: Torch not compiled with CUDA enabled`."""
+        check_device("cuda")
 
     def type(self, dst_type) -> Module:
         with grad_mode.no_grad():

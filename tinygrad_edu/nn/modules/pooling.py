@@ -28,3 +28,18 @@ class MaxPool2d(Module):
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class AdaptiveAvgPool2d(Module):
+    """Average pooling to a fixed output size (int or (h, w), None keeping the input's), as
+    torch.nn.AdaptiveAvgPool2d: window i covers [floor(i*H/h), ceil((i+1)*H/h))."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_avg_pool2d(input, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"

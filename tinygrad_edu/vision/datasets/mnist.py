@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..tensor import from_numpy
-from ..transforms import is_batchable
-from ..utils.data.collate import default_collate
-from ..utils.data.dataset import Dataset, SampleBatch, index_array
+from ...tensor import from_numpy
+from ..transforms.transforms import is_batchable
+from ...utils.data.collate import default_collate
+from ...utils.data.dataset import Dataset, SampleBatch, index_array
 from .utils import DatasetFileError, download_url, read_idx
 
 
