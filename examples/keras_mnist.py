@@ -1,6 +1,6 @@
 """The course notes' Keras MLP and CNN on MNIST, trained with `fit` (tinygrad_edu.keras).
 
-    python examples/keras_mnist.py --data-dir ../shared/data/mnist [--model mlp|cnn|both]
+    python examples/keras_mnist.py [--data-dir DIR] [--model mlp|cnn|both]
 
 The same models, data and recipe as examples/train_mnist.py and train_mnist_cnn.py, written
 the Keras way: `Sequential([...])`, `compile`, `fit`, `evaluate`. `fit` runs the loop those

@@ -1,7 +1,7 @@
 """An LSTM reads each MNIST image as a sequence of 28 rows (28 time steps of 28 pixels) and
 classifies it from its last hidden state: the notes' sequence model, on the data we know.
 
-    python examples/mnist_lstm.py --data-dir ../shared/data/mnist           # 2 epochs, >= 97%
+    python examples/mnist_lstm.py --data-dir DIR           # 2 epochs, >= 97%
     python examples/mnist_lstm.py --data-dir DIR --quick                     # a few thousand images
 
 Written as a PyTorch program (`import tinygrad_edu as torch`); bench/bench_lstm.py runs its
