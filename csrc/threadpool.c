@@ -70,8 +70,8 @@ static struct {
     int64_t ntasks;
     atomic_int_fast64_t next; /* next task number to hand out */
     int64_t handed_back[TG_MAX_THREADS]; /* [worker id]: the task it failed, or TG_NO_TASK */
-} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
-          PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0, 0, 0, 0, 0, 0, {0}};
+} pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER,
+          .done = PTHREAD_COND_INITIALIZER, .run = PTHREAD_MUTEX_INITIALIZER}; /* the rest 0 */
 
 /* 0 = not set yet: tg_get_num_threads() then answers with the number of CPUs. */
 static atomic_int_fast64_t num_threads;
