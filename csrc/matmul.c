@@ -37,10 +37,12 @@
  *   packing pass would cost as much as the multiply.
  *
  *   Threads: C is cut into tasks (whole batch items, or row / column strips
- *   of one product) run by the pool in threadpool.c. Each task runs the
+ *   of one product) that the pool in threadpool.c hands out one at a time, so
+ *   a thread that starts late or is preempted takes fewer. Each task runs the
  *   sequential algorithm above with its own packing buffers, so threads never
  *   wait on each other mid-product. Below TG_PAR_MIN_WORK multiply-adds a call
  *   stays on the calling thread: waking a worker costs more than it saves.
+ *   tg_linear_backward runs a Linear layer's two gradient products as one job.
  *
  *   Vectors are GCC/Clang vector extensions, not intrinsics, so the same
  *   code compiles to SSE2, AVX2 or AVX-512 depending on -march (build_ffi.py
@@ -107,6 +109,14 @@
  * deschedules leaves work the others can take, but few, as each task packs its
  * own copy of the operand it does not split. */
 #define TG_TASKS_PER_THREAD 2
+
+/* The threads a product of `work` multiply-adds (a double: it may not fit in int64) runs
+ * on: 1 below TG_PAR_MIN_WORK or in the pool's serial spell (then no cut, no extra packing). */
+static int64_t tg_gemm_threads(double work)
+{
+    if (work < (double)TG_PAR_MIN_WORK) return 1;
+    return tg_parallel_threads(tg_get_num_threads());
+}
 
 /* GCC turns short copy loops into memcpy/memset calls, one per row of a
  * packed panel: ~30% of the time of a 64x64x10 product went to those calls.
@@ -492,9 +502,12 @@ static int SFX(gemm_task)(void *ctx, int64_t t)
     return TG_OK;
 }
 
-int SFX(tg_gemm)(const T *a, const T *b, const T *bias, T *c, int64_t batch, int64_t m,
-                 int64_t k, int64_t n, int64_t a_bs, int64_t a_rs, int64_t a_cs, int64_t b_bs,
-                 int64_t b_rs, int64_t b_cs)
+/* Check one product's arguments and fill `job` with them and its cut into about `pieces`
+ * tasks (1: one uncut task, the sequential algorithm); returns TG_OK or the error. */
+static int SFX(gemm_plan)(SFX(gemm_job) *job, const T *a, const T *b, const T *bias, T *c,
+                          int64_t batch, int64_t m, int64_t k, int64_t n, int64_t a_bs,
+                          int64_t a_rs, int64_t a_cs, int64_t b_bs, int64_t b_rs, int64_t b_cs,
+                          int64_t pieces)
 {
     /* The stride of a dimension of size <= 1 is never used to step: forget it,
      * whatever value (NumPy leaves arbitrary ones there) the caller passed. */
@@ -505,32 +518,78 @@ int SFX(tg_gemm)(const T *a, const T *b, const T *bias, T *c, int64_t batch, int
     int rc = tg_check_gemm_args(a, b, c, batch, m, k, n, a_bs, a_rs, a_cs, b_bs, b_rs, b_cs,
                                 (int64_t)sizeof(T));
     if (rc != TG_OK) return rc;
-    if (batch == 0 || m == 0 || n == 0) return TG_OK;
-
-    SFX(gemm_job) job = {a, b, bias, c, batch, m, k, n, a_bs, a_rs, a_cs, b_bs, b_rs, b_cs,
-                         batch, m, n, 1, 1};
-    int64_t threads = tg_get_num_threads();
-    /* In double: batch * m * n * k may not fit in int64. */
-    if ((double)batch * (double)m * (double)n * (double)k < (double)TG_PAR_MIN_WORK) threads = 1;
-    threads = tg_parallel_threads(threads); /* 1 in a serial spell: then no cut, no extra packing */
-    if (threads > 1) {
-        const int64_t want = threads * TG_TASKS_PER_THREAD;
-        if (batch >= want) { /* whole batch items per task */
-            job.batch_step = tg_ceil_div(batch, want);
-        } else { /* strips of each item, cut across the longer side of C */
-            const int64_t strips = tg_ceil_div(want, batch);
-            job.batch_step = 1;
-            if (m >= n) {
-                job.m_step = tg_round_up(tg_ceil_div(m, strips), TG_MR);
-                job.m_tasks = tg_ceil_div(m, job.m_step);
-            } else {
-                job.n_step = tg_round_up(tg_ceil_div(n, strips), NR);
-                job.n_tasks = tg_ceil_div(n, job.n_step);
-            }
+    *job = (SFX(gemm_job)){a, b, bias, c, batch, m, k, n, a_bs, a_rs, a_cs, b_bs, b_rs, b_cs,
+                           batch, m, n, 1, 1};
+    if (pieces <= 1) return TG_OK;
+    if (batch >= pieces) { /* whole batch items per task */
+        job->batch_step = tg_ceil_div(batch, pieces);
+    } else { /* strips of each item, cut across the longer side of C (for the batch-64
+              * products of an MLP: column strips; each task packs its own strip of B
+              * and reads all of A, which is small) */
+        const int64_t strips = tg_ceil_div(pieces, batch);
+        job->batch_step = 1;
+        if (m >= n) {
+            job->m_step = tg_round_up(tg_ceil_div(m, strips), TG_MR);
+            job->m_tasks = tg_ceil_div(m, job->m_step);
+        } else {
+            job->n_step = tg_round_up(tg_ceil_div(n, strips), NR);
+            job->n_tasks = tg_ceil_div(n, job->n_step);
         }
     }
-    const int64_t ntasks = tg_ceil_div(batch, job.batch_step) * job.m_tasks * job.n_tasks;
-    return tg_parallel_for(SFX(gemm_task), &job, ntasks, threads);
+    return TG_OK;
+}
+
+static int64_t SFX(gemm_ntasks)(const SFX(gemm_job) *job)
+{
+    if (job->batch == 0 || job->m == 0 || job->n == 0) return 0;
+    return tg_ceil_div(job->batch, job->batch_step) * job->m_tasks * job->n_tasks;
+}
+
+int SFX(tg_gemm)(const T *a, const T *b, const T *bias, T *c, int64_t batch, int64_t m,
+                 int64_t k, int64_t n, int64_t a_bs, int64_t a_rs, int64_t a_cs, int64_t b_bs,
+                 int64_t b_rs, int64_t b_cs)
+{
+    SFX(gemm_job) job;
+    const int64_t threads = tg_gemm_threads((double)batch * (double)m * (double)n * (double)k);
+    int rc = SFX(gemm_plan)(&job, a, b, bias, c, batch, m, k, n, a_bs, a_rs, a_cs, b_bs, b_rs,
+                            b_cs, threads > 1 ? threads * TG_TASKS_PER_THREAD : 1);
+    if (rc != TG_OK) return rc;
+    return tg_parallel_for(SFX(gemm_task), &job, SFX(gemm_ntasks)(&job), threads);
+}
+
+/* The two products of a Linear layer's backward as one parallel job: task t < ntasks0 is
+ * task t of dX = G W, the rest are dW = G^T X's. */
+typedef struct {
+    SFX(gemm_job) dx, dw;
+    int64_t ntasks0;
+} SFX(linear_backward_job);
+
+static int SFX(linear_backward_task)(void *ctx, int64_t t)
+{
+    SFX(linear_backward_job) *job = ctx;
+    return t < job->ntasks0 ? SFX(gemm_task)(&job->dx, t) : SFX(gemm_task)(&job->dw, t - job->ntasks0);
+}
+
+/* PERF: the two products are independent, so both threads share one job of both
+ * products' tasks. Products too small to be worth cutting (the last layers of an MLP at
+ * batch 64) are then one task each, one per core, with no extra packing at all. */
+int SFX(tg_linear_backward)(const T *grad, const T *x, const T *w, T *dx, T *dw, int64_t batch,
+                            int64_t fan_in, int64_t fan_out, int64_t g_rs, int64_t g_cs,
+                            int64_t x_rs, int64_t x_cs, int64_t w_rs, int64_t w_cs)
+{
+    const double work = (double)batch * (double)fan_in * (double)fan_out; /* per product */
+    const int64_t threads = tg_gemm_threads(2 * work);
+    /* Cut each product only when it would be cut on its own; the pair then has as many tasks as one. */
+    const int64_t pieces = threads > 1 && work >= (double)TG_PAR_MIN_WORK ? threads * TG_TASKS_PER_THREAD / 2 : 1;
+    SFX(linear_backward_job) job;
+    int rc = SFX(gemm_plan)(&job.dx, grad, w, NULL, dx, 1, batch, fan_out, fan_in, 0, g_rs, g_cs,
+                            0, w_rs, w_cs, pieces);
+    if (rc == TG_OK)
+        rc = SFX(gemm_plan)(&job.dw, grad, x, NULL, dw, 1, fan_out, batch, fan_in, 0, g_cs, g_rs,
+                            0, x_rs, x_cs, pieces);
+    if (rc != TG_OK) return rc;
+    job.ntasks0 = SFX(gemm_ntasks)(&job.dx);
+    return tg_parallel_for(SFX(linear_backward_task), &job, job.ntasks0 + SFX(gemm_ntasks)(&job.dw), threads);
 }
 
 int SFX(tg_matmul)(const T *a, const T *b, T *c, int64_t m, int64_t k, int64_t n)
