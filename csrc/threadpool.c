@@ -34,10 +34,11 @@
  * busy (2 cores shared by many processes): the caller then waits up to a
  * scheduler time slice for it. So the caller times itself: when the wait for
  * stragglers exceeds its own working time (the call took longer than doing
- * all the tasks itself would have), or no worker joined at all (the other
- * core is busy: the caller paid the cut of the job into tasks for nothing),
- * the next calls run serially: 16 of them, doubling up to 256 while it keeps
- * happening, back to 16 after a good call. tg_parallel_threads lets a caller
+ * all the tasks itself would have), or no worker joined at all although one
+ * was spinning, ready (the OS ran something else on the other core: the
+ * caller paid the cut of the job into tasks for nothing), the next calls run
+ * serially: 16 of them, doubling up to 256 while it keeps happening, back to
+ * 16 after a good call. tg_parallel_threads lets a caller
  * see such a serial spell coming before it cuts its job.
  *
  * Running short of threads or memory degrades, never fails: the pool runs with the
@@ -74,7 +75,7 @@
 /* How long a worker spins for the next job, and the caller for a straggler, before
  * sleeping (microseconds). See the top; -DTG_SPIN_US=0 to measure without. */
 #ifndef TG_SPIN_US
-#define TG_SPIN_US 100
+#define TG_SPIN_US 300
 #endif
 #define TG_WAIT_SPIN_US 50
 
@@ -272,8 +273,9 @@ int64_t tg_parallel_threads(int64_t nthreads)
     return nthreads;
 }
 
-/* Publish the job and open it to workers 0 .. wanted-1 (the caller holds pool.run). */
-static void open_job(tg_task_fn fn, void *ctx, int64_t ntasks, int64_t wanted)
+/* Publish the job and open it to workers 0 .. wanted-1 (the caller holds pool.run).
+ * Returns 1 if a worker had to be woken from its sleep (0: they were all spinning). */
+static int open_job(tg_task_fn fn, void *ctx, int64_t ntasks, int64_t wanted)
 {
     pool.wanted = wanted;
     for (int64_t id = 0; id < wanted; id++) pool.handed_back[id] = TG_NO_TASK;
@@ -284,7 +286,8 @@ static void open_job(tg_task_fn fn, void *ctx, int64_t ntasks, int64_t wanted)
     atomic_store(&pool.joined_any, 0);
     atomic_store(&pool.worker_tasks, 0);
     atomic_store(&pool.open, ++pool.generation);
-    if (atomic_load(&pool.sleepers) > 0) { /* no system call while every worker spins */
+    const int woke = atomic_load(&pool.sleepers) > 0;
+    if (woke) { /* no system call while every worker spins */
         pthread_mutex_lock(&pool.lock);
         pthread_cond_broadcast(&pool.wake);
         pthread_mutex_unlock(&pool.lock);
@@ -294,6 +297,7 @@ static void open_job(tg_task_fn fn, void *ctx, int64_t ntasks, int64_t wanted)
     if (mode == TG_INJECT_STALL_IN_TASK || mode == TG_INJECT_FAIL)
         for (const double until = seconds() + 1.0; atomic_load(&pool.joined_any) == 0 && seconds() < until;)
             sleep_us(100);
+    return woke;
 }
 
 /* Close the job (late workers stay out) and wait for the workers that joined: spin
@@ -318,7 +322,7 @@ int tg_parallel_for(tg_task_fn fn, void *ctx, int64_t ntasks, int64_t nthreads)
     nthreads = tg_parallel_threads(nthreads);
     if (nthreads <= 1 || pthread_mutex_trylock(&pool.run) != 0) return run_serially(fn, ctx, ntasks);
     pthread_once(&fork_handler_once, install_fork_handler);
-    open_job(fn, ctx, ntasks, ensure_workers(nthreads - 1));
+    const int woke = open_job(fn, ctx, ntasks, ensure_workers(nthreads - 1));
 
     const double start = seconds();
     int rc = TG_OK;
@@ -328,7 +332,10 @@ int tg_parallel_for(tg_task_fn fn, void *ctx, int64_t ntasks, int64_t nthreads)
     const double waited = seconds() - own_work_done;
 
     const int64_t helped = atomic_load(&pool.joined_any);
-    if (waited > own_work_done - start || helped == 0) { /* a straggler, or no help: go serial for a while */
+    /* A straggler, or no help although a worker was spinning, ready (so it was descheduled):
+     * the other core is busy, go serial for a while. No help from a worker that had to be
+     * woken is no such sign: waking a sleeping thread can take longer than a short call. */
+    if (waited > own_work_done - start || (helped == 0 && !woke)) {
         atomic_store(&serial_calls_left, backoff);
         backoff = backoff < TG_BACKOFF_MAX ? 2 * backoff : TG_BACKOFF_MAX;
     } else {
