@@ -8,11 +8,14 @@
  * Waiting: spin briefly, then sleep. PERF: waking a thread that sleeps on a
  * condition variable takes 30-100 us on the 2-core VMs we run on -- longer than
  * half of a batch-64 product, which then finished before the worker arrived.
- * In a training loop the next parallel call comes within tens of microseconds,
- * so after a job a worker spins for TG_SPIN_US (reading one atomic, with the
- * CPU's pause hint) and only then sleeps. The spin is bounded because the
- * machines are shared: a worker that spins longer steals the core another
- * process, or our own main thread, needs.
+ * A freshly woken worker also runs its first task slower (its core was idle).
+ * In a training step the next parallel product comes within tens to a few
+ * hundred microseconds (the next layer; the small layers, the optimizer step
+ * between two steps), so after a job a worker spins for TG_SPIN_US (reading
+ * one atomic, with the CPU's pause hint, yielding the core every few
+ * microseconds to any thread waiting for it) and only then sleeps. The spin is
+ * bounded because the machines are shared: OpenMP's default spins far longer,
+ * which is much of why PyTorch slows down so much beside a busy process.
  *
  * A call publishes one job (fn, ctx, ntasks), opens it, and wakes sleeping
  * workers; every participant, the caller included, then takes task numbers
@@ -77,7 +80,7 @@
 #ifndef TG_SPIN_US
 #define TG_SPIN_US 300
 #endif
-#define TG_WAIT_SPIN_US 50
+#define TG_WAIT_SPIN_US 200
 
 static struct {
     pthread_mutex_t lock; /* for sleeping only: `wake` and `done` below */
