@@ -14,8 +14,7 @@
  * between two steps), so after a job a worker spins for TG_SPIN_US (reading
  * one atomic, with the CPU's pause hint, yielding the core every few
  * microseconds to any thread waiting for it) and only then sleeps. The spin is
- * bounded because the machines are shared: OpenMP's default spins far longer,
- * which is much of why PyTorch slows down so much beside a busy process.
+ * bounded because the machines are shared (OpenMP's default spins far longer).
  *
  * A call publishes one job (fn, ctx, ntasks), opens it, and wakes sleeping
  * workers; every participant, the caller included, then takes task numbers
