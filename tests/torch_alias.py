@@ -2,6 +2,7 @@
 `tinygrad_edu` (`tinygrad_edu.x.y`), `torchvision` as `tinygrad_edu.vision`.
 
     python tests/torch_alias.py program.py [args...]     # runs program.py as __main__
+    python tests/torch_alias.py --torch program.py       # the same on real torch (torchvision_standin.py)
     with torch_alias.aliased(): runpy.run_path(...)       # the same, in-process (tests)
 
 Only the import names change: nothing of the program is rewritten, so what fails is what a student
@@ -64,9 +65,18 @@ def aliased():
 
 
 def main(argv: list[str]) -> None:
+    on_torch = bool(argv) and argv[0] == "--torch"
+    argv = argv[1:] if on_torch else argv
     if not argv:
-        raise SystemExit("usage: python tests/torch_alias.py program.py [args...]")
+        raise SystemExit("usage: python tests/torch_alias.py [--torch] program.py [args...]")
     sys.argv = argv
+    if on_torch:
+        import os
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # torchvision_ref.py
+        import torchvision_standin
+        torchvision_standin.install()
+        runpy.run_path(argv[0], run_name="__main__")
+        return
     with aliased():
         runpy.run_path(argv[0], run_name="__main__")
 

@@ -183,13 +183,14 @@ def safe_globals(safe_globals: list):
         _user_safe.update(saved)
 
 
-class WeightsOnlyUnpicklingError(pickle.UnpicklingError):
-    """A class or function weights_only=True does not allow (PyTorch raises UnpicklingError too)."""
+class UnpicklingError(pickle.UnpicklingError):
+    """A class or function weights_only=True does not allow: pickle.UnpicklingError, as PyTorch raises
+    (a subclass, told apart from corrupt data here)."""
 
 
-def _refusal(module: str, name: str) -> WeightsOnlyUnpicklingError:
+def _refusal(module: str, name: str) -> UnpicklingError:
     full = f"{module}.{name}"
-    return WeightsOnlyUnpicklingError(
+    return UnpicklingError(
         "Weights only load failed. This file can still be loaded, to do so you have two options, do those "
         "steps only if you trust the source of the checkpoint.\n"
         "\t(1) As in PyTorch 2.6+, the default value of the `weights_only` argument in `torch.load` is True. "
@@ -222,7 +223,7 @@ class _WeightsOnlyUnpickler(pickle.Unpickler):
 
 def load(fh: IO[bytes], name: str, weights_only: bool, whole: bool) -> Any:
     """Unpickle what follows MAGIC in fh. Corrupt data raises RuntimeError naming the file; a class that
-    weights_only refuses raises WeightsOnlyUnpicklingError. `whole`: nothing may follow the pickle."""
+    weights_only refuses raises UnpicklingError. `whole`: nothing may follow the pickle."""
     if isinstance(fh, io.RawIOBase):
         fh = io.BufferedReader(fh)  # raw reads may return less than asked: pickle needs whole reads
     unpickler = _WeightsOnlyUnpickler(fh) if weights_only else pickle.Unpickler(fh)
@@ -231,7 +232,7 @@ def load(fh: IO[bytes], name: str, weights_only: bool, whole: bool) -> Any:
                (EOFError, pickle.UnpicklingError)
     try:
         obj = unpickler.load()
-    except WeightsOnlyUnpicklingError:
+    except UnpicklingError:
         raise
     except expected as e:
         raise RuntimeError(f"{name}: corrupt tinygrad_edu checkpoint: the pickled data is truncated or invalid "
