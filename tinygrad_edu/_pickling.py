@@ -35,7 +35,7 @@ def reduce_tensor(t, protocol: int):
     """Tensor.__reduce_ex__: (rebuild, args). The bytes go out without a copy for protocol 5."""
     from .nn.parameter import Parameter
     from .tensor import Tensor
-    a = np.ascontiguousarray(t._data)
+    a = t._data if t._data.flags.c_contiguous else t._data.copy(order="C")  # (ascontiguousarray makes 0-d 1-d)
     if a.dtype.byteorder == ">":
         a = a.astype(a.dtype.newbyteorder("<"))
     data = pickle.PickleBuffer(a) if protocol >= 5 else a.tobytes()
