@@ -69,12 +69,18 @@ def read_image(path, mode=None):
     return torch.from_numpy(ours(path, mode or ImageReadMode.UNCHANGED).numpy().copy())
 
 
-def _vgg(cfg, batch_norm):
+def _vgg(arch, cfg, batch_norm):
     def build(*, weights=None, pretrained=False, **kwargs):
-        if weights is not None or pretrained:
-            raise FileNotFoundError("the stand-in torchvision has no pretrained weights")
+        """torchvision_ref's VGG; weights: the same safetensors file tinygrad_edu would load (or its error)."""
         import torchvision_ref
-        return torchvision_ref.vgg(cfg, batch_norm, **kwargs)
+        from tinygrad_edu.vision.models._api import weights_path
+        from tinygrad_edu.vision.models.vgg import _FILES
+        path = weights_path(arch, "DEFAULT" if pretrained else weights, _FILES[arch] + ".safetensors")
+        model = torchvision_ref.vgg(cfg, batch_norm, **kwargs)
+        if path is not None:
+            from safetensors.torch import load_file
+            model.load_state_dict(load_file(path))
+        return model
     return build
 
 
@@ -85,7 +91,7 @@ def install() -> None:
         "datasets": {"MNIST": _dataset(ours.MNIST), "FashionMNIST": _dataset(ours.FashionMNIST)},
         "transforms": {"ToTensor": ToTensor, "Lambda": Lambda, "Compose": Compose},
         "io": {"read_image": read_image},
-        "models": {name: _vgg(cfg, bn) for name, cfg, bn in [
+        "models": {name: _vgg(name, cfg, bn) for name, cfg, bn in [
             ("vgg11", "A", False), ("vgg13", "B", False), ("vgg16", "D", False), ("vgg19", "E", False),
             ("vgg11_bn", "A", True), ("vgg13_bn", "B", True), ("vgg16_bn", "D", True), ("vgg19_bn", "E", True)]},
     }
