@@ -79,7 +79,7 @@ def test_safe_globals_allow_a_class(tmp_path):
     allowed = [Net, nn.Conv2d, nn.BatchNorm2d, nn.LSTM, nn.Linear, set]
     with tg.serialization.safe_globals(allowed):
         assert type(load(tmp_path / "m.pth")) is Net
-    with pytest.raises(pickle.UnpicklingError, match="GLOBAL tests?.*Net|Net was not an allowed"):
+    with pytest.raises(pickle.UnpicklingError, match=r"\.Net was not an allowed global"):
         load(tmp_path / "m.pth")  # the context has ended
     tg.serialization.add_safe_globals(allowed)
     try:
@@ -98,19 +98,19 @@ def test_weights_only_loads_containers_dtypes_and_sizes_refuses_numpy(tmp_path):
         back = load(tmp_path / "x.pth")
     assert type(back["od"]) is collections.OrderedDict and back["set"] == {1, 2}
     assert back["dt"] is tg.float16 and back["b"] is tg.bool and back["size"] == (2, 3)
-    save({"m": TorchNetLike(), "a": np.ones(2)}, tmp_path / "np.pth")
-    with tg.serialization.safe_globals([TorchNetLike]), pytest.raises(pickle.UnpicklingError, match="numpy"):
+    save({"m": Plain(), "a": np.ones(2)}, tmp_path / "np.pth")
+    with tg.serialization.safe_globals([Plain]), pytest.raises(pickle.UnpicklingError, match="numpy"):
         load(tmp_path / "np.pth")
     assert np.array_equal(load(tmp_path / "np.pth", weights_only=False)["a"], np.ones(2))
 
 
-class TorchNetLike:
+class Plain:
     pass
 
 
 @pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8",
                                    "bool"])
-def test_tensors_pickle_as_torch(dtype):
+def test_tensors_pickle_with_data_dtype_and_shape(dtype):
     """pickle.dumps/loads (torch.save's pickler, DataLoader workers): data, dtype, shape kept."""
     a = (np.arange(24).reshape(2, 3, 4) % 5).astype(dtype)
     for x in (tg.tensor(a), tg.tensor(a)[:, 1:, ::2], tg.tensor(a[0, 0, 0])):
@@ -123,7 +123,7 @@ def test_tensors_pickle_as_torch(dtype):
 
 def test_requires_grad_non_leaf_and_grad_as_torch(tmp_path):
     """torch: a non-leaf saves as a leaf that requires grad, .grad is dropped, a Parameter stays one."""
-    def trip(save_fn, load_fn, lib, obj):
+    def trip(save_fn, load_fn, obj):
         buf = io.BytesIO()
         save_fn(obj, buf)
         buf.seek(0)
@@ -135,13 +135,13 @@ def test_requires_grad_non_leaf_and_grad_as_torch(tmp_path):
         y = w * 2
         y.sum().backward()
         p = param(lib.zeros(2))
-        obj = {"w": w, "y": y, "p": p, "x": lib.ones(2), "m": TorchNetLike()} if lib is tg else \
+        obj = {"w": w, "y": y, "p": p, "x": lib.ones(2), "m": Plain()} if lib is tg else \
               {"w": w, "y": y, "p": p, "x": lib.ones(2)}
         if lib is tg:
-            with tg.serialization.safe_globals([TorchNetLike]):
-                back = trip(save_fn, load_fn, lib, obj)  # the object makes it a pickle
+            with tg.serialization.safe_globals([Plain]):
+                back = trip(save_fn, load_fn, obj)  # the object makes it a pickle
         else:
-            back = trip(save_fn, load_fn, lib, obj)
+            back = trip(save_fn, load_fn, obj)
         results[lib.__name__] = {k: (back[k].requires_grad, back[k].is_leaf, back[k].grad is None,
                                      type(back[k]).__name__) for k in ("w", "y", "p", "x")}
     assert results["tinygrad_edu"] == results["torch"]
