@@ -14,16 +14,15 @@ DTYPES = ["float32", "float64"]
 def check_second_order(fn, *arrays, dtype="float64", orders=2, seed=0):
     """Differentiate `fn(lib, *xs)` `orders` times (each gradient contracted with a random tensor,
     create_graph=True) with lib = tinygrad_edu and torch; every gradient must agree."""
-    rng = np.random.default_rng(seed)
     arrays = [np.asarray(a, dtype) for a in arrays]
     rtol, atol = TOLERANCE[dtype]
     results = {}
     for lib in (tg, torch):
         xs = [lib.tensor(a, requires_grad=True) for a in arrays]
-        rng_lib = np.random.default_rng(seed + 1)
+        rng = np.random.default_rng(seed)
         out, found = fn(lib, *xs), []
         for _ in range(orders):
-            u = lib.tensor(rng_lib.uniform(-1, 1, tuple(out.shape)).astype(dtype))
+            u = lib.tensor(rng.uniform(-1, 1, tuple(out.shape)).astype(dtype))
             grads = lib.autograd.grad((out * u).sum(), xs, create_graph=True, allow_unused=True)
             grads = [g if g is not None else lib.zeros_like(x) for g, x in zip(grads, xs)]
             found.append([g.detach().numpy() for g in grads])
@@ -36,7 +35,6 @@ def check_second_order(fn, *arrays, dtype="float64", orders=2, seed=0):
     for order, (o, t) in enumerate(zip(ours, theirs), 1):
         for i, (a, b) in enumerate(zip(o, t)):
             np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=f"order {order}, input {i}")
-    del rng
 
 
 # ---------------------------------------------------------------- prod through zeros
@@ -70,3 +68,69 @@ def test_prod_second_order_of_a_3d_tensor_and_a_0d_one():
     check_second_order(lambda lib, t: t.prod(1), x)
     check_second_order(lambda lib, t: t.prod(-1, keepdim=True) * t.sum(), x)
     check_second_order(lambda lib, t: t.prod(), np.array(0.0))
+
+
+# ---------------------------------------------------------------- the diagonal family
+
+DIAGONALS = {"diagonal": (lambda lib, x: x.diagonal(), (3, 4)),
+             "diagonal offset 1": (lambda lib, x: lib.diagonal(x, 1), (3, 4)),
+             "diagonal offset -2": (lambda lib, x: x.diagonal(offset=-2), (4, 3)),
+             "diagonal offset past the end": (lambda lib, x: x.diagonal(5), (3, 4)),
+             "diagonal 3-d, dims 2 and 0": (lambda lib, x: x.diagonal(-1, 2, 0), (3, 2, 4)),
+             "diagonal of a transposed view": (lambda lib, x: x.t().diagonal(1), (4, 3)),
+             "diag of a vector": (lambda lib, x: lib.diag(x), (3,)),
+             "diag of a vector, offset -1": (lambda lib, x: x.diag(-1), (3,)),
+             "diag of a matrix": (lambda lib, x: lib.diag(x, 1), (3, 4)),
+             "diag_embed": (lambda lib, x: lib.diag_embed(x), (2, 3)),
+             "diag_embed offset 1, dims 0 and 2": (lambda lib, x: x.diag_embed(1, 0, 2), (2, 3)),
+             "diag_embed dims reversed": (lambda lib, x: x.diag_embed(-1, -1, -2), (2, 3)),
+             "trace": (lambda lib, x: lib.trace(x), (3, 3)),
+             "trace of a wide matrix": (lambda lib, x: x.trace() * x, (2, 4))}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("fn,shape", DIAGONALS.values(), ids=DIAGONALS.keys())
+def test_diagonals(fn, shape, dtype):
+    check_op(fn, shape, dtype=dtype)
+    x = np.random.default_rng(1).uniform(-2, 2, shape)
+    check_second_order(lambda lib, t: fn(lib, t * t), x, dtype=dtype)
+
+
+def test_diagonal_is_a_writable_view_and_the_errors_are_torchs():
+    for lib in (tg, torch):
+        x = lib.zeros(3, 3)
+        x.diagonal().fill_(1)
+        assert x.tolist() == lib.eye(3).tolist()
+        assert lib.trace(lib.ones(2, 3, dtype=lib.int32)).dtype == lib.int64
+    for fn, match in [(lambda lib: lib.ones(2, 2).diagonal(0, 0, 0), "diagonal dimensions cannot be identical 0, 0"),
+                      (lambda lib: lib.diag(lib.ones(2, 2, 2)), r"diag\(\): Supports 1D or 2D tensors. Got 3D"),
+                      (lambda lib: lib.trace(lib.ones(3)), "trace: expected a matrix, but got tensor with dim 1"),
+                      (lambda lib: lib.diag_embed(lib.ones(2), 0, 1, 1), "diagonal dimensions cannot be identical")]:
+        for lib in (tg, torch):
+            with pytest.raises(RuntimeError, match=match):
+                fn(lib)
+
+
+# ---------------------------------------------------------------- einsum through a repeated index
+
+EINSUM_DIAGONALS = [("ii->i", [(3, 3)]), ("ii", [(3, 3)]), ("ii->", [(4, 4)]), ("iij->j", [(3, 3, 2)]),
+                    ("bii->bi", [(2, 3, 3)]), ("ii,i->i", [(3, 3), (3,)]), ("iji->j", [(3, 2, 3)]),
+                    ("iii->i", [(2, 2, 2)]), ("iijj->ij", [(2, 2, 3, 3)]), ("ij,kk->ij", [(2, 3), (4, 4)]),
+                    ("...ii->...i", [(2, 3, 3)]), ("bii,bij->bj", [(2, 3, 3), (2, 3, 4)])]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("equation,shapes", EINSUM_DIAGONALS, ids=[e for e, _ in EINSUM_DIAGONALS])
+def test_einsum_through_a_repeated_index(equation, shapes, dtype):
+    check_op(lambda lib, *xs: lib.einsum(equation, *xs), *shapes, dtype=dtype, node_name=False)
+    rng = np.random.default_rng(2)
+    arrays = [rng.uniform(-2, 2, s) for s in shapes]
+    check_second_order(lambda lib, *xs: lib.einsum(equation, *[x * x for x in xs]), *arrays, dtype=dtype)
+
+
+def test_einsum_repeated_index_errors_are_torchs():
+    for lib in (tg, torch):
+        with pytest.raises(RuntimeError, match="subscript i is repeated for operand 0 but the sizes don't match, 3 != 2"):
+            lib.einsum("ii->i", lib.ones(2, 3))
+        with pytest.raises(RuntimeError, match="output subscript i appears more than once in the output"):
+            lib.einsum("ij->ii", lib.ones(2, 2))

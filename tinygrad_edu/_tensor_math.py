@@ -360,7 +360,27 @@ def einsum(equation: str, *operands) -> Tensor:
                          "the equation")
     eq = _explicit_einsum(equation.replace(" ", ""), [t.dim() for t in operands])
     dt = result_type(*operands).np if len(operands) > 1 else operands[0]._data.dtype
-    return ops.Einsum.apply(eq, *[_operand(t, dt) for t in operands])
+    subs, output = eq.split("->")
+    for c in output:
+        if output.count(c) > 1:
+            raise RuntimeError(f"einsum(): output subscript {c} appears more than once in the output")
+    pairs = [_einsum_diagonals(sub, _operand(t, dt), i) for i, (sub, t) in enumerate(zip(subs.split(","), operands))]
+    return ops.Einsum.apply(",".join(sub for sub, _ in pairs) + "->" + output, *[t for _, t in pairs])
+
+
+def _einsum_diagonals(sub: str, t: Tensor, i: int) -> tuple:
+    """An operand whose subscript repeats an index ('ii', 'bii', 'iij') replaced by its diagonal
+    over the repeated dims, as PyTorch does: a view, whose backward writes the gradient into
+    the diagonal. Returns (subscript without repeats, tensor)."""
+    while len(set(sub)) < len(sub):
+        c = next(c for c in sub if sub.count(c) > 1)
+        d1, d2 = sub.index(c), sub.index(c, sub.index(c) + 1)
+        if t.shape[d1] != t.shape[d2]:
+            raise RuntimeError(f"einsum(): subscript {c} is repeated for operand {i} but the sizes don't match, "
+                               f"{t.shape[d2]} != {t.shape[d1]}")
+        t = t.diagonal(0, d1, d2)  # the diagonal goes last
+        sub = sub[:d1] + sub[d1 + 1:d2] + sub[d2 + 1:] + c
+    return sub, t
 
 
 def _explicit_einsum(equation: str, ndims: list) -> str:
