@@ -134,3 +134,23 @@ def test_einsum_repeated_index_errors_are_torchs():
             lib.einsum("ii->i", lib.ones(2, 3))
         with pytest.raises(RuntimeError, match="output subscript i appears more than once in the output"):
             lib.einsum("ij->ii", lib.ones(2, 2))
+
+
+EINSUM_PRODUCTS = [("ij,jk->ik", [(0, 3), (3, 2)]), ("ij,jk->ik", [(2, 0), (0, 3)]), ("ij,kl->ik", [(2, 3), (4, 5)]),
+                   ("...ij,...jk->...ik", [(2, 3, 4), (1, 4, 5)]), ("bij,jk->bki", [(2, 3, 4), (4, 5)]),
+                   ("abcd,dbe->ecab", [(2, 3, 1, 4), (4, 3, 2)]), ("i,i->", [(5,), (5,)]), ("ij,ij->ij", [(2, 3), (2, 3)])]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("equation,shapes", EINSUM_PRODUCTS, ids=[f"{e} {s}" for e, s in EINSUM_PRODUCTS])
+def test_einsum_products_on_the_matmul_kernel(equation, shapes, dtype):
+    """Two-operand einsums become one batched matmul (sizes 0, broadcast '...', summed-only indices)."""
+    check_op(lambda lib, *xs: lib.einsum(equation, *xs), *shapes, dtype=dtype, node_name=False)
+    rng = np.random.default_rng(3)
+    check_second_order(lambda lib, a, b: lib.einsum(equation, a * a, b * a.sum()),
+                       *[rng.uniform(-2, 2, s) for s in shapes], dtype=dtype)
+
+
+def test_einsum_of_integers_stays_on_numpy():
+    check_op(lambda lib, a, b: lib.einsum("ij,jk->ik", a, b), np.arange(6).reshape(2, 3), np.arange(6).reshape(3, 2),
+             grad=False, node_name=False)
