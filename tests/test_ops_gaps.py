@@ -1,6 +1,7 @@
 """Gaps left by issue 12, closed: prod's second-order gradients through zeros, einsum's backward
-through a repeated index (a diagonal) and the diagonal family (diagonal, diag, diag_embed, trace).
-Values, first- and second-order gradients against torch, float32 and float64."""
+through a repeated index (a diagonal) and the diagonal family (diagonal, diag, diag_embed, trace),
+erf and GELU on their kernels. Values, first- and second-order gradients against torch, float32 and
+float64, on both backends (erf/GELU; the kernels themselves: test_kernels.py, test_kernel_edges.py)."""
 import numpy as np
 import pytest
 import torch
@@ -154,3 +155,25 @@ def test_einsum_products_on_the_matmul_kernel(equation, shapes, dtype):
 def test_einsum_of_integers_stays_on_numpy():
     check_op(lambda lib, a, b: lib.einsum("ij,jk->ik", a, b), np.arange(6).reshape(2, 3), np.arange(6).reshape(3, 2),
              grad=False, node_name=False)
+
+
+
+# ---------------------------------------------------------------- erf and GELU on the kernels
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_erf_and_gelu_to_the_second_order_on_both_backends(backend_name, dtype):
+    x = np.concatenate([np.linspace(-6, 6, 25), [0.0, -0.0, 1e-8, -3e-5, 9.0, -9.0]])
+    check_op(lambda lib, t: t.erf(), x, dtype=dtype)
+    check_op(lambda lib, t: lib.nn.functional.gelu(t), x, dtype=dtype)
+    check_op(lambda lib, t: lib.nn.GELU()(t), x, dtype=dtype)
+    for fn in (lambda lib, t: t.erf(), lambda lib, t: lib.nn.functional.gelu(t), lambda lib, t: lib.erf(t) * t):
+        check_second_order(fn, x, dtype=dtype, orders=3)
+
+
+def test_gelu_backward_records_torchs_node_and_a_float16_input_still_works():
+    for lib in (tg, torch):
+        x = lib.tensor([0.5, -1.0], requires_grad=True)
+        (g,) = lib.autograd.grad(lib.nn.functional.gelu(x).sum(), x, create_graph=True)
+        assert type(g.grad_fn).__name__ == "GeluBackwardBackward0"
+    half = np.array([-2.0, 0.25, 3.0], np.float16)
+    np.testing.assert_allclose(tg.tensor(half).erf().numpy(), torch.tensor(half).erf().numpy(), rtol=1e-3)

@@ -25,7 +25,7 @@ import warnings
 # module costs nothing per op, unlike an np.errstate block around each forward.
 warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"tinygrad_edu\.ops\.")
 
-from .activations import (Elu, Gelu, Hardtanh, LeakyRelu, LeakyReluBackward, Relu, Sigmoid,  # noqa: E402
+from .activations import (Elu, Gelu, GeluBackward, Hardtanh, LeakyRelu, LeakyReluBackward, Relu, Sigmoid,  # noqa: E402
                           SigmoidBackward, Silu, Softplus, Tanh, TanhBackward, ThresholdBackward)
 from .conv import Col2im, Conv2d, Im2col, MaxPool2d, MaxPool2dBackward, MaxPool2dGather  # noqa: E402
 from .elementwise import (Abs, Add, Clamp, ClampTensor, Copy, Cos, Div, Erf, Exp, Fill, FillTensor,  # noqa: E402
