@@ -118,6 +118,23 @@ def test_erf_is_within_its_stated_ulps_of_the_exact_value(c_kernels, dtype):
     assert err.max() <= (1.5 if dtype == np.float64 else 0.6), f"{err.max():.2f} ulp at x = {x[err.argmax()]!r}"
 
 
+def test_erf_coefficients_are_what_fit_erf_prints():
+    """csrc/tg_vmath.h's erf tables are csrc/fit_erf.py's fits, digit for digit (remade, not copied)."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+    csrc = Path(__file__).resolve().parents[1] / "csrc"
+    printed = subprocess.run([sys.executable, str(csrc / "fit_erf.py")], capture_output=True, text=True, check=True)
+    header = (csrc / "tg_vmath.h").read_text()
+    for block in printed.stdout.split("tg_erfd_")[1:]:
+        sfx = block[:3]
+        body = header[header.index(f"static inline double tg_erfd_{sfx}(double x)"):]
+        body = body[:body.index("return tg_erf_eval")]
+        numbers = lambda text: [float(v) for v in re.findall(r"-?\d+\.\d+(?:e-?\d+)?", text)]  # noqa: E731
+        assert numbers(body.split("{", 1)[1]) == numbers(block[4:]), f"tg_erfd_{sfx}'s tables differ from fit_erf.py's"
+
+
 def test_relu_passes_nan_and_backward_ignores_grad_where_off(kernels):
     x = np.array([np.nan, -1.0, 2.0])
     np.testing.assert_array_equal(kernels.relu(x), [np.nan, 0.0, 2.0])
