@@ -7,7 +7,7 @@
  *   leaky_relu, leaky_relu_backward
  *   sigmoid, sigmoid_backward      y = 1 / (1 + e^-x);  dx = grad * y * (1 - y)
  *   tanh_backward                  dx = grad * (1 - y^2)
- *   erf                            y = erf(x), tg_vmath.h's polynomials
+ *   erf                            y = erf(x), tg_vmath.h's polynomials (tg_scalar_erf)
  *   gelu, gelu_backward            y = x Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2 the normal CDF;
  *                                  dx = grad * (Phi(x) + x phi(x)), phi the normal density
  *
@@ -128,16 +128,12 @@ int SFX(tg_tanh_backward)(const T *restrict grad, const T *restrict out, T *rest
     return TG_OK;
 }
 
-/* erf and GELU compute in double whatever T is (TG_ERFD: erf with T's tables, see tg_vmath.h),
- * then round once: float32 results are then within half an ulp or so of the exact value. */
-#define TG_ERFD SFX(tg_erfd)
-
 int SFX(tg_erf)(const T *restrict x, T *restrict y, int64_t n)
 {
     TG_CHECK_SIZE(n);
     TG_CHECK_PTR(x, n);
     TG_CHECK_PTR(y, n);
-    for (int64_t i = 0; i < n; ++i) y[i] = (T)TG_ERFD((double)x[i]);
+    for (int64_t i = 0; i < n; ++i) y[i] = SFX(tg_scalar_erf)(x[i]);
     return TG_OK;
 }
 
@@ -147,11 +143,8 @@ int SFX(tg_gelu)(const T *restrict x, T *restrict y, int64_t n)
     TG_CHECK_SIZE(n);
     TG_CHECK_PTR(x, n);
     TG_CHECK_PTR(y, n);
-    const double rsqrt2 = 0.70710678118654752440;
-    for (int64_t i = 0; i < n; ++i) {
-        const double v = x[i];
-        y[i] = (T)(v * 0.5 * (1.0 + TG_ERFD(v * rsqrt2)));
-    }
+    const T rsqrt2 = (T)0.70710678118654752440;
+    for (int64_t i = 0; i < n; ++i) y[i] = x[i] * (T)0.5 * ((T)1 + SFX(tg_scalar_erf)(x[i] * rsqrt2));
     return TG_OK;
 }
 
@@ -161,17 +154,16 @@ int SFX(tg_gelu_backward)(const T *restrict grad, const T *restrict x, T *restri
     TG_CHECK_PTR(grad, n);
     TG_CHECK_PTR(x, n);
     TG_CHECK_PTR(dx, n);
-    const double rsqrt2 = 0.70710678118654752440, rsqrt2pi = 0.39894228040143267794;
+    const T rsqrt2 = (T)0.70710678118654752440, rsqrt2pi = (T)0.39894228040143267794;
     for (int64_t i = 0; i < n; ++i) {
-        const double v = x[i];
-        const double cdf = 0.5 * (1.0 + TG_ERFD(v * rsqrt2));
-        const double pdf = rsqrt2pi * tg_exp_f64(-0.5 * v * v);
-        dx[i] = (T)(grad[i] * (cdf + v * pdf));
+        const T v = x[i];
+        const T cdf = (T)0.5 * ((T)1 + SFX(tg_scalar_erf)(v * rsqrt2));
+        const T pdf = rsqrt2pi * TG_EXP((T)-0.5 * v * v);
+        dx[i] = grad[i] * (cdf + v * pdf);
     }
     return TG_OK;
 }
 
-#undef TG_ERFD
 #undef TG_EXP
 #undef TG_NLANES
 

@@ -103,8 +103,8 @@ def test_exp_based_kernels_over_the_whole_range(c_kernels, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_erf_is_within_its_stated_ulps_of_the_exact_value(c_kernels, dtype):
-    """The C erf (csrc/tg_vmath.h) against mpmath at 30 digits: float64 within 1.5 ulp (we state ~1.2),
-    float32 within 0.6 (we state ~0.51), over both of its formulas, their seam at 1 and the clamp."""
+    """The C erf (csrc/tg_vmath.h) against mpmath at 30 digits: within 1.5 ulp (we state ~1.2 and ~1.05),
+    over both of its formulas, their seam at 1 and the clamp."""
     import mpmath  # installed with torch (through sympy)
     mpmath.mp.dps = 30
     tiny = np.finfo(dtype).tiny
@@ -115,24 +115,19 @@ def test_erf_is_within_its_stated_ulps_of_the_exact_value(c_kernels, dtype):
     exact = [mpmath.erf(mpmath.mpf(float(v))) for v in x]
     ulp = np.spacing(np.array([float(e) for e in exact], dtype)).astype(np.float64)
     err = np.array([float(abs(mpmath.mpf(float(g)) - e)) for g, e in zip(got, exact)]) / np.abs(ulp)
-    assert err.max() <= (1.5 if dtype == np.float64 else 0.6), f"{err.max():.2f} ulp at x = {x[err.argmax()]!r}"
+    assert err.max() <= 1.5, f"{err.max():.2f} ulp at x = {x[err.argmax()]!r}"
 
 
 def test_erf_coefficients_are_what_fit_erf_prints():
     """csrc/tg_vmath.h's erf tables are csrc/fit_erf.py's fits, digit for digit (remade, not copied)."""
-    import re
     import subprocess
     import sys
     from pathlib import Path
     csrc = Path(__file__).resolve().parents[1] / "csrc"
     printed = subprocess.run([sys.executable, str(csrc / "fit_erf.py")], capture_output=True, text=True, check=True)
     header = (csrc / "tg_vmath.h").read_text()
-    for block in printed.stdout.split("tg_erfd_")[1:]:
-        sfx = block[:3]
-        body = header[header.index(f"static inline double tg_erfd_{sfx}(double x)"):]
-        body = body[:body.index("return tg_erf_eval")]
-        numbers = lambda text: [float(v) for v in re.findall(r"-?\d+\.\d+(?:e-?\d+)?", text)]  # noqa: E731
-        assert numbers(body.split("{", 1)[1]) == numbers(block[4:]), f"tg_erfd_{sfx}'s tables differ from fit_erf.py's"
+    assert printed.stdout.count("#define TG_ERF_") == 6
+    assert printed.stdout in header, "tg_vmath.h's TG_ERF_* tables differ from what csrc/fit_erf.py prints"
 
 
 def test_relu_passes_nan_and_backward_ignores_grad_where_off(kernels):
