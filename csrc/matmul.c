@@ -122,7 +122,6 @@ static int64_t tg_gemm_threads(double work)
 
 #define TG_MIN(x, y) ((x) < (y) ? (x) : (y))
 #define TG_MAX(x, y) ((x) > (y) ? (x) : (y))
-
 static int64_t tg_ceil_div(int64_t x, int64_t d) { return (x + d - 1) / d; }
 static int64_t tg_round_up(int64_t x, int64_t to) { return tg_ceil_div(x, to) * to; }
 
@@ -421,6 +420,8 @@ static int SFX(gemm_block)(const T *a, int64_t a_rs, int64_t a_cs, const T *b, i
         SFX(naive_block)(a, a_rs, a_cs, b, b_rs, b_cs, bias, c, n, m_blk, k, n_blk);
         return TG_OK;
     }
+    if (tg_gemm_small_suits(m_blk, k, n_blk, b_cs, (int64_t)sizeof(T))) /* PERF: no packing */
+        return SFX(tg_gemm_small)(a, b, bias, c, m_blk, k, n_blk, n, a_rs, a_cs, b_rs, b_cs);
 
     /* Split k into equal blocks of at most KC (784 -> 4 x 196, not
      * 3 x 256 + 16): a short last block would pay a full C update for little work. */
@@ -596,5 +597,4 @@ int SFX(tg_matmul)(const T *a, const T *b, T *c, int64_t m, int64_t k, int64_t n
 
 #undef VLEN
 #undef NR
-
 #endif /* TG_MATMUL_BODY */

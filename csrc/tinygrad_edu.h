@@ -56,6 +56,19 @@ int tg_gemm_f32(const float *a, const float *b, const float *bias, float *c, int
 int tg_gemm_f64(const double *a, const double *b, const double *bias, double *c, int64_t batch, int64_t m, int64_t k, int64_t n, int64_t a_bs, int64_t a_rs, int64_t a_cs, int64_t b_bs, int64_t b_rs, int64_t b_cs);
 
 /*
+ * tg_gemm_small_f32 / _f64: one product C = A @ B (+ bias) without packing, for
+ * small products (see matmul_small.c); tg_gemm uses it by itself where it wins.
+ *   a, b, bias : as for tg_gemm (one product: no batch stride)
+ *   c   : [m, n] output, rows ldc >= n elements apart, overwritten
+ *   m, k, n, ldc and the strides : >= 0. Errors as for tg_gemm.
+ * tg_gemm_small_suits: 1 if tg_gemm should send an m x k x n product with B's
+ * column stride b_cs and elem_size-byte elements here (faster), else 0.
+ */
+int tg_gemm_small_f32(const float *a, const float *b, const float *bias, float *c, int64_t m, int64_t k, int64_t n, int64_t ldc, int64_t a_rs, int64_t a_cs, int64_t b_rs, int64_t b_cs);
+int tg_gemm_small_f64(const double *a, const double *b, const double *bias, double *c, int64_t m, int64_t k, int64_t n, int64_t ldc, int64_t a_rs, int64_t a_cs, int64_t b_rs, int64_t b_cs);
+int tg_gemm_small_suits(int64_t m, int64_t k, int64_t n, int64_t b_cs, int64_t elem_size);
+
+/*
  * tg_linear_backward_f32 / _f64: both gradient products of y = x @ w^T at once,
  *   dx[batch, in] = grad @ w   and   dw[out, in] = grad^T @ x,
  * as one parallel job (see matmul.c), each exactly what tg_gemm computes for it.

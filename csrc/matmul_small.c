@@ -1,0 +1,224 @@
+/*
+ * matmul_small.c -- C = A @ B (+ bias) for small products, without packing.
+ *
+ * The Goto algorithm of matmul.c copies B (and sometimes A) into packed
+ * panels before multiplying. For a big product that copy is a rounding
+ * error; for the last layers of an MLP at batch 64 (64x64x10 is 41K
+ * multiply-adds, about 2 600 AVX-512 FMAs) copying the 640 or 4 096 elements
+ * of B costs as much as a good part of the multiply. So tg_gemm's block
+ * routine (gemm_block in matmul.c) sends products below a measured size here,
+ * when B's rows are contiguous (b_cs == 1: a plain B, X in dW = G^T X, W in
+ * dX = G W):
+ *
+ *   for j0 in n, step 2 vectors:                B panel [k x 2V] stays in L1
+ *     for i0 in m, step MR = 6 rows:
+ *       C[i0:i0+6, j0:j0+2V] = A[i0:i0+6, :] @ B[:, j0:j0+2V]   in registers
+ *
+ * The register tile is matmul.c's (six rows, two vectors: twelve
+ * accumulators), but B is read straight from its rows, with masked vector
+ * loads for the ragged last columns (n = 10 logits: one load of 10 lanes, the
+ * other six never touched, so nothing past the row is read), and A through
+ * its two strides (a transposed G^T costs nothing extra). Stores are masked
+ * the same way, so no edge tile needs a scalar clean-up loop.
+ *
+ * The masked loads and stores are AVX-512 instructions. Without AVX-512
+ * tg_gemm_small_suits() says no and tg_gemm keeps the packed path; the
+ * function still computes the right product there (a lane-by-lane copy
+ * stands in for the masked load), so it can be tested on any machine.
+ *
+ * Like matmul.c, the typed body is written once in terms of T and SFX() and
+ * instantiated for float and double through tg_each_type.h.
+ */
+#ifndef TG_MATMUL_SMALL_BODY /* ===== first pass: shared parts, then instantiate ===== */
+
+#include <stdint.h>
+#include <string.h>
+
+#include "tinygrad_edu.h"
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+#define TGS_VEC_BYTES 64 /* vectors of 64 bytes; on AVX-512 one zmm register */
+#define TGS_MR 6         /* rows of the register tile */
+
+/* Multiply-adds (m * n * k) below which the unpacked path beats packing.
+ * Measured at 1 thread on the 2-core Sapphire Rapids (best of many calls, both
+ * paths; see docs/kernels.md): the win is largest for m or n small (10x64x64,
+ * 64x64x10) and gone near 64x128x128. */
+#define TGS_MAX_WORK (600 * 1000)
+
+int tg_gemm_small_suits(int64_t m, int64_t k, int64_t n, int64_t b_cs, int64_t elem_size)
+{
+#if defined(__AVX512F__)
+    if (elem_size != 4 && elem_size != 8) return 0;
+    if (m <= 0 || k <= 0 || n <= 0 || (b_cs != 1 && n > 1)) return 0;
+    return (double)m * (double)n * (double)k < (double)TGS_MAX_WORK;
+#else
+    (void)m, (void)k, (void)n, (void)b_cs, (void)elem_size;
+    return 0;
+#endif
+}
+
+/* x * y > limit, for x, y >= 0, without overflowing. */
+static int tgs_mul_exceeds(int64_t x, int64_t y, int64_t limit) { return x != 0 && y > limit / x; }
+
+/* The argument check of tg_gemm_small_*: sizes and strides >= 0, ldc >= n,
+ * every extent's byte size inside int64, pointers non-NULL when data is needed. */
+static int tgs_check(const void *a, const void *b, const void *c, int64_t m, int64_t k,
+                     int64_t n, int64_t ldc, int64_t a_rs, int64_t a_cs, int64_t b_rs,
+                     int64_t b_cs, int64_t elem_size)
+{
+    const int64_t limit = INT64_MAX / elem_size / 4;
+    if (m < 0 || k < 0 || n < 0 || ldc < 0) return TG_ERR_SIZE;
+    if (a_rs < 0 || a_cs < 0 || b_rs < 0 || b_cs < 0) return TG_ERR_SIZE;
+    if (m > 1 && ldc < n) return TG_ERR_SIZE; /* rows of C would overlap */
+    if (tgs_mul_exceeds(m, ldc, limit) || tgs_mul_exceeds(m, n, limit) ||
+        tgs_mul_exceeds(m, a_rs, limit) || tgs_mul_exceeds(k, a_cs, limit) ||
+        tgs_mul_exceeds(k, b_rs, limit) || tgs_mul_exceeds(n, b_cs, limit))
+        return TG_ERR_SIZE;
+    if (m == 0 || n == 0) return TG_OK;
+    if (c == NULL || (k != 0 && (a == NULL || b == NULL))) return TG_ERR_NULL;
+    return TG_OK;
+}
+
+/* Lanes [0, w) set: the mask of a vector holding w <= lanes real columns. */
+static inline uint32_t tgs_mask(int64_t w) { return w >= 32 ? 0xffffffffu : (1u << w) - 1u; }
+
+#define TG_MATMUL_SMALL_BODY
+#define TG_BODY_FILE "matmul_small.c"
+#include "tg_each_type.h"
+
+#else /* ===== second pass: the body, instantiated for one element type T ===== */
+
+#define VL (TGS_VEC_BYTES / (int64_t)sizeof(T)) /* lanes per vector */
+
+typedef T SFX(svec) __attribute__((vector_size(TGS_VEC_BYTES)));
+
+/* The masked load and store: lanes outside `mask` are neither read (they
+ * load as 0) nor written. PERF: one AVX-512 instruction each; the fallback
+ * copies lane by lane. */
+static inline __attribute__((always_inline)) SFX(svec) SFX(sload)(const T *p, uint32_t mask)
+{
+#if defined(__AVX512F__)
+    if (sizeof(T) == 4) return (SFX(svec))_mm512_maskz_loadu_ps((__mmask16)mask, p);
+    return (SFX(svec))_mm512_maskz_loadu_pd((__mmask8)mask, p);
+#else
+    SFX(svec) v = {0};
+    for (int64_t l = 0; l < VL; l++)
+        if (mask >> l & 1u) v[l] = p[l];
+    return v;
+#endif
+}
+
+static inline __attribute__((always_inline)) void SFX(sstore)(T *p, uint32_t mask, SFX(svec) v)
+{
+#if defined(__AVX512F__)
+    if (sizeof(T) == 4) _mm512_mask_storeu_ps(p, (__mmask16)mask, (__m512)v);
+    else _mm512_mask_storeu_pd(p, (__mmask8)mask, (__m512d)v);
+#else
+    for (int64_t l = 0; l < VL; l++)
+        if (mask >> l & 1u) p[l] = v[l];
+#endif
+}
+
+/* One register tile: C[0:mr, 0:nv*VL] = A[0:6, :] @ B[:, 0:nv*VL] (+ bias), the
+ * columns of vector v limited by mask mv. Row r of A starts at a + o[r] (rows
+ * past mr repeat the last real row: in bounds, never stored). nv (1 or 2) is
+ * a constant at each call, so each value inlines to its own loop. */
+static inline __attribute__((always_inline)) void SFX(small_tile)(
+    const T *a, const int64_t o[TGS_MR], int64_t a_cs, const T *b, int64_t b_rs, int64_t k,
+    T *c, int64_t ldc, int64_t mr, uint32_t m0, uint32_t m1, const T *bias, const int nv)
+{
+    typedef SFX(svec) vec;
+    /* Named accumulators: GCC keeps them in registers. Row r is (cr_0, cr_1). */
+    vec c0_0 = {0}, c0_1 = {0}, c1_0 = {0}, c1_1 = {0}, c2_0 = {0}, c2_1 = {0};
+    vec c3_0 = {0}, c3_1 = {0}, c4_0 = {0}, c4_1 = {0}, c5_0 = {0}, c5_1 = {0};
+    const T *a0 = a + o[0], *a1 = a + o[1], *a2 = a + o[2], *a3 = a + o[3], *a4 = a + o[4], *a5 = a + o[5];
+    int64_t p = 0;
+    if (nv == 1) {
+        /* PERF: one vector per p gives six dependent FMA chains, too few to
+         * hide the FMA latency on two pipes: even and odd p feed separate
+         * accumulators (the idle cr_1), summed at the end. */
+        for (; p + 1 < k; p += 2) {
+            const vec b0 = SFX(sload)(b + p * b_rs, m0), b1 = SFX(sload)(b + (p + 1) * b_rs, m0);
+            const int64_t q0 = p * a_cs, q1 = q0 + a_cs;
+            c0_0 += a0[q0] * b0;  c1_0 += a1[q0] * b0;  c2_0 += a2[q0] * b0;
+            c3_0 += a3[q0] * b0;  c4_0 += a4[q0] * b0;  c5_0 += a5[q0] * b0;
+            c0_1 += a0[q1] * b1;  c1_1 += a1[q1] * b1;  c2_1 += a2[q1] * b1;
+            c3_1 += a3[q1] * b1;  c4_1 += a4[q1] * b1;  c5_1 += a5[q1] * b1;
+        }
+    }
+    for (; p < k; p++) { /* nv == 2: the whole loop; nv == 1: an odd last p */
+        const vec b0 = SFX(sload)(b + p * b_rs, m0);
+        const vec b1 = nv == 2 ? SFX(sload)(b + p * b_rs + VL, m1) : (vec){0};
+        const int64_t q = p * a_cs;
+        c0_0 += a0[q] * b0;  c1_0 += a1[q] * b0;  c2_0 += a2[q] * b0;
+        c3_0 += a3[q] * b0;  c4_0 += a4[q] * b0;  c5_0 += a5[q] * b0;
+        if (nv == 2) {
+            c0_1 += a0[q] * b1;  c1_1 += a1[q] * b1;  c2_1 += a2[q] * b1;
+            c3_1 += a3[q] * b1;  c4_1 += a4[q] * b1;  c5_1 += a5[q] * b1;
+        }
+    }
+    if (nv == 1) {
+        c0_0 += c0_1;  c1_0 += c1_1;  c2_0 += c2_1;  c3_0 += c3_1;  c4_0 += c4_1;  c5_0 += c5_1;
+    }
+    const vec v0 = bias ? SFX(sload)(bias, m0) : (vec){0};
+    const vec v1 = bias && nv == 2 ? SFX(sload)(bias + VL, m1) : (vec){0};
+    vec rows[TGS_MR][2] = {{c0_0, c0_1}, {c1_0, c1_1}, {c2_0, c2_1},
+                           {c3_0, c3_1}, {c4_0, c4_1}, {c5_0, c5_1}};
+    for (int64_t r = 0; r < mr; r++) {
+        SFX(sstore)(c + r * ldc, m0, rows[r][0] + v0);
+        if (nv == 2) SFX(sstore)(c + r * ldc + VL, m1, rows[r][1] + v1);
+    }
+}
+
+/* C[i, j] = bias[j] + sum_p A[i, p] * B[p, j] by the textbook loop: the layouts
+ * the vector path does not take (B's columns not contiguous). */
+static void SFX(small_naive)(const T *a, const T *b, const T *bias, T *c, int64_t m, int64_t k,
+                             int64_t n, int64_t ldc, int64_t a_rs, int64_t a_cs, int64_t b_rs,
+                             int64_t b_cs)
+{
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            T acc = 0;
+            for (int64_t p = 0; p < k; p++) acc += a[i * a_rs + p * a_cs] * b[p * b_rs + j * b_cs];
+            c[i * ldc + j] = bias ? acc + bias[j] : acc;
+        }
+}
+
+int SFX(tg_gemm_small)(const T *a, const T *b, const T *bias, T *c, int64_t m, int64_t k,
+                       int64_t n, int64_t ldc, int64_t a_rs, int64_t a_cs, int64_t b_rs,
+                       int64_t b_cs)
+{
+    if (m <= 1) a_rs = 0; /* strides of size-<=1 dimensions are never used: forget them */
+    if (k <= 1) a_cs = b_rs = 0;
+    if (n <= 1) b_cs = 0;
+    int rc = tgs_check(a, b, c, m, k, n, ldc, a_rs, a_cs, b_rs, b_cs, (int64_t)sizeof(T));
+    if (rc != TG_OK || m == 0 || n == 0) return rc;
+    if (k == 0 || (b_cs != 1 && n > 1)) {
+        SFX(small_naive)(a, b, bias, c, m, k, n, ldc, a_rs, a_cs, b_rs, b_cs);
+        return TG_OK;
+    }
+    for (int64_t j0 = 0; j0 < n; j0 += 2 * VL) {
+        const int64_t w = n - j0; /* columns left, from j0 */
+        const uint32_t m0 = tgs_mask(w < VL ? w : VL), m1 = w > VL ? tgs_mask(w < 2 * VL ? w - VL : VL) : 0;
+        const T *bias_j = bias ? bias + j0 : NULL;
+        for (int64_t i0 = 0; i0 < m; i0 += TGS_MR) {
+            const int64_t mr = m - i0 < TGS_MR ? m - i0 : TGS_MR;
+            int64_t o[TGS_MR];
+            for (int64_t r = 0; r < TGS_MR; r++) o[r] = (r < mr ? r : mr - 1) * a_rs;
+            T *c_tile = c + i0 * ldc + j0;
+            if (w > VL)
+                SFX(small_tile)(a + i0 * a_rs, o, a_cs, b + j0, b_rs, k, c_tile, ldc, mr, m0, m1, bias_j, 2);
+            else
+                SFX(small_tile)(a + i0 * a_rs, o, a_cs, b + j0, b_rs, k, c_tile, ldc, mr, m0, 0, bias_j, 1);
+        }
+    }
+    return TG_OK;
+}
+
+#undef VL
+
+#endif /* TG_MATMUL_SMALL_BODY */
