@@ -192,7 +192,7 @@ int SFX(tg_gemm_small)(const T *a, const T *b, const T *bias, T *c, int64_t m, i
                        int64_t n, int64_t ldc, int64_t a_rs, int64_t a_cs, int64_t b_rs,
                        int64_t b_cs)
 {
-    if (m <= 1) a_rs = 0; /* strides of size-<=1 dimensions are never used: forget them */
+    if (m <= 1) a_rs = ldc = 0; /* strides of size-<=1 dimensions are never used: forget them */
     if (k <= 1) a_cs = b_rs = 0;
     if (n <= 1) b_cs = 0;
     int rc = tgs_check(a, b, c, m, k, n, ldc, a_rs, a_cs, b_rs, b_cs, (int64_t)sizeof(T));
