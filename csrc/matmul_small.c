@@ -123,42 +123,49 @@ static inline __attribute__((always_inline)) void SFX(sstore)(T *p, uint32_t mas
 #endif
 }
 
-/* One register tile: C[0:mr, 0:nv*VL] = A[0:6, :] @ B[:, 0:nv*VL] (+ bias), the
- * columns of vector v limited by mask mv. Row r of A starts at a + o[r] (rows
- * past mr repeat the last real row: in bounds, never stored). nv (1 or 2) is
- * a constant at each call, so each value inlines to its own loop. */
+/* One FMA of row r of the tile, compiled only if the tile has that row (R is a constant). */
+#define TGS_FMA(r, acc, q, bv) \
+    if (R > r) acc += a##r[q] * bv
+
+/* One register tile: C[0:R, 0:nv*VL] = A[0:R, :] @ B[:, 0:nv*VL] (+ bias), the
+ * columns of vector v limited by mask mv. R (1..6 rows) and nv (1 or 2
+ * vectors) are constants at each call, so each pair inlines to its own loop
+ * with exactly R * nv accumulators live: a ragged last row tile (m = 10: 6 + 4)
+ * does no FMAs for rows it does not have. */
 static inline __attribute__((always_inline)) void SFX(small_tile)(
-    const T *a, const int64_t o[TGS_MR], int64_t a_cs, const T *b, int64_t b_rs, int64_t k,
-    T *c, int64_t ldc, int64_t mr, uint32_t m0, uint32_t m1, const T *bias, const int nv)
+    const T *a, int64_t a_rs, int64_t a_cs, const T *b, int64_t b_rs, int64_t k, T *c,
+    int64_t ldc, uint32_t m0, uint32_t m1, const T *bias, const int R, const int nv)
 {
     typedef SFX(svec) vec;
     /* Named accumulators: GCC keeps them in registers. Row r is (cr_0, cr_1). */
     vec c0_0 = {0}, c0_1 = {0}, c1_0 = {0}, c1_1 = {0}, c2_0 = {0}, c2_1 = {0};
     vec c3_0 = {0}, c3_1 = {0}, c4_0 = {0}, c4_1 = {0}, c5_0 = {0}, c5_1 = {0};
-    const T *a0 = a + o[0], *a1 = a + o[1], *a2 = a + o[2], *a3 = a + o[3], *a4 = a + o[4], *a5 = a + o[5];
+    /* Rows the tile lacks point at row 0: never read, but no pointer past the array either. */
+    const T *a0 = a, *a1 = a + (R > 1) * a_rs, *a2 = a + (R > 2) * 2 * a_rs;
+    const T *a3 = a + (R > 3) * 3 * a_rs, *a4 = a + (R > 4) * 4 * a_rs, *a5 = a + (R > 5) * 5 * a_rs;
     int64_t p = 0;
     if (nv == 1) {
-        /* PERF: one vector per p gives six dependent FMA chains, too few to
+        /* PERF: one vector per p gives R dependent FMA chains, too few to
          * hide the FMA latency on two pipes: even and odd p feed separate
          * accumulators (the idle cr_1), summed at the end. */
         for (; p + 1 < k; p += 2) {
             const vec b0 = SFX(sload)(b + p * b_rs, m0), b1 = SFX(sload)(b + (p + 1) * b_rs, m0);
             const int64_t q0 = p * a_cs, q1 = q0 + a_cs;
-            c0_0 += a0[q0] * b0;  c1_0 += a1[q0] * b0;  c2_0 += a2[q0] * b0;
-            c3_0 += a3[q0] * b0;  c4_0 += a4[q0] * b0;  c5_0 += a5[q0] * b0;
-            c0_1 += a0[q1] * b1;  c1_1 += a1[q1] * b1;  c2_1 += a2[q1] * b1;
-            c3_1 += a3[q1] * b1;  c4_1 += a4[q1] * b1;  c5_1 += a5[q1] * b1;
+            TGS_FMA(0, c0_0, q0, b0); TGS_FMA(1, c1_0, q0, b0); TGS_FMA(2, c2_0, q0, b0);
+            TGS_FMA(3, c3_0, q0, b0); TGS_FMA(4, c4_0, q0, b0); TGS_FMA(5, c5_0, q0, b0);
+            TGS_FMA(0, c0_1, q1, b1); TGS_FMA(1, c1_1, q1, b1); TGS_FMA(2, c2_1, q1, b1);
+            TGS_FMA(3, c3_1, q1, b1); TGS_FMA(4, c4_1, q1, b1); TGS_FMA(5, c5_1, q1, b1);
         }
     }
     for (; p < k; p++) { /* nv == 2: the whole loop; nv == 1: an odd last p */
         const vec b0 = SFX(sload)(b + p * b_rs, m0);
         const vec b1 = nv == 2 ? SFX(sload)(b + p * b_rs + VL, m1) : (vec){0};
         const int64_t q = p * a_cs;
-        c0_0 += a0[q] * b0;  c1_0 += a1[q] * b0;  c2_0 += a2[q] * b0;
-        c3_0 += a3[q] * b0;  c4_0 += a4[q] * b0;  c5_0 += a5[q] * b0;
+        TGS_FMA(0, c0_0, q, b0); TGS_FMA(1, c1_0, q, b0); TGS_FMA(2, c2_0, q, b0);
+        TGS_FMA(3, c3_0, q, b0); TGS_FMA(4, c4_0, q, b0); TGS_FMA(5, c5_0, q, b0);
         if (nv == 2) {
-            c0_1 += a0[q] * b1;  c1_1 += a1[q] * b1;  c2_1 += a2[q] * b1;
-            c3_1 += a3[q] * b1;  c4_1 += a4[q] * b1;  c5_1 += a5[q] * b1;
+            TGS_FMA(0, c0_1, q, b1); TGS_FMA(1, c1_1, q, b1); TGS_FMA(2, c2_1, q, b1);
+            TGS_FMA(3, c3_1, q, b1); TGS_FMA(4, c4_1, q, b1); TGS_FMA(5, c5_1, q, b1);
         }
     }
     if (nv == 1) {
@@ -168,11 +175,12 @@ static inline __attribute__((always_inline)) void SFX(small_tile)(
     const vec v1 = bias && nv == 2 ? SFX(sload)(bias + VL, m1) : (vec){0};
     vec rows[TGS_MR][2] = {{c0_0, c0_1}, {c1_0, c1_1}, {c2_0, c2_1},
                            {c3_0, c3_1}, {c4_0, c4_1}, {c5_0, c5_1}};
-    for (int64_t r = 0; r < mr; r++) {
+    for (int r = 0; r < R; r++) {
         SFX(sstore)(c + r * ldc, m0, rows[r][0] + v0);
         if (nv == 2) SFX(sstore)(c + r * ldc + VL, m1, rows[r][1] + v1);
     }
 }
+#undef TGS_FMA
 
 /* C[i, j] = bias[j] + sum_p A[i, p] * B[p, j] by the textbook loop: the layouts
  * the vector path does not take (B's columns not contiguous). */
@@ -206,14 +214,21 @@ int SFX(tg_gemm_small)(const T *a, const T *b, const T *bias, T *c, int64_t m, i
         const uint32_t m0 = tgs_mask(w < VL ? w : VL), m1 = w > VL ? tgs_mask(w < 2 * VL ? w - VL : VL) : 0;
         const T *bias_j = bias ? bias + j0 : NULL;
         for (int64_t i0 = 0; i0 < m; i0 += TGS_MR) {
-            const int64_t mr = m - i0 < TGS_MR ? m - i0 : TGS_MR;
-            int64_t o[TGS_MR];
-            for (int64_t r = 0; r < TGS_MR; r++) o[r] = (r < mr ? r : mr - 1) * a_rs;
+            const T *a_tile = a + i0 * a_rs;
             T *c_tile = c + i0 * ldc + j0;
-            if (w > VL)
-                SFX(small_tile)(a + i0 * a_rs, o, a_cs, b + j0, b_rs, k, c_tile, ldc, mr, m0, m1, bias_j, 2);
-            else
-                SFX(small_tile)(a + i0 * a_rs, o, a_cs, b + j0, b_rs, k, c_tile, ldc, mr, m0, 0, bias_j, 1);
+/* The rows left (1..6) and the vectors (1 or 2) as constants: twelve inlined loops. */
+#define TGS_TILE(R) \
+    (w > VL ? SFX(small_tile)(a_tile, a_rs, a_cs, b + j0, b_rs, k, c_tile, ldc, m0, m1, bias_j, R, 2) \
+            : SFX(small_tile)(a_tile, a_rs, a_cs, b + j0, b_rs, k, c_tile, ldc, m0, 0, bias_j, R, 1))
+            switch (m - i0 < TGS_MR ? m - i0 : TGS_MR) {
+            case 1: TGS_TILE(1); break;
+            case 2: TGS_TILE(2); break;
+            case 3: TGS_TILE(3); break;
+            case 4: TGS_TILE(4); break;
+            case 5: TGS_TILE(5); break;
+            default: TGS_TILE(6); break;
+            }
+#undef TGS_TILE
         }
     }
     return TG_OK;
