@@ -40,7 +40,11 @@
 #include <immintrin.h>
 #endif
 
-#define TGS_VEC_BYTES 64 /* vectors of 64 bytes; on AVX-512 one zmm register */
+#if defined(__AVX512F__)
+#define TGS_VEC_BYTES 64 /* one zmm register */
+#else
+#define TGS_VEC_BYTES 16 /* the portable fallback: SSE2-sized vectors, returned in registers */
+#endif
 #define TGS_MR 6         /* rows of the register tile */
 
 /* Multiply-adds (m * n * k) below which the unpacked path beats packing.
