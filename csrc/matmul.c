@@ -59,9 +59,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
 #include "threadpool.h"
 #include "tinygrad_edu.h"
+#include "tg_matmul_small.h" /* tg_gemm_small_*: the unpacked path for small products */
 
 /* Bytes in one SIMD register of the target we are compiled for. */
 #if defined(__AVX512F__)

@@ -57,7 +57,7 @@ int tg_gemm_f64(const double *a, const double *b, const double *bias, double *c,
 
 /*
  * tg_gemm_small_f32 / _f64: one product C = A @ B (+ bias) without packing, for
- * small products (see matmul_small.c); tg_gemm uses it by itself where it wins.
+ * small products (see tg_matmul_small.h); tg_gemm uses it by itself where it wins.
  *   a, b, bias : as for tg_gemm (one product: no batch stride)
  *   c   : [m, n] output, rows ldc >= n elements apart, overwritten
  *   m, k, n, ldc and the strides : >= 0. Errors as for tg_gemm.

@@ -1,4 +1,4 @@
-"""The unpacked small-product path of the C gemm (csrc/matmul_small.c), called directly
+"""The unpacked small-product path of the C gemm (csrc/tg_matmul_small.h, included by matmul.c), called directly
 (``tg_gemm_small_*``) and through ``tg_gemm``'s dispatch (the MLP's last-layer shapes).
 
 Inputs are small integers stored as floats, so every partial sum is exact and the result

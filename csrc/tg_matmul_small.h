@@ -1,5 +1,7 @@
 /*
- * matmul_small.c -- C = A @ B (+ bias) for small products, without packing.
+ * tg_matmul_small.h -- C = A @ B (+ bias) for small products, without packing.
+ * Part of the matmul family: only matmul.c includes it (one family, one .c file),
+ * so its non-static functions are defined once.
  *
  * The Goto algorithm of matmul.c copies B (and sometimes A) into packed
  * panels before multiplying. For a big product that copy is a rounding
@@ -91,7 +93,7 @@ static int tgs_check(const void *a, const void *b, const void *c, int64_t m, int
 static inline uint32_t tgs_mask(int64_t w) { return w >= 32 ? 0xffffffffu : (1u << w) - 1u; }
 
 #define TG_MATMUL_SMALL_BODY
-#define TG_BODY_FILE "matmul_small.c"
+#define TG_BODY_FILE "tg_matmul_small.h"
 #include "tg_each_type.h"
 
 #else /* ===== second pass: the body, instantiated for one element type T ===== */
