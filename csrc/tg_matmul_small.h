@@ -59,7 +59,9 @@ int tg_gemm_small_suits(int64_t m, int64_t k, int64_t n, int64_t b_cs, int64_t e
 {
 #if defined(__AVX512F__)
     if (elem_size != 4 && elem_size != 8) return 0;
-    if (m <= 0 || k <= 0 || n <= 0 || (b_cs != 1 && n > 1)) return 0;
+    /* k < 16 (dX = G W of the 10-logit layer, 64x10x64): packing B is cheap and the
+     * packed path measured faster (0.95 against 1.01 us). */
+    if (m <= 0 || k < 16 || n <= 0 || (b_cs != 1 && n > 1)) return 0;
     return (double)m * (double)n * (double)k < (double)TGS_MAX_WORK;
 #else
     (void)m, (void)k, (void)n, (void)b_cs, (void)elem_size;
@@ -179,12 +181,14 @@ static inline __attribute__((always_inline)) void SFX(small_tile)(
     }
     const vec v0 = bias ? SFX(sload)(bias, m0) : (vec){0};
     const vec v1 = bias && nv == 2 ? SFX(sload)(bias + VL, m1) : (vec){0};
-    vec rows[TGS_MR][2] = {{c0_0, c0_1}, {c1_0, c1_1}, {c2_0, c2_1},
-                           {c3_0, c3_1}, {c4_0, c4_1}, {c5_0, c5_1}};
-    for (int r = 0; r < R; r++) {
-        SFX(sstore)(c + r * ldc, m0, rows[r][0] + v0);
-        if (nv == 2) SFX(sstore)(c + r * ldc + VL, m1, rows[r][1] + v1);
+/* Row r straight from its registers to C (no spill through an array). */
+#define TGS_STORE(r)                                                        \
+    if (R > r) {                                                            \
+        SFX(sstore)(c + r * ldc, m0, c##r##_0 + v0);                        \
+        if (nv == 2) SFX(sstore)(c + r * ldc + VL, m1, c##r##_1 + v1);      \
     }
+    TGS_STORE(0) TGS_STORE(1) TGS_STORE(2) TGS_STORE(3) TGS_STORE(4) TGS_STORE(5)
+#undef TGS_STORE
 }
 #undef TGS_FMA
 

@@ -119,6 +119,7 @@ def test_small_suits_says_no_where_it_cannot(clib):
     _, lib = clib
     assert lib.tg_gemm_small_suits(64, 64, 10, 64, 4) == 0  # B's columns not contiguous
     assert lib.tg_gemm_small_suits(0, 64, 10, 1, 4) == 0
+    assert lib.tg_gemm_small_suits(64, 10, 64, 1, 4) == 0  # short k: the packed path is faster
     assert lib.tg_gemm_small_suits(512, 512, 512, 1, 4) == 0  # big: packing pays
     assert lib.tg_gemm_small_suits(64, 64, 10, 1, 2) == 0  # no such element type
     assert lib.tg_gemm_small_suits(64, 64, 10, 1, 4) in (0, 1)  # 1 where AVX-512 is there
