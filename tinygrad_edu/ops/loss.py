@@ -61,6 +61,8 @@ class CrossEntropyLoss(Op):
         target, weight, ignore_index, reduction, label_smoothing = ctx.args
         grad = grad.unsqueeze(1) if reduction == "none" else grad
         if not grad_mode.is_grad_enabled():  # the usual backward: the kernel's gradient, scaled
+            if grad._data.dtype == dlogits._data.dtype:  # PERF: NumPy's product, not a Mul op (~5 us less)
+                return wrap(grad._data * dlogits._data)
             return grad * dlogits
         # create_graph: the same gradient as a differentiable expression of the logits
         a, denom = cross_entropy_coefficients(target, weight, ignore_index, label_smoothing, logits.shape[1],
