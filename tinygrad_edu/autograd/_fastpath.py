@@ -53,6 +53,11 @@ def op_apply(cls, *args):
             ctx.needs_input_grad = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
             ctx._arg_is_tensor = tuple([isinstance(a, Tensor) for a in args])
     result = cls.forward(ctx, *arrays)
+    if type(result) is np.ndarray and not cls.is_view:  # the usual op: one new array
+        out = Tensor._make(result)
+        if record:
+            _record_one(ctx, inputs, out)
+        return out
     if isinstance(result, np.generic):  # a NumPy ufunc on a 0-d array returns a scalar
         result = _as_array(ctx, result)
     make = Tensor._make
@@ -69,6 +74,47 @@ def op_apply(cls, *args):
             ctx._to_save = tuple([_tensor_of(x, outputs, inputs) for x in to_save])
         cls._connect(ctx, inputs, outputs, ())
     return tuple(outputs) if multiple else outputs[0]
+
+
+def _record_one(ctx, inputs: list, out: Tensor) -> None:
+    """`_connect(ctx, inputs, [out], ())` with the saved arrays mapped back to their tensors on the way
+    (`_tensor_of`): the edges, the inputs' (shape, dtype), `out.grad_fn`, the `SavedTensor`s."""
+    edges, meta = [], []
+    for t in inputs:
+        node = t.grad_fn
+        if node is not None:
+            edges.append((node, t._output_nr))
+        elif t._requires_grad:
+            edges.append((_function.grad_accumulator(t), 0))
+        else:
+            edges.append(_NO_EDGE)
+        data = t._data
+        meta.append((data.shape, data.dtype))
+    ctx.next_functions, ctx._input_meta = tuple(edges), tuple(meta)
+    data = out._data
+    if data.dtype.kind == "f":
+        out.grad_fn, out._requires_grad = ctx, True
+    to_save = ctx.__dict__.get("_to_save")
+    if to_save is None:
+        return
+    saved_tensor, saved = _function.SavedTensor, []
+    for x in to_save:
+        if x is data:
+            x = saved_tensor(out, ctx, True)
+        elif isinstance(x, np.ndarray):
+            for t in inputs:
+                if t._data is x:
+                    x = saved_tensor(t, ctx, False)
+                    break
+            else:
+                x = Tensor._make(x)  # a constant the forward computed, e.g. a mask
+        elif isinstance(x, Tensor):
+            x = saved_tensor(x, ctx, x is out)
+        saved.append(x)
+    ctx._saved, ctx._to_save = tuple(saved), None
+
+
+_NO_EDGE = (None, 0)
 
 
 def _as_array(ctx, scalar):
