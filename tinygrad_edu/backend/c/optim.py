@@ -4,8 +4,9 @@ Each wrapper validates with checks.check_optim (same errors as the twin), then
 hands raw pointers to the one-pass kernel. The kernels want dense arrays: a non-contiguous
 grad is copied; a non-contiguous param or state buffer is updated through a dense copy that
 is written back afterwards (never the case for the optimizers' own buffers, so the fast
-path is a flags check per array). Per-call cost is ~3 us, negligible next to the MLP's
-parameters (the smallest is 10 elements, the step loop calls these 10 times per step).
+path is a flags check per array). Per-call cost is ~3 us; ``sgd_step`` checks its usual
+arguments (the optimizer's own dense arrays) inline in ~1.5 us, since the notes' MLP calls it
+10 times a step.
 """
 from __future__ import annotations
 
@@ -46,10 +47,41 @@ def _run_optim(table: dict, grad: np.ndarray, inout: tuple, scalars: tuple) -> N
             np.copyto(orig, copy)
 
 
+_from_buffer, _NULL = from_buffer, NULL
+
+
+def _dense_like(param, grad, buf) -> bool:
+    """Whether ``param``, ``grad`` and ``buf`` (or None) pass ``check_sgd`` and need no copies: ndarrays of
+    one float dtype and shape, C-contiguous and aligned, param and buf writable."""
+    if type(param) is not np.ndarray or type(grad) is not np.ndarray:
+        return False
+    dtype, shape, flags = param.dtype, param.shape, param.flags
+    if not (dtype in _SGD and flags.c_contiguous and flags.aligned and flags.writeable
+            and grad.dtype == dtype and grad.shape == shape):
+        return False
+    flags = grad.flags
+    if not (flags.c_contiguous and flags.aligned):
+        return False
+    if buf is None:
+        return True
+    if type(buf) is not np.ndarray or buf.dtype != dtype or buf.shape != shape:
+        return False
+    flags = buf.flags
+    return flags.c_contiguous and flags.aligned and flags.writeable
+
+
 def sgd_step(param: np.ndarray, grad: np.ndarray, momentum_buf: np.ndarray | None, lr: float,
              momentum: float, dampening: float, weight_decay: float, nesterov: bool, maximize: bool,
              first_step: bool) -> None:
     """torch.optim.SGD's update of one parameter in one pass (``tg_sgd_step_*``); see the twin."""
+    buf = momentum_buf if momentum != 0 else None
+    if (buf is not None or momentum == 0) and _dense_like(param, grad, buf):  # PERF: the optimizer's own arrays, checked inline (~1.5 us less)
+        fn, ctype = _SGD[param.dtype]
+        rc = fn(_from_buffer(ctype, grad), _from_buffer(ctype, param), _NULL if buf is None else _from_buffer(ctype, buf),
+                param.size, lr, momentum, dampening, weight_decay, bool(nesterov), bool(maximize), bool(first_step))
+        if rc != 0:
+            raise_on_error(rc, fn)
+        return
     check_sgd(param, grad, momentum_buf, momentum)
     _run_optim(_SGD, grad, (param, momentum_buf if momentum != 0 else None),
                (lr, momentum, dampening, weight_decay, bool(nesterov), bool(maximize), bool(first_step)))
