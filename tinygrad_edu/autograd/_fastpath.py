@@ -53,8 +53,11 @@ def op_apply(cls, *args):
             ctx.needs_input_grad = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
             ctx._arg_is_tensor = tuple([isinstance(a, Tensor) for a in args])
     result = cls.forward(ctx, *arrays)
-    if type(result) is np.ndarray and not cls.is_view:  # the usual op: one new array
+    if type(result) is np.ndarray:  # the usual op: one array
         out = Tensor._make(result)
+        if cls.is_view:
+            first = inputs[0]
+            out._version, out._base = first._version, first if first._base is None else first._base
         if record:
             _record_one(ctx, inputs, out)
         return out

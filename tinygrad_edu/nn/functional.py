@@ -22,6 +22,7 @@ from .._tensor_math import _check_not_bool_sub
 from ..tensor import Tensor
 
 _REDUCTIONS = ("none", "mean", "sum")
+_CLASS_DTYPES = (np.dtype(np.int64), np.dtype(np.uint8))  # of class-index targets
 _TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
                "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
 
@@ -391,7 +392,7 @@ def _class_target(input: Tensor, target: Tensor, weight: Tensor | None, ignore_i
     if len(shape) < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {len(shape)})")
     _float_only(kernel, input._data.dtype)
-    if target._data.dtype not in (np.int64, np.uint8):
+    if target._data.dtype not in _CLASS_DTYPES:
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_TYPE_NAMES[target.dtype.name]}")
     c = shape[1] if len(shape) > 1 else shape[0]
     if len(shape) == 1:
