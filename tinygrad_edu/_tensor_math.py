@@ -258,6 +258,8 @@ class MathMethods:
         """PyTorch's matmul: dot, matrix-vector, matrix-matrix or batched, by the inputs' dims."""
         if not isinstance(other, Tensor):
             raise TypeError(f"matmul(): argument 'other' must be Tensor, not {type(other).__name__}")
+        if self._data.ndim == 2 and other._data.ndim == 2:  # the usual case first: mm checks the rest
+            return self.mm(other)
         a, b = self, other
         if a.ndim == 0 or b.ndim == 0:
             raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and {b.ndim}D")

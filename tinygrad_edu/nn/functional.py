@@ -91,8 +91,9 @@ def _promote(input: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """input @ weight.T + bias. With a bias, one AddmmBackward0 node (as PyTorch), other input
     dims folded into the batch and viewed back (ViewBackward0 on top, as PyTorch)."""
-    if bias is not None and input.dim() >= 1:
-        if input.dim() == 2:
+    ndim = input._data.ndim
+    if bias is not None and ndim >= 1:
+        if ndim == 2:
             return addmm(bias, input, weight.t())
         flat = addmm(bias, input.reshape(-1, input.shape[-1]), weight.t())
         return flat.view(*input.shape[:-1], flat.shape[-1])
