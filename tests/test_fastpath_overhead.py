@@ -274,3 +274,43 @@ def test_cross_entropy_backward_scaling_matches_torch(reduction):
     torch.nn.functional.cross_entropy(ref, torch.tensor(t), reduction=reduction).backward(torch.tensor(up))
     np.testing.assert_allclose(ours.grad.numpy(), ref.grad.numpy(), rtol=1e-5, atol=1e-7)
     assert ours.grad.dtype == tg.float32
+
+
+def _adam_run(kernels, dense: bool, amsgrad: bool, **kw):
+    rng = np.random.default_rng(2)
+    p0 = rng.standard_normal((3, 5)).astype(np.float64)
+    param = p0.copy() if dense else np.asfortranarray(p0)
+    m, v = np.zeros_like(p0), np.zeros_like(p0)
+    vmax = np.zeros_like(p0) if amsgrad else None
+    for step in range(1, 4):
+        kernels.adam_step(param, rng.standard_normal((3, 5)), m, v, vmax, step=float(step), **kw)
+    return [np.ascontiguousarray(a) for a in (param, m, v) + ((vmax,) if amsgrad else ())]
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+@pytest.mark.parametrize("kw", [
+    dict(lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, decoupled=False, maximize=False),
+    dict(lr=1e-2, beta1=0.8, beta2=0.99, eps=1e-6, weight_decay=0.1, decoupled=True, maximize=True),
+])
+def test_adam_step_inline_path_matches_checked_path_and_numpy(kw, amsgrad):
+    if backend.c_kernels is None:
+        pytest.skip("the C extension is not built")
+    fast = _adam_run(backend.c_kernels, True, amsgrad, **kw)
+    checked = _adam_run(backend.c_kernels, False, amsgrad, **kw)
+    twin = _adam_run(backend.numpy_kernels, True, amsgrad, **kw)
+    for a, b, c in zip(fast, checked, twin):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-14)
+
+
+def test_adam_step_errors_unchanged():
+    if backend.c_kernels is None:
+        pytest.skip("the C extension is not built")
+    k, z = backend.c_kernels, np.zeros(3)
+    args = dict(lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, decoupled=False, maximize=False)
+    with pytest.raises(ValueError, match="step must be >= 1"):
+        k.adam_step(z.copy(), z, z.copy(), z.copy(), None, step=0.0, **args)
+    with pytest.raises(ValueError, match="shape"):
+        k.adam_step(z.copy(), z, np.zeros(4), z.copy(), None, step=1.0, **args)
+    with pytest.raises(TypeError, match="dtype"):
+        k.adam_step(z.copy(), z, z.copy(), z.copy().astype(np.float32), None, step=1.0, **args)
