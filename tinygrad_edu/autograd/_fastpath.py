@@ -222,7 +222,7 @@ def plain_backward(order: list, edges: list, grads: list, retain_graph: bool) ->
                 continue
             _run_node(node, node_grads, buffers)
             if not retain_graph:
-                node._saved = None  # node._free()
+                node._free()
     finally:
         grad_mode._enabled = enabled
 
