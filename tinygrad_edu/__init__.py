@@ -25,15 +25,17 @@ __version__ = "0.1.0"
 
 
 def save(obj, f) -> None:
-    """Save tensors and nested dicts/lists of them (safetensors format: loading runs no code)."""
+    """Save tensors and nested dicts/lists of them (safetensors format: loading runs no code);
+    objects holding Modules or other Python classes are pickled (see serialization.py)."""
     from .serialization import save as _save
     _save(obj, f)
 
 
-def load(f, map_location=None, weights_only: bool = True):
-    """Load what `save` wrote (or any safetensors file, as a dict of tensors)."""
+def load(f, map_location=None, weights_only: bool | None = True, **kwargs):
+    """Load what `save` wrote (or any safetensors file, as a dict of tensors); pickled objects
+    need weights_only=False unless they hold only tensors and plain containers."""
     from .serialization import load as _load
-    return _load(f, map_location=map_location, weights_only=weights_only)
+    return _load(f, map_location=map_location, weights_only=weights_only, **kwargs)
 
 
 def is_tensor(obj) -> bool:
