@@ -178,7 +178,8 @@ def run_split(args) -> dict:
         for kind in ("plain", "instrument", "python-only"):
             cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--threads", str(args.threads),
                    "--batch-size", str(args.batch_size), "--optimizer", args.optimizer, "--clock", args.clock,
-                   "--steps", str(args.steps), "--repeats", str(args.repeats)] + ([] if kind == "plain" else [f"--{kind}"])
+                   "--steps", str(args.steps), "--repeats", str(args.repeats)]
+            cmd += [] if kind == "plain" else [f"--{kind}"]
             proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
             if proc.returncode != 0:
                 sys.exit(f"split worker failed:\n{proc.stderr[-3000:]}")
@@ -336,7 +337,8 @@ def main() -> int:
     p.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd", help="SGD with momentum 0.9, or Adam")
     p.add_argument("--steps", type=int, default=100, help="steps per timed repeat")
     p.add_argument("--repeats", type=int, default=7, help="repeats per process (median)")
-    p.add_argument("--rounds", type=int, default=3, help="alternating rounds of the plain, instrumented and Python-only processes")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="alternating rounds of the plain, instrumented and Python-only processes")
     p.add_argument("--lines", action="store_true", help="also profile the hot Python functions line by line")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
@@ -357,7 +359,8 @@ def main() -> int:
     c_total = s["gemm"] + s["other"]
     python = s["step"] - c_total
     print(f"\nTraining step of the notes' MLP, batch {args.batch_size}, {args.optimizer}, {args.threads} thread(s), "
-          f"{args.clock} clock, median of {args.rounds} rounds of 3 processes x {args.repeats} repeats x {args.steps} steps\n")
+          f"{args.clock} clock, median of {args.rounds} rounds of 3 processes x {args.repeats} repeats x "
+          f"{args.steps} steps\n")
     print("| part | us/step | share | C calls/step |")
     print("|---|---|---|---|")
     for name, value, calls in (("GEMM (tg_gemm_*)", s["gemm"], s["gemm_calls"]),
