@@ -543,3 +543,23 @@ def test_public_names():
     values, indices = tg.max_pool2d(y, 2, stride=1, return_indices=True)
     assert type(values.grad_fn).__name__ == "MaxPool2DWithIndicesBackward0" and indices.dtype == tg.int64
     assert not indices.requires_grad
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("width", [14, 28, 34])
+def test_max_pool2d_2x2_ties_signed_zeros_and_nans_on_long_rows_match_torch(c_kernels, dtype, width):
+    """The 2x2 fast path takes the first tap with the max's bits: with ties (0.0 against -0.0,
+    equal integers, inf) the first in raster order, as torch; rows long enough for its vector
+    loop plus a remainder, and a NaN anywhere in a row sends that row down the general path."""
+    rng = np.random.default_rng(3)
+    x = rng.integers(-2, 3, (2, 3, 6, width)).astype(dtype)
+    x[x == 0] = rng.choice(np.array([0.0, -0.0], dtype), int((x == 0).sum()))
+    x[0, 1, 2:4, 4:6] = np.inf
+    x[1, 2, 3, 7] = np.nan
+    x[1, 2, 2, 9] = x[1, 2, 3, 8] = np.nan
+    win = ((2, 2), (2, 2), (0, 0), (1, 1), (3, width // 2))
+    values, indices = c_kernels.max_pool2d_forward(x, *win)
+    t_values, t_indices = F.max_pool2d(torch.tensor(x), 2, return_indices=True)
+    np.testing.assert_array_equal(indices, t_indices.numpy())
+    np.testing.assert_array_equal(np.signbit(values), np.signbit(t_values.numpy()))
+    np.testing.assert_array_equal(values, t_values.numpy())
