@@ -529,7 +529,7 @@ static int SFX(conv_backward_rows)(const SFX(conv_job) *job, int64_t t)
 /* One chunk of the backward, channels as rows (see tg_conv_pixels_as_rows; the other way round
  * is conv_backward_rows). With g_t [o, nb*p] the chunk's grad with images and channels swapped:
  *     db part [o]     = g_t summed over its rows
- *     dW part [o, k]  = g_t @ im2col(x chunk)
+ *     dW part [k, o]  = im2col_t(x chunk) @ g_t^T
  *     dx chunk        = col2im_t(W^T [k, o] @ g_t)
  * The parts of chunk t go to row t of dw_parts / db_parts; the caller adds them up in order.
  * Any failure comes before col2im_t adds into dx, so the pool may rerun a failed task. */
@@ -551,9 +551,9 @@ static int SFX(conv_backward_task)(void *ctx, int64_t t)
         for (int64_t oc = 0; oc < o; oc++) job->db_parts[t * o + oc] = SFX(sum)(g_t + oc * np, np);
     T *x = (T *)job->x + b0 * c * h * w;
     int rc = TG_OK;
-    if (job->dw_parts) {
-        rc = SFX(unfold_rows)(x, cols, nb, c, h, w, win, TG_IM2COL);
-        if (rc == TG_OK) rc = SFX(tg_gemm)(g_t, cols, NULL, job->dw_parts + t * k * o, 1, o, np, k, 0, np, 1, 0, k, 1);
+    if (job->dw_parts) { /* B = g_t^T: element (q, oc) of [nb*p, o] is g_t[oc * np + q]; the GEMM packs it */
+        rc = SFX(unfold_taps)(x, cols, nb, c, h, w, win, TG_IM2COL);
+        if (rc == TG_OK) rc = SFX(tg_gemm)(cols, g_t, NULL, job->dw_parts + t * k * o, 1, k, np, o, 0, np, 1, 0, 1, np);
     }
     if (rc == TG_OK && job->grad_x) {
         /* A = W^T: element (i, q) of [k, o] is weight[q * k + i]; the GEMM packs it. */
@@ -600,12 +600,12 @@ int SFX(tg_conv2d_backward)(const T *x, const T *weight, const T *grad, T *grad_
     SFX(conv_job) job = {x, weight, NULL, grad, NULL, grad_x, grad_w ? parts : NULL,
                          grad_b ? parts + ntasks * o * k : NULL, n, c, h, w, o, chunk, win, weight_cl};
     if (rc == TG_OK) rc = tg_parallel_for(SFX(conv_backward_task), &job, ntasks, tg_get_num_threads());
-    if (rc == TG_OK && grad_w != NULL) { /* sum the parts; permute dW_cl^T [kh*kw*c, o] back */
+    if (rc == TG_OK && grad_w != NULL) { /* sum the parts, dW^T [k, o], k in (kh, kw, c) or (c, kh, kw) order */
         const T *dw = SFX(sum_parts)(job.dw_parts, ntasks, o * k);
         for (int64_t oc = 0; oc < o; oc++)
             for (int64_t ch = 0; ch < c; ch++)
                 for (int64_t t = 0; t < khw; t++)
-                    grad_w[(oc * c + ch) * khw + t] = rows ? dw[(t * c + ch) * o + oc] : dw[(oc * c + ch) * khw + t];
+                    grad_w[(oc * c + ch) * khw + t] = dw[(rows ? t * c + ch : ch * khw + t) * o + oc];
     }
     if (rc == TG_OK && grad_b != NULL) memcpy(grad_b, SFX(sum_parts)(job.db_parts, ntasks, o), (size_t)o * sizeof(T));
     free(parts);
