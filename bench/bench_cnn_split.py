@@ -261,9 +261,9 @@ def _torch_version() -> str:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--optimizer", choices=("sgd", "adam"), default="adam")
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--threads", type=int, default=1, help="threads of both libraries")
+    p.add_argument("--optimizer", choices=("sgd", "adam"), default="adam", help="SGD with momentum 0.9, or Adam")
     p.add_argument("--steps", type=int, default=30, help="steps per timed repeat")
     p.add_argument("--repeats", type=int, default=7, help="repeats per process (median)")
     p.add_argument("--rounds", type=int, default=3, help="alternating rounds of the four processes")
