@@ -399,9 +399,7 @@ class Sign(Op):
         if x.dtype == np.bool_:
             return x.copy()
         out = np.sign(x)
-        if out.dtype.kind == "f":
-            out[np.isnan(out)] = 0  # PyTorch: sign(nan) = 0 (NumPy gives nan)
-        return out
+        return np.where(np.isnan(out), 0, out) if out.dtype.kind == "f" else out  # PyTorch: sign(nan) = 0
 
     @staticmethod
     def backward(ctx, grad):
