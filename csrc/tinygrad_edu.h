@@ -416,7 +416,7 @@ int tg_col2im_t_f64(const double *cols_t, double *x, int64_t n, int64_t c, int64
  *   out    : [n, o, out_h, out_w]  output, overwritten:
  *            out[b, oc] = bias[oc] + sum over (ch, i, j) of weight[oc, ch, i, j] * tap (i, j) of x[b, ch]
  *   n, c, h, w : sizes of x, o : output channels, each >= 0;  win : the window
- * im2col_t + GEMM on chunks of a few images (cols stays in L2), chunks on the thread pool.
+ * Unfolding + GEMM on chunks of a few images (cols stays in L2), chunks on the thread pool.
  * TG_ERR_NOMEM if the scratch cannot be allocated.
  */
 int tg_conv2d_forward_f32(const float *x, const float *weight, const float *bias, float *out, int64_t n,
