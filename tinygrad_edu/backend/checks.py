@@ -364,3 +364,26 @@ def check_max_pool2d_backward(grad_out: np.ndarray, indices: np.ndarray, input_s
 def pool_index_error(plane: int) -> IndexError:
     """The error of both backends for an index outside the H*W input plane."""
     return IndexError(f"max_pool2d_backward: an index is outside the input plane of {plane} elements")
+
+
+# ---------------------------------------------------------------- rnn.c
+
+def check_rnn_cell(name: str, gates: int, wide: dict, narrow: dict) -> tuple[int, int]:
+    """The arrays of one LSTM/GRU step: `wide` ones [n, gates * hidden], `narrow` ones [n, hidden],
+    all 2-D ndarrays of one float32/float64 dtype; returns ``(n, hidden)``."""
+    arrays = {**wide, **narrow}
+    if not all(isinstance(a, np.ndarray) for a in arrays.values()):
+        raise TypeError(f"{name}: expected numpy.ndarray arguments, got "
+                        + ", ".join(type(a).__name__ for a in arrays.values()))
+    dtype = next(iter(arrays.values())).dtype
+    if dtype not in FLOAT_DTYPES or any(a.dtype != dtype for a in arrays.values()):
+        raise TypeError(f"{name}: expected float32 or float64 arrays of one dtype, got "
+                        + " and ".join(str(a.dtype) for a in arrays.values()))
+    _check_ndim(name, 2, arrays)
+    n, hidden = next(iter(narrow.values())).shape
+    if any(a.shape != (n, gates * hidden) for a in wide.values()) or any(a.shape != (n, hidden)
+                                                                        for a in narrow.values()):
+        raise RuntimeError(f"{name}: expected " + ", ".join(wide) + f" of shape [n, {gates} * hidden] and "
+                           + ", ".join(narrow) + " of shape [n, hidden], got "
+                           + ", ".join(f"{key} {a.shape}" for key, a in arrays.items()))
+    return n, hidden

@@ -8,6 +8,7 @@
     loss         the fused cross-entropy, nll, mse, ...  csrc/loss.c
     conv         conv2d, max_pool2d, im2col              csrc/conv.c
     norm         batch_norm, layer_norm
+    rnn          the time loop of RNN, LSTM, GRU (one op per layer) csrc/rnn.c
     shape        view, reshape, permute, expand, repeat, ...
     index        x[key], x[key] = v, cat, stack, split, embedding, sort/topk values, scatter
 
@@ -42,4 +43,5 @@ from .reduce import (Amax, Amin, LogSumExp, MaxAll, MaxDim, Mean, MeanDim, MinAl
                      Prod, ProdDim, Std, Sum, SumDim, Var)
 from .shape import (Clone, Expand, Permute, Repeat, Reshape, Squeeze, SqueezeDim, SqueezeDims, T, ToCopy,  # noqa: E402
                     Transpose, Unsqueeze, View)
+from .rnn import GRUSequence, LSTMSequence, RNNSequence  # noqa: E402
 from .softmax import LogSoftmax, LogSoftmaxBackwardData, Softmax, SoftmaxBackwardData  # noqa: E402
