@@ -27,28 +27,26 @@ def _run(table: dict, inputs: tuple, out_shapes: tuple, n: int, hidden: int) -> 
 
 def lstm_cell(xp: np.ndarray, hh: np.ndarray, c_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(gates, c, h)``: gates [n, 4 hidden] = i, f, g, o activated; c = f c_prev + i g; h = o tanh(c)."""
-    n, hidden = check_rnn_cell("lstm_cell", 4, {"xp": xp, "hh": hh}, {"c_prev": c_prev})
+    n, hidden = check_rnn_cell("lstm_cell", xp, hh, c_prev)
     return _run(_LSTM, (xp, hh, c_prev), ((n, 4 * hidden), (n, hidden), (n, hidden)), n, hidden)
 
 
 def lstm_cell_backward(gates: np.ndarray, c_prev: np.ndarray, c: np.ndarray, grad_h: np.ndarray,
                        grad_c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(grad_gates, grad_c_prev)``: dL/d(xp + hh) [n, 4 hidden] and dL/dc_prev, from dL/dh and dL/dc."""
-    n, hidden = check_rnn_cell("lstm_cell_backward", 4, {"gates": gates},
-                               {"c_prev": c_prev, "c": c, "grad_h": grad_h, "grad_c": grad_c})
+    n, hidden = check_rnn_cell("lstm_cell_backward", gates, c_prev, c, grad_h, grad_c)
     return _run(_LSTM_BACKWARD, (gates, c_prev, c, grad_h, grad_c), ((n, 4 * hidden), (n, hidden)), n, hidden)
 
 
 def gru_cell(xp: np.ndarray, hh: np.ndarray, h_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(gates, h)``: gates [n, 3 hidden] = r, z, n activated; h = n + z (h_prev - n)."""
-    n, hidden = check_rnn_cell("gru_cell", 3, {"xp": xp, "hh": hh}, {"h_prev": h_prev})
+    n, hidden = check_rnn_cell("gru_cell", xp, hh, h_prev)
     return _run(_GRU, (xp, hh, h_prev), ((n, 3 * hidden), (n, hidden)), n, hidden)
 
 
 def gru_cell_backward(gates: np.ndarray, hh: np.ndarray, h_prev: np.ndarray,
                       grad_h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(grad_xp, grad_hh, grad_h_prev)``; grad_h_prev is only the direct part, dL/dh * z."""
-    n, hidden = check_rnn_cell("gru_cell_backward", 3, {"gates": gates, "hh": hh},
-                               {"h_prev": h_prev, "grad_h": grad_h})
+    n, hidden = check_rnn_cell("gru_cell_backward", gates, hh, h_prev, grad_h)
     return _run(_GRU_BACKWARD, (gates, hh, h_prev, grad_h), ((n, 3 * hidden), (n, 3 * hidden), (n, hidden)),
                 n, hidden)

@@ -13,7 +13,7 @@ from .activations import sigmoid
 
 def lstm_cell(xp: np.ndarray, hh: np.ndarray, c_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(gates, c, h)``: gates [n, 4 hidden] = i, f, g, o activated; c = f c_prev + i g; h = o tanh(c)."""
-    check_rnn_cell("lstm_cell", 4, {"xp": xp, "hh": hh}, {"c_prev": c_prev})
+    check_rnn_cell("lstm_cell", xp, hh, c_prev)
     gates = xp + hh
     i, f, g, o = np.split(gates, 4, axis=1)  # views: activated in place
     i[...], f[...], g[...], o[...] = sigmoid(i), sigmoid(f), np.tanh(g), sigmoid(o)
@@ -24,8 +24,7 @@ def lstm_cell(xp: np.ndarray, hh: np.ndarray, c_prev: np.ndarray) -> tuple[np.nd
 def lstm_cell_backward(gates: np.ndarray, c_prev: np.ndarray, c: np.ndarray, grad_h: np.ndarray,
                        grad_c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(grad_gates, grad_c_prev)``: dL/d(xp + hh) [n, 4 hidden] and dL/dc_prev, from dL/dh and dL/dc."""
-    check_rnn_cell("lstm_cell_backward", 4, {"gates": gates},
-                   {"c_prev": c_prev, "c": c, "grad_h": grad_h, "grad_c": grad_c})
+    check_rnn_cell("lstm_cell_backward", gates, c_prev, c, grad_h, grad_c)
     i, f, g, o = np.split(gates, 4, axis=1)
     tc = np.tanh(c)
     dc = grad_c + grad_h * o * (1 - tc * tc)
@@ -36,7 +35,7 @@ def lstm_cell_backward(gates: np.ndarray, c_prev: np.ndarray, c: np.ndarray, gra
 
 def gru_cell(xp: np.ndarray, hh: np.ndarray, h_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(gates, h)``: gates [n, 3 hidden] = r, z, n activated; h = n + z (h_prev - n)."""
-    check_rnn_cell("gru_cell", 3, {"xp": xp, "hh": hh}, {"h_prev": h_prev})
+    check_rnn_cell("gru_cell", xp, hh, h_prev)
     hidden = h_prev.shape[1]
     rz = sigmoid(xp[:, :2 * hidden] + hh[:, :2 * hidden])
     r, z = rz[:, :hidden], rz[:, hidden:]
@@ -47,7 +46,7 @@ def gru_cell(xp: np.ndarray, hh: np.ndarray, h_prev: np.ndarray) -> tuple[np.nda
 def gru_cell_backward(gates: np.ndarray, hh: np.ndarray, h_prev: np.ndarray,
                       grad_h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(grad_xp, grad_hh, grad_h_prev)``; grad_h_prev is only the direct part, dL/dh * z."""
-    check_rnn_cell("gru_cell_backward", 3, {"gates": gates, "hh": hh}, {"h_prev": h_prev, "grad_h": grad_h})
+    check_rnn_cell("gru_cell_backward", gates, hh, h_prev, grad_h)
     r, z, n = np.split(gates, 3, axis=1)
     dn = grad_h * (1 - z) * (1 - n * n)
     dr = dn * hh[:, 2 * r.shape[1]:] * r * (1 - r)

@@ -88,6 +88,8 @@ class RNNBase(Module):
         x = input if batched else input.unsqueeze(1)
         if batched and self.batch_first:
             x = x.transpose(0, 1)
+        if x.shape[0] == 0:
+            raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
         states = self._initial_states(x, hx, batched)
         finals = [[] for _ in states]
         directions = ("", "_reverse") if self.bidirectional else ("",)
