@@ -199,7 +199,8 @@ int SFX(tg_gru_cell_backward)(const T *restrict gates, const T *restrict hh, con
     for (int64_t r = 0; r < n; ++r) {
         const T *restrict a = gates + r * cols, *restrict y = hh + r * cols;
         const T *restrict hp = h_prev + r * hidden, *restrict dh = grad_h + r * hidden;
-        T *restrict dx = grad_xp + r * cols, *restrict dy = grad_hh + r * cols, *restrict dhp = grad_h_prev + r * hidden;
+        T *restrict dx = grad_xp + r * cols, *restrict dy = grad_hh + r * cols;
+        T *restrict dhp = grad_h_prev + r * hidden;
         for (int64_t j = 0; j < hidden; ++j) {
             T rg = a[j], z = a[hidden + j], g = a[2 * hidden + j];
             T dg = dh[j] * ((T)1 - z) * ((T)1 - g * g);

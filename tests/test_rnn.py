@@ -198,7 +198,8 @@ def _run_pair(name, config, dtype, with_state, seq=5, batch=3, train=False):
 
 
 # proj_size is an LSTM's only
-NAME_CONFIGS = [(name, c) for name in ("RNN", "LSTM", "GRU") for c in FUSED_CONFIGS if name == "LSTM" or "proj_size" not in c]
+NAME_CONFIGS = [(name, c) for name in ("RNN", "LSTM", "GRU") for c in FUSED_CONFIGS
+                if name == "LSTM" or "proj_size" not in c]
 
 
 @pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")  # torch's own
