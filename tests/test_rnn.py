@@ -282,3 +282,13 @@ def test_fused_lstm_final_state_changed_in_place_leaves_the_gradient_alone():
     (out_t.sum() + c_t.sum()).backward()
     for (n, p), (_, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
         np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), err_msg=n, **TOL["float64"])
+
+
+def test_dtype_mismatches_get_clear_errors():
+    lstm = nn.LSTM(3, 4)
+    with pytest.raises(ValueError, match=r"RNN input dtype \(torch.float64\) does not match weight dtype "
+                                         r"\(torch.float32\)"):
+        lstm(tg.randn(5, 2, 3).double())
+    with pytest.raises(RuntimeError, match="hidden state to have the input's dtype tinygrad_edu.float32, got "
+                                           "tinygrad_edu.float64"):
+        lstm(tg.randn(5, 2, 3), (tg.zeros(1, 2, 4, dtype=tg.float64), tg.zeros(1, 2, 4)))

@@ -135,6 +135,12 @@ class RNNBase(Module):
                                f"got {input.shape[-1]}")
         if not input.is_floating_point():
             raise RuntimeError(f"{type(self).__name__}: input must be a floating point tensor, got {input.dtype}")
+        dtype = self.weight_ih_l0.dtype
+        if input.dtype != dtype:
+            short = lambda d: str(d).replace("tinygrad_edu.", "torch.")  # noqa: E731  (torch's text)
+            raise ValueError(f"RNN input dtype ({short(input.dtype)}) does not match weight dtype ({short(dtype)}). "
+                             f"Convert input: input.to({short(dtype)}), "
+                             f"or convert model: model.to({short(input.dtype)})")
         return input.dim() == 3
 
     def _initial_states(self, x: Tensor, hx, batched: bool) -> list:
@@ -154,6 +160,8 @@ class RNNBase(Module):
             h = h if batched else h.unsqueeze(1)
             if tuple(h.shape) != (layers, x.shape[1], size):
                 raise RuntimeError(f"Expected hidden size {(layers, x.shape[1], size)}, got {list(h.shape)}")
+            if h.dtype != x.dtype:
+                raise RuntimeError(f"Expected the hidden state to have the input's dtype {x.dtype}, got {h.dtype}")
             states.append(h)
         return states
 
