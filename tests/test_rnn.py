@@ -292,3 +292,21 @@ def test_dtype_mismatches_get_clear_errors():
     with pytest.raises(RuntimeError, match="hidden state to have the input's dtype tinygrad_edu.float32, got "
                                            "tinygrad_edu.float64"):
         lstm(tg.randn(5, 2, 3), (tg.zeros(1, 2, 4, dtype=tg.float64), tg.zeros(1, 2, 4)))
+
+
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+def test_fused_and_reference_paths_agree_in_training_with_dropout(name, monkeypatch):
+    """Dropout draws the same masks on both paths (same seed), so outputs and gradients agree."""
+    model = getattr(nn, name)(4, 6, num_layers=3, dropout=0.5, bidirectional=True).double().train()
+    x = np.random.default_rng(8).standard_normal((5, 3, 4))
+    results = []
+    for fused in (True, False):
+        monkeypatch.setattr(rnn_module, "FUSED", fused)
+        model.zero_grad()
+        tg.manual_seed(0)
+        inp = tg.tensor(x, requires_grad=True)
+        out = model(inp)[0]
+        (out * out).sum().backward()
+        results.append([out.detach().numpy(), inp.grad.numpy()] + [p.grad.numpy() for p in model.parameters()])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, **TOL["float64"])
