@@ -136,6 +136,21 @@ int tg_tanh_backward_f32(const float *grad, const float *out, float *dx, int64_t
 int tg_tanh_backward_f64(const double *grad, const double *out, double *dx, int64_t n);
 
 /*
+ * erf and GELU (activations.c; the polynomials in tg_vmath.h), over n contiguous elements:
+ * x, grad : const [n] inputs;  y, dx : [n] outputs, overwritten, must not alias an input.
+ *
+ * tg_erf:            y = erf(x)                     (float64 within ~1.2 ulp, float32 ~1.05)
+ * tg_gelu:           y = x * 0.5 * (1 + erf(x / sqrt 2))        (approximate="none")
+ * tg_gelu_backward:  dx = grad * (Phi(x) + x * exp(-x^2 / 2) / sqrt(2 pi))   (x = the INPUT)
+ */
+int tg_erf_f32(const float *x, float *y, int64_t n);
+int tg_erf_f64(const double *x, double *y, int64_t n);
+int tg_gelu_f32(const float *x, float *y, int64_t n);
+int tg_gelu_f64(const double *x, double *y, int64_t n);
+int tg_gelu_backward_f32(const float *grad, const float *x, float *dx, int64_t n);
+int tg_gelu_backward_f64(const double *grad, const double *x, double *dx, int64_t n);
+
+/*
  * tg_bias_relu: y = relu(x + b), b broadcast over the rows (Linear's bias + ReLU, fused).
  *
  *   x : const [rows, cols]

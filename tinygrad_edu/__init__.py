@@ -25,15 +25,17 @@ __version__ = "0.1.0"
 
 
 def save(obj, f) -> None:
-    """Save tensors and nested dicts/lists of them (safetensors format: loading runs no code)."""
+    """Save tensors and nested dicts/lists of them (safetensors format: loading runs no code);
+    objects holding Modules or other Python classes are pickled (see serialization.py)."""
     from .serialization import save as _save
     _save(obj, f)
 
 
-def load(f, map_location=None, weights_only: bool = True):
-    """Load what `save` wrote (or any safetensors file, as a dict of tensors)."""
+def load(f, map_location=None, weights_only: bool | None = True, **kwargs):
+    """Load what `save` wrote (or any safetensors file, as a dict of tensors); pickled objects
+    need weights_only=False unless they hold only tensors and plain containers."""
     from .serialization import load as _load
-    return _load(f, map_location=map_location, weights_only=weights_only)
+    return _load(f, map_location=map_location, weights_only=weights_only, **kwargs)
 
 
 def is_tensor(obj) -> bool:
@@ -74,7 +76,7 @@ for _name in ("abs", "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sq
               "reshape", "flatten", "squeeze", "unsqueeze", "transpose", "permute", "t", "split", "chunk", "unbind",
               "narrow", "select", "clone", "eq", "ne", "lt", "le", "gt", "ge", "equal", "allclose", "any", "all",
               "reciprocal", "isnan", "sign", "logical_not", "masked_fill", "detach", "swapaxes",
-              "log1p", "erf", "norm", "topk", "sort", "argsort", "prod"):
+              "log1p", "erf", "norm", "topk", "sort", "argsort", "prod", "diagonal", "diag", "diag_embed", "trace"):
     globals()[_name] = _function(_name)
 
 

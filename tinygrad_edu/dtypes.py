@@ -28,7 +28,7 @@ class dtype:
         return f"tinygrad_edu.{self.name}"
 
     def __reduce__(self):
-        return self.name
+        return "bool_" if self.name == "bool" else self.name  # pickled by reference: the module's name for it
 
 
 bool_ = dtype("bool", np.bool_, 0)

@@ -1,8 +1,9 @@
-"""`save` / `load`: torch.save / torch.load for state dicts and checkpoints, without pickle.
+"""`save` / `load`: torch.save / torch.load; state dicts and checkpoints without pickle.
 
 PyTorch pickles arbitrary objects into a zip archive, so `torch.load` of an untrusted
-file can run code (hence its `weights_only`). We write a plain safetensors file instead,
-so loading can never execute anything:
+file can run code (hence its `weights_only`). A state dict or checkpoint (tensors in dicts,
+lists and tuples of plain values) is written here as a plain safetensors file instead, so
+loading it can never execute anything:
 
 * every tensor is stored once under a flat dotted name derived from its path, e.g.
   "layer1.weight" for a state dict or "model.layer1.weight" / "optim.state.0.exp_avg"
@@ -13,8 +14,15 @@ so loading can never execute anything:
   one-key tag object: {"tensor": name}, {"tuple": [nodes]}, {"dict": [[key, node], ...]}
   (keys are str or int) or {"float": "inf" | "-inf" | "nan"}.
 
-Differences from PyTorch: only tensors, dicts, lists, tuples, str, int, float, bool and
-None can be saved (anything else raises TypeError). The same tensor object saved twice
+An object holding instances of Python classes (a whole nn.Module, as `torch.save(model, f)`;
+an optimizer; a class of yours) is pickled instead, into our own file (see `_pickling.py`), and
+`load(f, weights_only=True)` -- the default, as in PyTorch 2.6+ -- refuses its classes with
+PyTorch's UnpicklingError text; `weights_only=False` loads it. The first 8 bytes tell the formats
+apart. Neither is PyTorch's zip format: files written by torch.save do not load here (a
+safetensors file does).
+
+Differences from PyTorch: besides those objects, only tensors, dicts, lists, tuples, str, int,
+float, bool and None can be saved (sets, NumPy arrays, functions... raise TypeError). The same tensor object saved twice
 is stored once and loads as one object, but distinct tensors that merely share memory
 (views) are saved as independent copies. Parameters load as plain tensors and
 requires_grad is not kept (like the values of a state dict).
@@ -30,6 +38,8 @@ from __future__ import annotations
 import math
 import os
 from typing import IO, Any, Callable, Union
+
+from ._pickling import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals  # noqa: F401 (torch.serialization's)
 
 FileLike = Union[str, "os.PathLike[str]", IO[bytes]]
 _KEY, _VERSION = "tinygrad_edu", 1
@@ -189,17 +199,18 @@ def _tensor_layout(header: dict, bad: Callable[[str], Exception], name: str) -> 
 
 
 def _read_safetensors(fh: IO[bytes], size: int | None, name: str, from_numpy: Callable[[Any], Any],
-                      whole: bool = True) -> Any:
+                      whole: bool = True, length: bytes | None = None) -> Any:
     """Read a checkpoint from fh, `size` bytes long (None: a stream of unknown length), each tensor
     straight into its own array: the header bounds everything read, and nothing is held twice.
-    `whole`: nothing may follow it (a file); else fh is left just after it (a stream)."""
+    `whole`: nothing may follow it (a file); else fh is left just after it (a stream).
+    `length`: the first 8 bytes, if the caller has read them already."""
     import json
     import numpy as np
 
     def bad(why: str) -> RuntimeError:
         return RuntimeError(f"{name}: not a tinygrad_edu checkpoint: {why}")
-    length = _read_exactly(fh, 8)
-    if length is None:
+    length = _read_exactly(fh, 8) if length is None else length
+    if length is None or len(length) < 8:
         raise bad(f"header is truncated (file has only {size} bytes)" if size is not None
                   else "header is truncated (the stream ended within its first 8 bytes)")
     n = int.from_bytes(length, "little")
@@ -383,15 +394,23 @@ def _write_in_place(path: str, write: Callable[[IO[bytes]], None]) -> None:
 
 
 def save(obj: Any, f: FileLike) -> None:
-    """Like torch.save: write `obj` (nested dicts/lists/tuples of tensors and plain values) to
-    `f`, a path or a binary file object. The file is safetensors, not pickle.
+    """Like torch.save: write `obj` to `f`, a path or a binary file object. Nested dicts/lists/tuples
+    of tensors and plain values are written as safetensors; an object holding instances of Python
+    classes (a whole Module...) is pickled (a pickling error is a TypeError, nothing written).
 
     A path is written atomically (a temporary beside it, renamed over it; temporaries left by
     savers that were killed are removed by the next save of that path), keeping an existing
     file's mode and owner. Where torch.save's open() would fail, so does this, with its error."""
+    from . import _pickling
     from .tensor import Tensor
-    arrays, metadata = _collect(obj, lambda x: isinstance(x, Tensor), lambda t: t.detach().numpy())
-    write = lambda fh: _write_safetensors(fh, arrays, metadata)
+    if _pickling.holds_python_objects(obj):
+        if hasattr(f, "write"):
+            f.write(_pickling.dumps(obj))  # pickled whole first: a failure writes nothing
+            return
+        write = lambda fh: _pickling.dump(obj, fh)
+    else:
+        arrays, metadata = _collect(obj, lambda x: isinstance(x, Tensor), lambda t: t.detach().numpy())
+        write = lambda fh: _write_safetensors(fh, arrays, metadata)
     if hasattr(f, "write"):
         write(f)
     else:
@@ -417,21 +436,25 @@ def _bytes_left(f: IO[bytes]) -> int | None:
         return None
 
 
-def load(f: FileLike, map_location: Any = None, weights_only: bool = True) -> Any:
+def load(f: FileLike, map_location: Any = None, weights_only: bool | None = True, **kwargs) -> Any:
     """Like torch.load for files written by `save`; a safetensors file without our metadata (e.g.
     from `safetensors.torch.save_file`) loads as a flat {name: tensor} dict.
 
     `map_location` is accepted and ignored: we are CPU only, so every tensor loads on the CPU
-    whatever it says (None, "cpu", a device, a dict or a callable). `weights_only` is accepted
-    for compatibility; we never unpickle, so loading is always as safe as weights_only=True.
+    whatever it says (None, "cpu", a device, a dict or a callable). `weights_only` matters for
+    pickled files only (a safetensors file never runs code): True (default; None means True, as
+    in PyTorch 2.6+) refuses classes other than tensors and plain containers with
+    pickle.UnpicklingError; False unpickles anything -- only for files you trust. Other keywords
+    of torch.load (`mmap`, `pickle_module`...) are accepted and ignored.
     Only what the header describes is read, each tensor straight into its array (peak memory:
     the tensors once). Bad files, and paths that are not regular files (a device, a folder),
     raise RuntimeError naming the file; a missing one raises FileNotFoundError."""
     import stat
-    from .tensor import from_numpy
+    weights_only = True if weights_only is None else weights_only
     if hasattr(f, "read"):
         name = str(getattr(f, "name", type(f).__name__))
-        return _read_safetensors(f, _bytes_left(f), name, from_numpy, whole=False)
+        size = _bytes_left(f)
+        return _read_either(f, size, name, weights_only, whole=False)
     name = os.fspath(f)
     # O_NONBLOCK: opening a FIFO must not wait for a writer (no effect on regular files)
     with open(os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb", buffering=0) as fh:
@@ -439,4 +462,20 @@ def load(f: FileLike, map_location: Any = None, weights_only: bool = True) -> An
         if not stat.S_ISREG(st.st_mode):
             raise RuntimeError(f"{name}: not a tinygrad_edu checkpoint: not a regular file "
                                f"(a device, FIFO, socket or folder)")
-        return _read_safetensors(fh, st.st_size, str(name), from_numpy)
+        return _read_either(fh, st.st_size, str(name), weights_only, whole=True)
+
+
+def _read_either(fh: IO[bytes], size: int | None, name: str, weights_only: bool, whole: bool) -> Any:
+    """A pickled file (our magic first) or a safetensors one; PyTorch's zip files get a clear error."""
+    from . import _pickling
+    from .tensor import from_numpy
+    head = _read_exactly(fh, 8)
+    if head is None:  # fewer than 8 bytes: the safetensors reader says what is wrong
+        return _read_safetensors(fh, size, name, from_numpy, whole, length=b"")
+    if bytes(head) == _pickling.MAGIC:
+        return _pickling.load(fh, name, weights_only, whole)
+    if bytes(head[:4]) == b"PK\x03\x04":
+        raise RuntimeError(f"{name}: a zip archive, as PyTorch's torch.save writes: tinygrad_edu cannot read "
+                           "it. In PyTorch, save the state dict as safetensors instead: "
+                           "safetensors.torch.save_file(model.state_dict(), path)")
+    return _read_safetensors(fh, size, name, from_numpy, whole, length=head)

@@ -293,6 +293,16 @@ class Tensor:
     def __contains__(self, element) -> builtins.bool:
         return builtins.bool((self == element).any())
 
+    def __reduce_ex__(self, protocol: builtins.int):
+        """pickle (torch.save of whole objects, DataLoader workers): data, dtype, shape, requires_grad."""
+        from ._pickling import reduce_tensor
+        return reduce_tensor(self, protocol)
+
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        """As torch: leaves only; data, requires_grad, .grad and attributes copied."""
+        from ._pickling import deepcopy_tensor
+        return deepcopy_tensor(self, memo)
+
     def __repr__(self) -> str:
         return tensor_repr(self._data, self._data.dtype.name, requires_grad=self._requires_grad and self.is_leaf,
                            grad_fn_name=self.grad_fn.name() if self.grad_fn is not None else None)

@@ -10,7 +10,9 @@ import math
 
 import numpy as np
 
+from .. import backend
 from ..autograd.function import Op, wrap
+from ..backend.checks import FLOAT_DTYPES
 
 
 # ---------------------------------------------------------------- two inputs
@@ -325,12 +327,14 @@ class Log1p(Op):
         return grad / (x + 1)
 
 
-# NOTE: NumPy has no erf; math.erf element by element (about 60 ns each) is exact but slow:
-# GELU(approximate="tanh") is the fast, fully vectorised alternative.
+# NOTE: NumPy has no erf. float32/float64 use the kernel (backend.kernels.erf: activations.c, as
+# GELU is its user); other floats (float16) call math.erf element by element, ~60 ns each.
 _erf = np.frompyfunc(math.erf, 1, 1)
 
 
 def _erf_array(x: np.ndarray) -> np.ndarray:
+    if x.dtype in FLOAT_DTYPES:
+        return backend.kernels.erf(x)
     return np.asarray(_erf(x), dtype=np.float64).astype(x.dtype, copy=False)
 
 

@@ -8,17 +8,10 @@ default ~/.cache/tinygrad_edu/checkpoints) or raise an error that says how to pu
 """
 from __future__ import annotations
 
-import os
-
 from ... import nn
-from ...serialization import load
+from ._api import load_weights, weights_dir, weights_path  # noqa: F401 (weights_dir: public here before)
 
 _WEIGHTS_FILE = "resnet18-f37072fd.safetensors"  # torchvision's IMAGENET1K_V1 file, as safetensors
-
-
-def weights_dir() -> str:
-    home = os.environ.get("TINYGRAD_EDU_HOME", os.path.join(os.path.expanduser("~"), ".cache", "tinygrad_edu"))
-    return os.path.join(home, "checkpoints")
 
 
 def conv3x3(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
@@ -94,33 +87,10 @@ class ResNet(nn.Module):
         return self.fc(self.avgpool(x).flatten(1))
 
 
-def _weights_path(weights) -> str | None:
-    """None, or the safetensors file `weights` names (a path, or "DEFAULT"/"IMAGENET1K_V1" in weights_dir())."""
-    if weights is None:
-        return None
-    name = str(getattr(weights, "name", weights))
-    if name.split(".")[-1] in ("DEFAULT", "IMAGENET1K_V1"):
-        path = os.path.join(weights_dir(), _WEIGHTS_FILE)
-        if not os.path.isfile(path):
-            raise FileNotFoundError(
-                f"resnet18(weights={name!r}): tinygrad_edu never downloads weights. Put torchvision's ImageNet "
-                f"weights, converted to safetensors, at {path} (in PyTorch: "
-                "safetensors.torch.save_file(torchvision.models.resnet18(weights='DEFAULT').state_dict(), path)), "
-                "or pass weights='path/to/file.safetensors'.")
-        return path
-    if not os.path.isfile(name):
-        raise FileNotFoundError(f"resnet18(weights={name!r}): no such file (weights is None, 'DEFAULT', "
-                                "'IMAGENET1K_V1' or the path of a safetensors file)")
-    return name
-
-
 def resnet18(*, weights=None, progress: bool = True, pretrained: bool | None = None, **kwargs) -> ResNet:
     """torchvision.models.resnet18: 11,689,512 parameters for 1000 classes. `num_classes=` etc. as
     torchvision's; `pretrained=True` (torchvision's old keyword) means weights="DEFAULT"."""
     if pretrained:
         weights = "DEFAULT"
-    path = _weights_path(weights)
-    model = ResNet(BasicBlock, [2, 2, 2, 2], **kwargs)
-    if path is not None:
-        model.load_state_dict(load(path))
-    return model
+    path = weights_path("resnet18", weights, _WEIGHTS_FILE)
+    return load_weights(ResNet(BasicBlock, [2, 2, 2, 2], **kwargs), path)
