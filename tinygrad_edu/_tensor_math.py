@@ -13,7 +13,7 @@ import numpy as np
 from . import dtypes, ops
 from .creation import _array, _operand, tensor
 from .dtypes import get_default_dtype, result_type
-from .tensor import Tensor, _dims
+from .tensor import _LEGACY_NAMES, Tensor, _dims
 
 
 class MathMethods:
@@ -177,8 +177,31 @@ class MathMethods:
     def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> builtins.bool:
         return builtins.bool(np.allclose(self._data, _array(other), rtol, atol, equal_nan))
 
+    # ------------------------------------------------------------ steps (zero gradient, as PyTorch's)
     def sign(self):
-        return Tensor._make(np.sign(self._data))
+        return ops.Sign.apply(self)
+
+    def round(self, decimals=0):
+        if decimals and self._data.dtype.kind != "f":
+            raise RuntimeError(f'"round_cpu" not implemented for \'{_LEGACY_NAMES[self.dtype.name][6:-6]}\'')
+        return ops.Round.apply(self, decimals) if decimals else ops.Round.apply(self)
+
+    def floor(self):
+        return ops.Floor.apply(self)
+
+    def ceil(self):
+        return ops.Ceil.apply(self)
+
+    def trunc(self):
+        return ops.Trunc.apply(self)
+
+    fix = trunc
+
+    def frac(self):
+        """x - trunc(x): the gradient passes through (PyTorch's FracBackward0 is grad)."""
+        if self._data.dtype.kind != "f":
+            raise RuntimeError(f'"frac_cpu" not implemented for \'{_LEGACY_NAMES[self.dtype.name][6:-6]}\'')
+        return self - self.trunc()
 
     # ------------------------------------------------------------ elementwise math
     def _float_unary(self, op):

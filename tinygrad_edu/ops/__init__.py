@@ -29,9 +29,9 @@ warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"tinygrad_edu
 from .activations import (Elu, Gelu, GeluBackward, Hardtanh, LeakyRelu, LeakyReluBackward, Relu, Sigmoid,  # noqa: E402
                           SigmoidBackward, Silu, Softplus, Tanh, TanhBackward, ThresholdBackward)
 from .conv import Col2im, Conv2d, Im2col, MaxPool2d, MaxPool2dBackward, MaxPool2dGather  # noqa: E402
-from .elementwise import (Abs, Add, Clamp, ClampTensor, Copy, Cos, Div, Erf, Exp, Fill, FillTensor,  # noqa: E402
-                          Log, Log1p, Maximum, Minimum, Mul, Neg, Pow, PowTensor, Reciprocal, RPow, Rsub, Sin,
-                          Sqrt, Sub, Where, Zero)
+from .elementwise import (Abs, Add, Ceil, Clamp, ClampTensor, Copy, Cos, Div, Erf, Exp, Fill, FillTensor,  # noqa: E402
+                          Floor, Log, Log1p, Maximum, Minimum, Mul, Neg, Pow, PowTensor, Reciprocal, Round, RPow,
+                          Rsub, Sign, Sin, Sqrt, Sub, Trunc, Where, Zero)
 from .index import (BasicIndex, Cat, Embedding, Index, IndexAdd, IndexPut, IndexPutAdvanced, MaskedFill,  # noqa: E402
                     PutAlong, Scatter, ScatterValue, Select, SortValues, Split, SplitWithSizes, Stack,
                     TakeAlong, TopkValues, Unbind)
