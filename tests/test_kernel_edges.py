@@ -75,6 +75,9 @@ def _calls(rng, dtype):
               ("col2im_t", (rand(rng, dtype, 12, 8), img.shape, *WIN)),
               ("conv2d_forward", (img, w, w[:, 0, 0, 0], *WIN)),
               ("conv2d_backward", (rand(rng, dtype, 2, 4, 2, 2), img, w, *WIN, True, True, True)),
+              # 2 output channels for 12 taps: the pixels-as-rows, channels-last way (conv.c)
+              ("conv2d_forward", (img, w[:2], w[:2, 0, 0, 0], *WIN)),
+              ("conv2d_backward", (rand(rng, dtype, 2, 2, 2, 2), img, w[:2], *WIN, True, True, True)),
               ("max_pool2d_forward", (img, *WIN)), ("max_pool2d_backward", (values, indices, img.shape))]
     return calls
 
@@ -293,6 +296,7 @@ def test_twins_agree_on_empty_and_edge_sizes(c_kernels, dtype):
                 check("col2im", r(n * out[0] * out[1], c * k * k), shape, *win)
                 check("col2im_t", r(c * k * k, n * out[0] * out[1]), shape, *win)
                 check("conv2d_backward", r(n, 3, *out), r(*shape), r(3, c, k, k), *win, True, True, True)
+                check("conv2d_forward", r(*shape), r(3, c, k, k), r(3), *win)  # c*k*k >= 12 taps: channels last
                 check("max_pool2d_forward", r(*shape), *win)
 
 
