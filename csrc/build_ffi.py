@@ -116,7 +116,9 @@ def compile_args() -> tuple[list[str], list[str]]:
         link += sanitize
     else:
         args.append("-O3")
-        args += march_flags()
+    # The same target in both builds, so that the sanitizers check the vector paths this CPU runs
+    # (matmul.c's AVX-512 micro-kernels and masked loads), not only the portable fallback.
+    args += march_flags()
     return args, link
 
 
