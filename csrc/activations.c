@@ -7,11 +7,14 @@
  *   leaky_relu, leaky_relu_backward
  *   sigmoid, sigmoid_backward      y = 1 / (1 + e^-x);  dx = grad * y * (1 - y)
  *   tanh_backward                  dx = grad * (1 - y^2)
+ *   erf                            y = erf(x), tg_vmath.h's polynomials (tg_scalar_erf)
+ *   gelu, gelu_backward            y = x Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2 the normal CDF;
+ *                                  dx = grad * (Phi(x) + x phi(x)), phi the normal density
  *
  * Every loop is a plain for over contiguous memory with restrict pointers and no
- * calls (exp is tg_vmath.h's inline one), so -O3 vectorises it. The backward
+ * calls (exp and erf are tg_vmath.h's inline ones), so -O3 vectorises it. The backward
  * kernels take what PyTorch saves: relu/sigmoid/tanh the output, leaky_relu the
- * input (its gradient is defined by the sign of x).
+ * input (its gradient is defined by the sign of x), gelu the input.
  *
  * No tanh forward: NumPy's np.tanh is already a SIMD kernel (0.19 ns per float32 element
  * here, against 0.47 ns for an inlined exp-based tanh), so the Tanh op calls it directly.
@@ -122,6 +125,42 @@ int SFX(tg_tanh_backward)(const T *restrict grad, const T *restrict out, T *rest
     TG_CHECK_PTR(out, n);
     TG_CHECK_PTR(dx, n);
     for (int64_t i = 0; i < n; ++i) dx[i] = grad[i] * ((T)1 - out[i] * out[i]);
+    return TG_OK;
+}
+
+int SFX(tg_erf)(const T *restrict x, T *restrict y, int64_t n)
+{
+    TG_CHECK_SIZE(n);
+    TG_CHECK_PTR(x, n);
+    TG_CHECK_PTR(y, n);
+    for (int64_t i = 0; i < n; ++i) y[i] = SFX(tg_scalar_erf)(x[i]);
+    return TG_OK;
+}
+
+/* PyTorch's formula, x * 0.5 * (1 + erf(x / sqrt 2)): gelu(-inf) is NaN (-inf * 0) there too */
+int SFX(tg_gelu)(const T *restrict x, T *restrict y, int64_t n)
+{
+    TG_CHECK_SIZE(n);
+    TG_CHECK_PTR(x, n);
+    TG_CHECK_PTR(y, n);
+    const T rsqrt2 = (T)0.70710678118654752440;
+    for (int64_t i = 0; i < n; ++i) y[i] = x[i] * (T)0.5 * ((T)1 + SFX(tg_scalar_erf)(x[i] * rsqrt2));
+    return TG_OK;
+}
+
+int SFX(tg_gelu_backward)(const T *restrict grad, const T *restrict x, T *restrict dx, int64_t n)
+{
+    TG_CHECK_SIZE(n);
+    TG_CHECK_PTR(grad, n);
+    TG_CHECK_PTR(x, n);
+    TG_CHECK_PTR(dx, n);
+    const T rsqrt2 = (T)0.70710678118654752440, rsqrt2pi = (T)0.39894228040143267794;
+    for (int64_t i = 0; i < n; ++i) {
+        const T v = x[i];
+        const T cdf = (T)0.5 * ((T)1 + SFX(tg_scalar_erf)(v * rsqrt2));
+        const T pdf = rsqrt2pi * TG_EXP((T)-0.5 * v * v);
+        dx[i] = grad[i] * (cdf + v * pdf);
+    }
     return TG_OK;
 }
 

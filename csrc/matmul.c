@@ -37,10 +37,11 @@
  *   packing pass would cost as much as the multiply.
  *
  *   Threads: C is cut into tasks (whole batch items, or row / column strips
- *   of one product) run by the pool in threadpool.c. Each task runs the
- *   sequential algorithm above with its own packing buffers, so threads never
- *   wait on each other mid-product. Below TG_PAR_MIN_WORK multiply-adds a call
- *   stays on the calling thread: waking a worker costs more than it saves.
+ *   of one product) that the pool (threadpool.c) hands out one at a time: a
+ *   late or preempted thread takes fewer. Each task runs the algorithm above
+ *   with its own packing buffers, so threads never wait on each other
+ *   mid-product. Small products (TG_PAR_MIN_WORK) stay on the calling thread.
+ *   tg_linear_backward runs a Linear layer's two gradient products as one job.
  *
  *   Vectors are GCC/Clang vector extensions, not intrinsics, so the same
  *   code compiles to SSE2, AVX2 or AVX-512 depending on -march (build_ffi.py
@@ -80,33 +81,34 @@
 #define TG_MC 120 /* multiple of TG_MR */
 #define TG_NC 4096 /* multiple of every NR */
 
-/* Products with at most this many multiply-adds skip packing: the naive loop
- * is done before the blocked one would have finished setting up. */
+/* Products of at most this many multiply-adds skip packing (the naive loop is faster). */
 #define TG_SMALL_WORK (8 * 8 * 8)
 
-/* A is packed only when B has more than this many NR-wide column panels to
- * reuse the packed copy for; below, the micro-kernel reads A in place. */
+/* A is packed only when B has more than this many NR-wide column panels to reuse it for. */
 #define TG_PACK_A_MIN_PANELS 2
 
 /* Multiply-adds (batch * m * n * k) from which a call uses more than one
- * thread. Re-measured on the 2-core AMD EPYC (AVX-512) under load average
- * 14-17, with -DTG_PAR_MIN_WORK=0 -DTG_BACKOFF_MIN=0 (bench: per-call times at
- * 1 and 2 threads, the fastest call standing for "the second core was free"):
- * 64x512x256 (8.4M) 174 -> 109 us (1.60x), 64x512x784 (25.7M) 511 -> 388 us
- * (1.32x); at 2.1M the best was 1.11x (64x256x128), at 0.5M and below two
- * threads never won (64x128x64: 0.84x, 64x64x10: 0.85x: the wake-up alone is
- * a few microseconds). So 4M: in the MNIST MLP at batch 64 the products of the
- * first two layers (25.7M and 8.4M) split, the last three (<= 2.1M) do not.
- * When the second core is busy, the pool's serial spells (threadpool.c) keep a
- * split call within a few percent of one thread. */
+ * thread. Re-measured on the 2-core AMD EPYC (AVX-512) with the spinning pool,
+ * -DTG_PAR_MIN_WORK=0, best per-call times at 1 / 2 threads (under chrt -f, the
+ * machine being shared): 64x256x128 (2.1M) 50 -> 27 us (1.86x); 64x128x64 (0.5M)
+ * 13.2 -> 12.4 us, 64x64x128 13.7 -> 10.6 us; 64x64x10 (41K) 4.1 -> 5.3 us (the
+ * hand-over alone is ~1 us). So 1M: at batch 64 the MNIST MLP's products of
+ * the first three layers split, the last two do not. */
 #ifndef TG_PAR_MIN_WORK /* -DTG_PAR_MIN_WORK=0 to measure where threads start to pay */
-#define TG_PAR_MIN_WORK (4 * 1000 * 1000)
+#define TG_PAR_MIN_WORK (1000 * 1000)
 #endif
 
-/* Tasks per thread for a parallel call: more than one, so a thread that the OS
- * deschedules leaves work the others can take, but few, as each task packs its
- * own copy of the operand it does not split. */
+/* Tasks per thread: more than one, so a late or preempted thread leaves work the others
+ * take, but few: each task packs its own copy of the operand it does not split. */
 #define TG_TASKS_PER_THREAD 2
+
+/* The threads a product of `work` multiply-adds (a double: it may not fit in int64) runs
+ * on: 1 below TG_PAR_MIN_WORK or in the pool's serial spell (then no cut, no extra packing). */
+static int64_t tg_gemm_threads(double work)
+{
+    if (work < (double)TG_PAR_MIN_WORK) return 1;
+    return tg_parallel_threads(tg_get_num_threads());
+}
 
 /* GCC turns short copy loops into memcpy/memset calls, one per row of a
  * packed panel: ~30% of the time of a 64x64x10 product went to those calls.
@@ -123,6 +125,15 @@
 
 static int64_t tg_ceil_div(int64_t x, int64_t d) { return (x + d - 1) / d; }
 static int64_t tg_round_up(int64_t x, int64_t to) { return tg_ceil_div(x, to) * to; }
+
+/* Strip idx of `tasks` over [0, len): whole units (micro-tile rows or columns), the
+ * strips' unit counts differing by at most one (784 columns = 25 panels of 32: 7, 6, 6, 6). */
+static void tg_strip(int64_t idx, int64_t tasks, int64_t len, int64_t unit, int64_t *lo, int64_t *hi)
+{
+    const int64_t units = tg_ceil_div(len, unit);
+    *lo = TG_MIN(len, idx * units / tasks * unit);
+    *hi = TG_MIN(len, (idx + 1) * units / tasks * unit);
+}
 
 /* x * y > limit, for x, y >= 0, without overflowing. */
 static int tg_mul_exceeds(int64_t x, int64_t y, int64_t limit) { return x != 0 && y > limit / x; }
@@ -152,8 +163,8 @@ static int tg_check_gemm_args(const void *a, const void *b, const void *c, int64
     return TG_OK;
 }
 
-/* Scratch buffers are aligned to a whole SIMD register (at least a cache
- * line) so the micro-kernel can use aligned vector loads of packed B. Each
+/* Scratch buffers are aligned to a whole SIMD register (at least a cache line)
+ * so the micro-kernel can use aligned vector loads of packed B. Each
  * thread keeps its own two buffers between calls (grown, never shrunk): a
  * fresh multi-megabyte malloc per call would page-fault its way through
  * memory the previous call had already warmed. They hang off a pthread key
@@ -416,7 +427,6 @@ static int SFX(gemm_block)(const T *a, int64_t a_rs, int64_t a_cs, const T *b, i
     const int64_t kc_step = tg_ceil_div(k, tg_ceil_div(k, TG_KC));
     const int64_t nc_max = TG_MIN(TG_NC, tg_round_up(n_blk, NR));
     const int pack_a = nc_max / NR > TG_PACK_A_MIN_PANELS;
-    /* Buffers sized to the problem, not to the maximum block. */
     T *bp = tg_scratch(0, kc_step * nc_max * (int64_t)sizeof(T));
     T *ap = pack_a ? tg_scratch(1, TG_MIN(TG_MC, tg_round_up(m_blk, TG_MR)) * kc_step * (int64_t)sizeof(T))
                    : NULL;
@@ -471,7 +481,7 @@ typedef struct {
     const T *a, *b, *bias;
     T *c;
     int64_t batch, m, k, n, a_bs, a_rs, a_cs, b_bs, b_rs, b_cs;
-    int64_t batch_step, m_step, n_step, m_tasks, n_tasks;
+    int64_t batch_step, m_tasks, n_tasks;
 } SFX(gemm_job);
 
 /* Task t: batch items [bi, bi + batch_step) x row strip mi x column strip ni. */
@@ -480,8 +490,9 @@ static int SFX(gemm_task)(void *ctx, int64_t t)
     SFX(gemm_job) *job = ctx;
     const int64_t per_item = job->m_tasks * job->n_tasks;
     const int64_t mi = t % per_item / job->n_tasks, ni = t % per_item % job->n_tasks;
-    const int64_t i0 = mi * job->m_step, i1 = TG_MIN(job->m, i0 + job->m_step);
-    const int64_t j0 = ni * job->n_step, j1 = TG_MIN(job->n, j0 + job->n_step);
+    int64_t i0, i1, j0, j1;
+    tg_strip(mi, job->m_tasks, job->m, TG_MR, &i0, &i1);
+    tg_strip(ni, job->n_tasks, job->n, NR, &j0, &j1);
     const int64_t b0 = t / per_item * job->batch_step, b1 = TG_MIN(job->batch, b0 + job->batch_step);
     for (int64_t bi = b0; bi < b1; bi++) {
         int rc = SFX(gemm_block)(job->a + bi * job->a_bs, job->a_rs, job->a_cs,
@@ -492,9 +503,12 @@ static int SFX(gemm_task)(void *ctx, int64_t t)
     return TG_OK;
 }
 
-int SFX(tg_gemm)(const T *a, const T *b, const T *bias, T *c, int64_t batch, int64_t m,
-                 int64_t k, int64_t n, int64_t a_bs, int64_t a_rs, int64_t a_cs, int64_t b_bs,
-                 int64_t b_rs, int64_t b_cs)
+/* Check one product's arguments and fill `job` with them and its cut into about `pieces`
+ * tasks (1: one uncut task, the sequential algorithm); returns TG_OK or the error. */
+static int SFX(gemm_plan)(SFX(gemm_job) *job, const T *a, const T *b, const T *bias, T *c,
+                          int64_t batch, int64_t m, int64_t k, int64_t n, int64_t a_bs,
+                          int64_t a_rs, int64_t a_cs, int64_t b_bs, int64_t b_rs, int64_t b_cs,
+                          int64_t pieces)
 {
     /* The stride of a dimension of size <= 1 is never used to step: forget it,
      * whatever value (NumPy leaves arbitrary ones there) the caller passed. */
@@ -505,32 +519,74 @@ int SFX(tg_gemm)(const T *a, const T *b, const T *bias, T *c, int64_t batch, int
     int rc = tg_check_gemm_args(a, b, c, batch, m, k, n, a_bs, a_rs, a_cs, b_bs, b_rs, b_cs,
                                 (int64_t)sizeof(T));
     if (rc != TG_OK) return rc;
-    if (batch == 0 || m == 0 || n == 0) return TG_OK;
-
-    SFX(gemm_job) job = {a, b, bias, c, batch, m, k, n, a_bs, a_rs, a_cs, b_bs, b_rs, b_cs,
-                         batch, m, n, 1, 1};
-    int64_t threads = tg_get_num_threads();
-    /* In double: batch * m * n * k may not fit in int64. */
-    if ((double)batch * (double)m * (double)n * (double)k < (double)TG_PAR_MIN_WORK) threads = 1;
-    threads = tg_parallel_threads(threads); /* 1 in a serial spell: then no cut, no extra packing */
-    if (threads > 1) {
-        const int64_t want = threads * TG_TASKS_PER_THREAD;
-        if (batch >= want) { /* whole batch items per task */
-            job.batch_step = tg_ceil_div(batch, want);
-        } else { /* strips of each item, cut across the longer side of C */
-            const int64_t strips = tg_ceil_div(want, batch);
-            job.batch_step = 1;
-            if (m >= n) {
-                job.m_step = tg_round_up(tg_ceil_div(m, strips), TG_MR);
-                job.m_tasks = tg_ceil_div(m, job.m_step);
-            } else {
-                job.n_step = tg_round_up(tg_ceil_div(n, strips), NR);
-                job.n_tasks = tg_ceil_div(n, job.n_step);
-            }
-        }
+    *job = (SFX(gemm_job)){a, b, bias, c, batch, m, k, n, a_bs, a_rs, a_cs, b_bs, b_rs, b_cs,
+                           batch, 1, 1};
+    if (pieces <= 1) return TG_OK;
+    if (batch >= pieces) { /* whole batch items per task */
+        job->batch_step = tg_ceil_div(batch, pieces);
+    } else { /* strips of each item, cut across the longer side of C (for the batch-64
+              * products of an MLP: column strips; each task packs its own strip of B
+              * and reads all of A, which is small) */
+        const int64_t strips = tg_ceil_div(pieces, batch);
+        job->batch_step = 1;
+        if (m >= n) job->m_tasks = TG_MIN(strips, tg_ceil_div(m, TG_MR));
+        else job->n_tasks = TG_MIN(strips, tg_ceil_div(n, NR));
     }
-    const int64_t ntasks = tg_ceil_div(batch, job.batch_step) * job.m_tasks * job.n_tasks;
-    return tg_parallel_for(SFX(gemm_task), &job, ntasks, threads);
+    return TG_OK;
+}
+
+static int64_t SFX(gemm_ntasks)(const SFX(gemm_job) *j)
+{
+    return j->batch && j->m && j->n ? tg_ceil_div(j->batch, j->batch_step) * j->m_tasks * j->n_tasks : 0;
+}
+
+int SFX(tg_gemm)(const T *a, const T *b, const T *bias, T *c, int64_t batch, int64_t m,
+                 int64_t k, int64_t n, int64_t a_bs, int64_t a_rs, int64_t a_cs, int64_t b_bs,
+                 int64_t b_rs, int64_t b_cs)
+{
+    SFX(gemm_job) job;
+    const int64_t threads = tg_gemm_threads((double)batch * (double)m * (double)n * (double)k);
+    int rc = SFX(gemm_plan)(&job, a, b, bias, c, batch, m, k, n, a_bs, a_rs, a_cs, b_bs, b_rs,
+                            b_cs, threads > 1 ? threads * TG_TASKS_PER_THREAD : 1);
+    if (rc != TG_OK) return rc;
+    return tg_parallel_for(SFX(gemm_task), &job, SFX(gemm_ntasks)(&job), threads);
+}
+
+/* The two products of a Linear layer's backward as one parallel job: task t < ntasks0 is
+ * task t of dX = G W, the rest are dW = G^T X's. */
+typedef struct {
+    SFX(gemm_job) dx, dw;
+    int64_t ntasks0;
+} SFX(linear_backward_job);
+
+static int SFX(linear_backward_task)(void *ctx, int64_t t)
+{
+    SFX(linear_backward_job) *job = ctx;
+    return t < job->ntasks0 ? SFX(gemm_task)(&job->dx, t) : SFX(gemm_task)(&job->dw, t - job->ntasks0);
+}
+
+/* PERF: the two products are independent, so both threads share one job of both
+ * products' tasks. Products too small to be worth cutting (the last layers of an MLP at
+ * batch 64) are then one task each, one per core, with no extra packing at all. */
+int SFX(tg_linear_backward)(const T *grad, const T *x, const T *w, T *dx, T *dw, int64_t batch,
+                            int64_t fan_in, int64_t fan_out, int64_t g_rs, int64_t g_cs,
+                            int64_t x_rs, int64_t x_cs, int64_t w_rs, int64_t w_cs)
+{
+    const double work = (double)batch * (double)fan_in * (double)fan_out; /* per product */
+    const int64_t threads = tg_gemm_threads(2 * work);
+    /* Cut each product only when big (64x512x256: 4 tasks, 1.8x); below, 2 uncut tasks do
+     * better (64x256x128 as 2: 51 us, as 4: 57 us; both on 1 thread: 90 us). */
+    const int64_t pieces = threads > 1 && work >= 4.0 * TG_PAR_MIN_WORK ? threads * TG_TASKS_PER_THREAD / 2
+                                                                        : 1;
+    SFX(linear_backward_job) job;
+    int rc = SFX(gemm_plan)(&job.dx, grad, w, NULL, dx, 1, batch, fan_out, fan_in, 0, g_rs, g_cs,
+                            0, w_rs, w_cs, pieces);
+    if (rc == TG_OK)
+        rc = SFX(gemm_plan)(&job.dw, grad, x, NULL, dw, 1, fan_out, batch, fan_in, 0, g_cs, g_rs,
+                            0, x_rs, x_cs, pieces);
+    if (rc != TG_OK) return rc;
+    job.ntasks0 = SFX(gemm_ntasks)(&job.dx);
+    return tg_parallel_for(SFX(linear_backward_task), &job, job.ntasks0 + SFX(gemm_ntasks)(&job.dw), threads);
 }
 
 int SFX(tg_matmul)(const T *a, const T *b, T *c, int64_t m, int64_t k, int64_t n)

@@ -56,6 +56,19 @@ int tg_gemm_f32(const float *a, const float *b, const float *bias, float *c, int
 int tg_gemm_f64(const double *a, const double *b, const double *bias, double *c, int64_t batch, int64_t m, int64_t k, int64_t n, int64_t a_bs, int64_t a_rs, int64_t a_cs, int64_t b_bs, int64_t b_rs, int64_t b_cs);
 
 /*
+ * tg_linear_backward_f32 / _f64: both gradient products of y = x @ w^T at once,
+ *   dx[batch, in] = grad @ w   and   dw[out, in] = grad^T @ x,
+ * as one parallel job (see matmul.c), each exactly what tg_gemm computes for it.
+ *   grad : const [batch, out], element (i, o) at grad[i * g_rs + o * g_cs]
+ *   x    : const [batch, in],  element (i, j) at x[i * x_rs + j * x_cs]
+ *   w    : const [out, in],    element (o, j) at w[o * w_rs + j * w_cs]
+ *   dx, dw : dense row-major outputs, overwritten (must not overlap the inputs).
+ * Sizes and strides >= 0, pointers and errors as for tg_gemm.
+ */
+int tg_linear_backward_f32(const float *grad, const float *x, const float *w, float *dx, float *dw, int64_t batch, int64_t fan_in, int64_t fan_out, int64_t g_rs, int64_t g_cs, int64_t x_rs, int64_t x_cs, int64_t w_rs, int64_t w_cs);
+int tg_linear_backward_f64(const double *grad, const double *x, const double *w, double *dx, double *dw, int64_t batch, int64_t fan_in, int64_t fan_out, int64_t g_rs, int64_t g_cs, int64_t x_rs, int64_t x_cs, int64_t w_rs, int64_t w_cs);
+
+/*
  * tg_matmul_f32 / tg_matmul_f64: the dense special case of tg_gemm, C = A @ B.
  *
  *   a : const [m, k]   input, row-major contiguous
@@ -85,13 +98,38 @@ int tg_matmul_naive_f64(const double *a, const double *b, double *c, int64_t m, 
  * TG_ERR_SIZE; a call runs on at most 256 threads, which is what get answers for a
  * larger n. Until set, the number of online CPUs (at most 256). Fewer threads than
  * asked run when no more can be started (a process or memory limit): never an
- * error. Products below 12M multiply-adds always run on the calling thread, where
+ * error. Products below TG_PAR_MIN_WORK multiply-adds (matmul.c) run on the calling thread, where
  * waking a worker would cost more than it saves;
  * after a call whose worker straggled (preempted on a busy machine) the next
  * calls run serially for a while (threadpool.c).
  */
 int tg_set_num_threads(int64_t n);
 int64_t tg_get_num_threads(void);
+
+/*
+ * Test hooks of the thread pool (tests/test_threadpool.py), no effect until set:
+ * tg_pool_inject(mode, us) makes the pool's workers misbehave from the next parallel call on:
+ *   TG_INJECT_STALL_BEFORE_JOIN  a worker sleeps `us` after it sees a job, before it joins
+ *                                (as if the OS descheduled it): the caller must not wait for it;
+ *   TG_INJECT_STALL_IN_TASK      a worker sleeps `us` inside each task it takes (preempted
+ *                                mid-task): the caller waits for that one task, runs the rest;
+ *   TG_INJECT_FAIL               a worker's task fails (no memory for its scratch): it hands
+ *                                the task back and takes no more, the caller reruns it.
+ * In the last two modes the caller waits (up to 1 s) for a worker to join before it starts.
+ * TG_INJECT_NONE (0) ends it. Each call also ends a serial spell. TG_ERR_VALUE for a mode
+ * outside these or `us` outside [0, 10 s].
+ * tg_pool_stats(out, 4): what the last parallel call saw: out[0] workers that joined,
+ * out[1] tasks they took, out[2] tasks handed back and rerun by the caller, out[3] 1 if the
+ * last call ran on the pool (0: serially). TG_ERR_NULL / TG_ERR_SIZE for a bad out / n.
+ */
+enum {
+    TG_INJECT_NONE = 0,
+    TG_INJECT_STALL_BEFORE_JOIN = 1,
+    TG_INJECT_STALL_IN_TASK = 2,
+    TG_INJECT_FAIL = 3
+};
+int tg_pool_inject(int64_t mode, int64_t microseconds);
+int tg_pool_stats(int64_t *out, int64_t n);
 
 /*
  * tg_keep_freed_memory: make glibc's malloc keep freed memory for reuse instead of handing
@@ -134,6 +172,21 @@ int tg_sigmoid_backward_f32(const float *grad, const float *out, float *dx, int6
 int tg_sigmoid_backward_f64(const double *grad, const double *out, double *dx, int64_t n);
 int tg_tanh_backward_f32(const float *grad, const float *out, float *dx, int64_t n);
 int tg_tanh_backward_f64(const double *grad, const double *out, double *dx, int64_t n);
+
+/*
+ * erf and GELU (activations.c; the polynomials in tg_vmath.h), over n contiguous elements:
+ * x, grad : const [n] inputs;  y, dx : [n] outputs, overwritten, must not alias an input.
+ *
+ * tg_erf:            y = erf(x)                     (float64 within ~1.2 ulp, float32 ~1.05)
+ * tg_gelu:           y = x * 0.5 * (1 + erf(x / sqrt 2))        (approximate="none")
+ * tg_gelu_backward:  dx = grad * (Phi(x) + x * exp(-x^2 / 2) / sqrt(2 pi))   (x = the INPUT)
+ */
+int tg_erf_f32(const float *x, float *y, int64_t n);
+int tg_erf_f64(const double *x, double *y, int64_t n);
+int tg_gelu_f32(const float *x, float *y, int64_t n);
+int tg_gelu_f64(const double *x, double *y, int64_t n);
+int tg_gelu_backward_f32(const float *grad, const float *x, float *dx, int64_t n);
+int tg_gelu_backward_f64(const double *grad, const double *x, double *dx, int64_t n);
 
 /*
  * tg_bias_relu: y = relu(x + b), b broadcast over the rows (Linear's bias + ReLU, fused).
@@ -363,7 +416,7 @@ int tg_col2im_t_f64(const double *cols_t, double *x, int64_t n, int64_t c, int64
  *   out    : [n, o, out_h, out_w]  output, overwritten:
  *            out[b, oc] = bias[oc] + sum over (ch, i, j) of weight[oc, ch, i, j] * tap (i, j) of x[b, ch]
  *   n, c, h, w : sizes of x, o : output channels, each >= 0;  win : the window
- * im2col_t + GEMM on chunks of a few images (cols stays in L2), chunks on the thread pool.
+ * Unfolding + GEMM on chunks of a few images (cols stays in L2), chunks on the thread pool.
  * TG_ERR_NOMEM if the scratch cannot be allocated.
  */
 int tg_conv2d_forward_f32(const float *x, const float *weight, const float *bias, float *out, int64_t n,
@@ -418,5 +471,36 @@ int tg_max_pool2d_backward_f32(const float *grad_out, const int64_t *indices, fl
 int tg_max_pool2d_backward_f64(const double *grad_out, const int64_t *indices, double *grad_in, int64_t n,
                                int64_t c, int64_t h, int64_t w, int64_t out_h, int64_t out_w);
 
+/* ----------------------------------------------------------- rnn (rnn.c) */
+
+/*
+ * One time step of an LSTM or GRU after its matrix products: xp = x W_ih^T + b_ih and
+ * hh = h_prev W_hh^T + b_hh are given, the gate arithmetic is done here in one pass.
+ * Rows are the batch (n); gates are PyTorch's, in its order (LSTM i, f, g, o; GRU r, z, n).
+ *
+ * tg_lstm_cell:           xp, hh [n, 4h], c_prev [n, h] -> gates [n, 4h] (activated), c, h [n, h]
+ * tg_lstm_cell_backward:  gates [n, 4h], c_prev, c, grad_h, grad_c [n, h]
+ *                         -> grad_gates [n, 4h] (dL/d(xp + hh)), grad_c_prev [n, h]
+ * tg_gru_cell:            xp, hh [n, 3h], h_prev [n, h] -> gates [n, 3h] (r, z, n activated), h [n, h]
+ * tg_gru_cell_backward:   gates, hh [n, 3h], h_prev, grad_h [n, h]
+ *                         -> grad_xp, grad_hh [n, 3h], grad_h_prev [n, h] (only grad_h * z)
+ */
+int tg_lstm_cell_f32(const float *xp, const float *hh, const float *c_prev, float *gates, float *c, float *h,
+                     int64_t n, int64_t hidden);
+int tg_lstm_cell_f64(const double *xp, const double *hh, const double *c_prev, double *gates, double *c, double *h,
+                     int64_t n, int64_t hidden);
+int tg_lstm_cell_backward_f32(const float *gates, const float *c_prev, const float *c, const float *grad_h,
+                              const float *grad_c, float *grad_gates, float *grad_c_prev, int64_t n, int64_t hidden);
+int tg_lstm_cell_backward_f64(const double *gates, const double *c_prev, const double *c, const double *grad_h,
+                              const double *grad_c, double *grad_gates, double *grad_c_prev, int64_t n,
+                              int64_t hidden);
+int tg_gru_cell_f32(const float *xp, const float *hh, const float *h_prev, float *gates, float *h, int64_t n,
+                    int64_t hidden);
+int tg_gru_cell_f64(const double *xp, const double *hh, const double *h_prev, double *gates, double *h, int64_t n,
+                    int64_t hidden);
+int tg_gru_cell_backward_f32(const float *gates, const float *hh, const float *h_prev, const float *grad_h,
+                             float *grad_xp, float *grad_hh, float *grad_h_prev, int64_t n, int64_t hidden);
+int tg_gru_cell_backward_f64(const double *gates, const double *hh, const double *h_prev, const double *grad_h,
+                             double *grad_xp, double *grad_hh, double *grad_h_prev, int64_t n, int64_t hidden);
 
 #endif /* TINYGRAD_EDU_H */

@@ -543,3 +543,56 @@ def test_public_names():
     values, indices = tg.max_pool2d(y, 2, stride=1, return_indices=True)
     assert type(values.grad_fn).__name__ == "MaxPool2DWithIndicesBackward0" and indices.dtype == tg.int64
     assert not indices.requires_grad
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("width", [14, 28, 34])
+def test_max_pool2d_2x2_ties_signed_zeros_and_nans_on_long_rows_match_torch(c_kernels, dtype, width):
+    """The 2x2 fast path takes the first tap with the max's bits: with ties (0.0 against -0.0,
+    equal integers, inf) the first in raster order, as torch; rows long enough for its vector
+    loop plus a remainder, and a NaN anywhere in a row sends that row down the general path."""
+    rng = np.random.default_rng(3)
+    x = rng.integers(-2, 3, (2, 3, 6, width)).astype(dtype)
+    x[x == 0] = rng.choice(np.array([0.0, -0.0], dtype), int((x == 0).sum()))
+    x[0, 1, 2:4, 4:6] = np.inf
+    x[1, 2, 3, 7] = np.nan
+    x[1, 2, 2, 9] = x[1, 2, 3, 8] = np.nan
+    win = ((2, 2), (2, 2), (0, 0), (1, 1), (3, width // 2))
+    values, indices = c_kernels.max_pool2d_forward(x, *win)
+    t_values, t_indices = F.max_pool2d(torch.tensor(x), 2, return_indices=True)
+    np.testing.assert_array_equal(indices, t_indices.numpy())
+    np.testing.assert_array_equal(np.signbit(values), np.signbit(t_values.numpy()))
+    np.testing.assert_array_equal(values, t_values.numpy())
+
+
+# (torch's kwargs, the same window as kernels take it) for a [*, 6, 10, 9] input and 4x3 kernel
+CHANNELS_LAST_CASES = [
+    ({"padding": 2}, ((4, 3), (1, 1), (2, 2), (1, 1), (11, 11))),
+    ({"stride": 2, "padding": (1, 2), "dilation": (1, 2)}, ((4, 3), (2, 2), (1, 2), (1, 2), (5, 5))),
+    ({"padding": "same", "dilation": (2, 1)}, ((4, 3), (1, 1), (3, 1), (2, 1), (10, 9))),  # 3 top, 3 bottom
+    ({"padding": (0, 1), "stride": (1, 3)}, ((4, 3), (1, 3), (0, 1), (1, 1), (7, 3))),
+]
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kwargs, win", CHANNELS_LAST_CASES, ids=lambda c: str(c))
+def test_conv2d_channels_last_path_matches_torch_over_many_chunks(c_kernels, dtype, kwargs, win):
+    """Many taps per output channel (k = c*kh*kw >= 4*o) go through the channels-last unfolding
+    (conv.c: pixels as rows): forward and each gradient alone or together, dilated runs, strides
+    that skip columns, and a batch cut into several chunks."""
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((11, 6, 10, 9)).astype(dtype), rng.standard_normal((3, 6, 4, 3)).astype(dtype)
+    b = rng.standard_normal(3).astype(dtype)
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    t_out = F.conv2d(tx, tw, tb, **kwargs)
+    g = rng.standard_normal(tuple(t_out.shape)).astype(dtype)
+    t_out.backward(torch.tensor(g))
+    tol = {"rtol": 1e-4, "atol": 1e-4} if dtype == np.float32 else {"rtol": 1e-10, "atol": 1e-10}
+    np.testing.assert_allclose(c_kernels.conv2d_forward(x, w, b, *win), t_out.detach().numpy(), **tol)
+    expected = (tx.grad.numpy(), tw.grad.numpy(), tb.grad.numpy())
+    for needs in ((True, True, True), (True, False, False), (False, True, False), (False, False, True)):
+        for got, e, wanted in zip(c_kernels.conv2d_backward(g, x, w, *win, *needs), expected, needs):
+            assert (got is None) == (not wanted)
+            if wanted:
+                np.testing.assert_allclose(got, e, **{k: v * 10 for k, v in tol.items()})

@@ -64,9 +64,9 @@ def _calls(rng, dtype):
     img, w = rand(rng, dtype, 2, 3, 4, 4), rand(rng, dtype, 4, 3, 2, 2)
     values, indices = numpy_kernels.max_pool2d_forward(img, *WIN)
     target = np.array([0, 4, 2], np.int64)
-    calls = [(name, (x,)) for name in ("relu", "sigmoid", "softmax", "log_softmax")]
+    calls = [(name, (x,)) for name in ("relu", "sigmoid", "softmax", "log_softmax", "erf", "gelu")]
     calls += [(name, (g, x)) for name in ("relu_backward", "sigmoid_backward", "tanh_backward",
-                                          "softmax_backward", "log_softmax_backward")]
+                                          "softmax_backward", "log_softmax_backward", "gelu_backward")]
     calls += [("leaky_relu", (x, 0.1)), ("leaky_relu_backward", (g, x, 0.1)), ("bias_relu", (x, x[0])),
               ("matmul", (x, g.T)), ("linear", (x, g, g[:, 0])), ("linear_backward", (rand(rng, dtype, 3, 3), x, g, True, True, True)),
               ("cross_entropy", (x, target, np.abs(x[0]), -100, "mean", 0.1)),
@@ -75,6 +75,9 @@ def _calls(rng, dtype):
               ("col2im_t", (rand(rng, dtype, 12, 8), img.shape, *WIN)),
               ("conv2d_forward", (img, w, w[:, 0, 0, 0], *WIN)),
               ("conv2d_backward", (rand(rng, dtype, 2, 4, 2, 2), img, w, *WIN, True, True, True)),
+              # 2 output channels for 12 taps: the pixels-as-rows, channels-last way (conv.c)
+              ("conv2d_forward", (img, w[:2], w[:2, 0, 0, 0], *WIN)),
+              ("conv2d_backward", (rand(rng, dtype, 2, 2, 2, 2), img, w[:2], *WIN, True, True, True)),
               ("max_pool2d_forward", (img, *WIN)), ("max_pool2d_backward", (values, indices, img.shape))]
     return calls
 
@@ -273,9 +276,10 @@ def test_twins_agree_on_empty_and_edge_sizes(c_kernels, dtype):
 
     r = lambda *s: rand(rng, dtype, *s)  # noqa: E731
     for shape in [(0,), (0, 3), (3, 0), (2, 0, 3)]:
-        for name in ("relu", "sigmoid", "softmax", "log_softmax"):
+        for name in ("relu", "sigmoid", "softmax", "log_softmax", "erf", "gelu"):
             check(name, r(*shape))
-        for name in ("relu_backward", "sigmoid_backward", "tanh_backward", "softmax_backward", "log_softmax_backward"):
+        for name in ("relu_backward", "sigmoid_backward", "tanh_backward", "softmax_backward", "log_softmax_backward",
+                     "gelu_backward"):
             check(name, r(*shape), r(*shape))
     for m, k, n in [(0, 2, 2), (2, 0, 2), (2, 2, 0), (0, 0, 0)]:
         check("matmul", r(m, k), r(k, n))
@@ -292,4 +296,57 @@ def test_twins_agree_on_empty_and_edge_sizes(c_kernels, dtype):
                 check("col2im", r(n * out[0] * out[1], c * k * k), shape, *win)
                 check("col2im_t", r(c * k * k, n * out[0] * out[1]), shape, *win)
                 check("conv2d_backward", r(n, 3, *out), r(*shape), r(3, c, k, k), *win, True, True, True)
+                check("conv2d_forward", r(*shape), r(3, c, k, k), r(3), *win)  # c*k*k >= 12 taps: channels last
                 check("max_pool2d_forward", r(*shape), *win)
+
+
+# ---------------------------------------------------------------- erf and GELU at their edges
+
+def test_erf_and_gelu_at_nan_inf_signed_zero_huge_and_tiny_values(kernels, dtype):
+    """NaN stays NaN, erf(+-inf) = +-1, erf(-0) = -0, huge |x| saturates, subnormals keep their value;
+    GELU and its backward as torch's float64 kernel (torch's float32 gelu(inf) is NaN, ours inf).
+    Sizes 1 and 17 (past a SIMD width, not a multiple of it)."""
+    info = np.finfo(dtype)
+    x = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, info.max, -info.max, 1e30, -7.0, 3.95, info.tiny,
+                  info.smallest_subnormal, -info.smallest_subnormal, 1e-20, -0.5, 1.0, -1.0], dtype)
+    g = np.linspace(-2, 2, x.size).astype(dtype)
+    tx = torch.tensor(x.astype(np.float64))
+    eps = float(info.eps)
+    erf = kernels.erf(x)
+    np.testing.assert_array_equal(erf[:10], torch.erf(tx).numpy().astype(dtype)[:10])  # NaN, +-1, +-0 exactly
+    np.testing.assert_allclose(erf, torch.erf(tx).numpy().astype(dtype), rtol=eps,
+                               atol=2 * float(info.smallest_subnormal), equal_nan=True)  # a subnormal's last bit
+    assert np.signbit(erf[4]) and not np.signbit(erf[3])
+    # gelu(-7) = -9e-12 is 1 + erf(-4.95) rounded: an ulp of 1 (times |x|) is as near as the formula gets
+    np.testing.assert_allclose(kernels.gelu(x), F.gelu(tx).numpy().astype(dtype), rtol=eps, atol=8 * eps,
+                               equal_nan=True)
+    np.testing.assert_allclose(kernels.gelu_backward(g, x),
+                               torch.ops.aten.gelu_backward(torch.tensor(g.astype(np.float64)), tx).numpy(),
+                               rtol=eps, atol=8 * eps, equal_nan=True)
+    for n in (1, 17):
+        np.testing.assert_array_equal(kernels.erf(x[:n]), kernels.erf(x)[:n])
+
+
+def test_erf_and_gelu_refuse_other_dtypes_and_shapes(kernels):
+    with pytest.raises(TypeError, match="erf"):
+        kernels.erf(np.array([1, 2]))
+    with pytest.raises(RuntimeError, match=r"gelu_backward: expected arrays of the same shape, got \(3,\) and \(4,\)"):
+        kernels.gelu_backward(np.ones(3), np.ones(4))
+    with pytest.raises(TypeError, match="gelu_backward"):
+        kernels.gelu_backward(np.ones(3, np.float32), np.ones(3))
+
+
+def test_the_c_erf_and_gelu_check_their_arguments(c_kernels):
+    """C never trusts its caller: a negative size or a NULL array with elements is an error code."""
+    from tinygrad_edu.backend.c_kernels import ffi, lib
+    buf = ffi.new("float[4]")
+    dbuf = ffi.new("double[4]")
+    for fn, b in ((lib.tg_erf_f32, buf), (lib.tg_gelu_f32, buf), (lib.tg_erf_f64, dbuf), (lib.tg_gelu_f64, dbuf)):
+        assert fn(b, b, -1) == lib.TG_ERR_SIZE
+        assert fn(ffi.NULL, b, 4) == lib.TG_ERR_NULL
+        assert fn(b, ffi.NULL, 4) == lib.TG_ERR_NULL
+        assert fn(ffi.NULL, ffi.NULL, 0) == lib.TG_OK
+    for fn, b in ((lib.tg_gelu_backward_f32, buf), (lib.tg_gelu_backward_f64, dbuf)):
+        assert fn(b, b, b, -3) == lib.TG_ERR_SIZE
+        assert fn(b, ffi.NULL, b, 4) == lib.TG_ERR_NULL
+        assert fn(ffi.NULL, ffi.NULL, ffi.NULL, 0) == lib.TG_OK

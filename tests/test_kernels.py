@@ -52,6 +52,9 @@ ELEMENTWISE = {
     "sigmoid": (lambda x, g: (x,), lambda x: torch.sigmoid(x)),
     "sigmoid_backward": (lambda x, g: (g, numpy_kernels.sigmoid(x)), lambda g, y: aten.sigmoid_backward(g, y)),
     "tanh_backward": (lambda x, g: (g, np.tanh(x)), lambda g, y: aten.tanh_backward(g, y)),
+    "erf": (lambda x, g: (x,), lambda x: torch.erf(x)),
+    "gelu": (lambda x, g: (x,), lambda x: F.gelu(x)),
+    "gelu_backward": (lambda x, g: (g, x), lambda g, x: aten.gelu_backward(g, x)),
 }
 ROWWISE = {
     "softmax": (lambda x, g: (x,), lambda x: torch.softmax(x, -1)),
@@ -96,6 +99,35 @@ def test_exp_based_kernels_over_the_whole_range(c_kernels, dtype):
     np.testing.assert_allclose(c_kernels.sigmoid(x), torch.sigmoid(_t(x)).numpy(), equal_nan=True, **TOL[dtype])
     row = x[np.isfinite(x)].reshape(1, -1) / 10
     np.testing.assert_allclose(c_kernels.softmax(row), torch.softmax(_t(row), -1).numpy(), **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_erf_is_within_its_stated_ulps_of_the_exact_value(c_kernels, dtype):
+    """The C erf (csrc/tg_vmath.h) against mpmath at 30 digits: within 1.5 ulp (we state ~1.2 and ~1.05),
+    over both of its formulas, their seam at 1 and the clamp."""
+    import mpmath  # installed with torch (through sympy)
+    mpmath.mp.dps = 30
+    tiny = np.finfo(dtype).tiny
+    x = np.concatenate([np.linspace(-6.5, 6.5, 2601), np.geomspace(tiny, 6, 1500), np.nextafter(dtype(1), [0, 2]),
+                        [3.9, 3.92, 4.0, 5.9, 5.93, 6.0, 1e-3, 0.84375]]).astype(dtype)
+    x = np.concatenate([x, -x])
+    got = c_kernels.erf(x)
+    exact = [mpmath.erf(mpmath.mpf(float(v))) for v in x]
+    ulp = np.spacing(np.array([float(e) for e in exact], dtype)).astype(np.float64)
+    err = np.array([float(abs(mpmath.mpf(float(g)) - e)) for g, e in zip(got, exact)]) / np.abs(ulp)
+    assert err.max() <= 1.5, f"{err.max():.2f} ulp at x = {x[err.argmax()]!r}"
+
+
+def test_erf_coefficients_are_what_fit_erf_prints():
+    """csrc/tg_vmath.h's erf tables are csrc/fit_erf.py's fits, digit for digit (remade, not copied)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    csrc = Path(__file__).resolve().parents[1] / "csrc"
+    printed = subprocess.run([sys.executable, str(csrc / "fit_erf.py")], capture_output=True, text=True, check=True)
+    header = (csrc / "tg_vmath.h").read_text()
+    assert printed.stdout.count("#define TG_ERF_") == 6
+    assert printed.stdout in header, "tg_vmath.h's TG_ERF_* tables differ from what csrc/fit_erf.py prints"
 
 
 def test_relu_passes_nan_and_backward_ignores_grad_where_off(kernels):

@@ -76,7 +76,8 @@ for _name in ("abs", "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sq
               "reshape", "flatten", "squeeze", "unsqueeze", "transpose", "permute", "t", "split", "chunk", "unbind",
               "narrow", "select", "clone", "eq", "ne", "lt", "le", "gt", "ge", "equal", "allclose", "any", "all",
               "reciprocal", "isnan", "sign", "logical_not", "masked_fill", "detach", "swapaxes",
-              "log1p", "erf", "norm", "topk", "sort", "argsort", "prod"):
+              "log1p", "erf", "norm", "topk", "sort", "argsort", "prod", "diagonal", "diag", "diag_embed", "trace",
+              "round", "floor", "ceil", "trunc", "fix", "frac"):
     globals()[_name] = _function(_name)
 
 

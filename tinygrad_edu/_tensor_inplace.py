@@ -100,6 +100,18 @@ class InplaceMethods:
     def exp_(self):
         return self._inplace(lambda x: x.exp())
 
+    def round_(self, decimals=0):
+        return self._inplace(lambda x: x.round(decimals=decimals))
+
+    def floor_(self):
+        return self._inplace(lambda x: x.floor())
+
+    def ceil_(self):
+        return self._inplace(lambda x: x.ceil())
+
+    def trunc_(self):
+        return self._inplace(lambda x: x.trunc())
+
     def masked_fill_(self, mask, value):
         return self._inplace(lambda x: x.masked_fill(mask, value))
 

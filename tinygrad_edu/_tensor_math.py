@@ -6,13 +6,14 @@ bottom of tensor.py adds them to `Tensor` (see there).
 from __future__ import annotations
 
 import builtins
+import math
 
 import numpy as np
 
 from . import dtypes, ops
 from .creation import _array, _operand, tensor
 from .dtypes import get_default_dtype, result_type
-from .tensor import Tensor, _dims
+from .tensor import _LEGACY_NAMES, Tensor, _dims
 
 
 class MathMethods:
@@ -176,8 +177,31 @@ class MathMethods:
     def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> builtins.bool:
         return builtins.bool(np.allclose(self._data, _array(other), rtol, atol, equal_nan))
 
+    # ------------------------------------------------------------ steps (zero gradient, as PyTorch's)
     def sign(self):
-        return Tensor._make(np.sign(self._data))
+        return ops.Sign.apply(self)
+
+    def round(self, decimals=0):
+        if decimals and self._data.dtype.kind != "f":
+            raise RuntimeError(f'"round_cpu" not implemented for \'{_LEGACY_NAMES[self.dtype.name][6:-6]}\'')
+        return ops.Round.apply(self, decimals) if decimals else ops.Round.apply(self)
+
+    def floor(self):
+        return ops.Floor.apply(self)
+
+    def ceil(self):
+        return ops.Ceil.apply(self)
+
+    def trunc(self):
+        return ops.Trunc.apply(self)
+
+    fix = trunc
+
+    def frac(self):
+        """x - trunc(x): the gradient passes through (PyTorch's FracBackward0 is grad)."""
+        if self._data.dtype.kind != "f":
+            raise RuntimeError(f'"frac_cpu" not implemented for \'{_LEGACY_NAMES[self.dtype.name][6:-6]}\'')
+        return self - self.trunc()
 
     # ------------------------------------------------------------ elementwise math
     def _float_unary(self, op):
@@ -258,6 +282,8 @@ class MathMethods:
         """PyTorch's matmul: dot, matrix-vector, matrix-matrix or batched, by the inputs' dims."""
         if not isinstance(other, Tensor):
             raise TypeError(f"matmul(): argument 'other' must be Tensor, not {type(other).__name__}")
+        if self._data.ndim == 2 and other._data.ndim == 2:  # the usual case first: mm checks the rest
+            return self.mm(other)
         a, b = self, other
         if a.ndim == 0 or b.ndim == 0:
             raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and {b.ndim}D")
@@ -323,11 +349,11 @@ def _check_broadcast(a: tuple, b: tuple) -> None:
 
 
 def _check_mm(a: Tensor, b: Tensor) -> None:
-    if a.ndim != 2 or b.ndim != 2:
-        raise RuntimeError(f"{'self' if a.ndim != 2 else 'mat2'} must be a matrix")
-    if a.shape[1] != b.shape[0]:
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and "
-                           f"{b.shape[0]}x{b.shape[1]})")
+    sa, sb = a._data.shape, b._data.shape
+    if len(sa) != 2 or len(sb) != 2:
+        raise RuntimeError(f"{'self' if len(sa) != 2 else 'mat2'} must be a matrix")
+    if sa[1] != sb[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa[0]}x{sa[1]} and {sb[0]}x{sb[1]})")
     if a._data.dtype != b._data.dtype:
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a.dtype} != {b.dtype}")
 
@@ -360,7 +386,68 @@ def einsum(equation: str, *operands) -> Tensor:
                          "the equation")
     eq = _explicit_einsum(equation.replace(" ", ""), [t.dim() for t in operands])
     dt = result_type(*operands).np if len(operands) > 1 else operands[0]._data.dtype
-    return ops.Einsum.apply(eq, *[_operand(t, dt) for t in operands])
+    subs, output = eq.split("->")
+    for c in output:
+        if output.count(c) > 1:
+            raise RuntimeError(f"einsum(): output subscript {c} appears more than once in the output")
+    pairs = [_einsum_diagonals(sub, _operand(t, dt), i) for i, (sub, t) in enumerate(zip(subs.split(","), operands))]
+    if len(pairs) == 2 and dt in (np.float32, np.float64) and _same_sizes(*pairs):
+        return _einsum_as_bmm(*pairs, output)
+    return ops.Einsum.apply(",".join(sub for sub, _ in pairs) + "->" + output, *[t for _, t in pairs])
+
+
+def _same_sizes(a: tuple, b: tuple) -> bool:
+    """Whether each index the two operands share has one size in both (no size-1 broadcasting)."""
+    (sa, ta), (sb, tb) = a, b
+    return all(ta.shape[sa.index(c)] == tb.shape[sb.index(c)] for c in set(sa) & set(sb))
+
+
+def _einsum_as_bmm(a: tuple, b: tuple, output: str) -> Tensor:
+    """A two-operand einsum as one batched matrix product on the matmul kernel (PERF: NumPy's
+    einsum does not use BLAS; 9x slower for 'bij,bjk->bik' at 8x128x128), as PyTorch computes it:
+    indices in one operand only are summed first; then batch indices (in both and the output),
+    left (A's and the output's), contracted (in both, not the output), right (B's and the
+    output's) are each flattened into one dim: (batch, left, contracted) @ (batch, contracted,
+    right). Made of Tensor ops (sum, permute, reshape, matmul), so the backward comes with them."""
+    (sa, ta), (sb, tb) = a, b
+    ta, sa = _sum_out(ta, sa, set(sb) | set(output))
+    tb, sb = _sum_out(tb, sb, set(sa) | set(output))
+    batch = [c for c in output if c in sa and c in sb]
+    left = [c for c in output if c in sa and c not in sb]
+    right = [c for c in output if c in sb and c not in sa]
+    contracted = [c for c in sa if c in sb and c not in output]
+    size = {**{c: n for c, n in zip(sa, ta.shape)}, **{c: n for c, n in zip(sb, tb.shape)}}
+    count = lambda letters: math.prod(size[c] for c in letters)  # noqa: E731
+    a3 = ta.permute([sa.index(c) for c in batch + left + contracted]).reshape(count(batch), count(left),
+                                                                              count(contracted))
+    b3 = tb.permute([sb.index(c) for c in batch + contracted + right]).reshape(count(batch), count(contracted),
+                                                                               count(right))
+    order = batch + left + right
+    out = (a3 @ b3).reshape([size[c] for c in order])
+    return out.permute([order.index(c) for c in output])
+
+
+def _sum_out(t: Tensor, sub: str, keep: set) -> tuple:
+    """Sum t over the indices not in `keep` (those only this operand has)."""
+    dims = [i for i, c in enumerate(sub) if c not in keep]
+    if not dims:
+        return t, sub
+    return t.sum(dim=tuple(dims)), "".join(c for c in sub if c in keep)
+
+
+def _einsum_diagonals(sub: str, t: Tensor, i: int) -> tuple:
+    """An operand whose subscript repeats an index ('ii', 'bii', 'iij') replaced by its diagonal
+    over the repeated dims, as PyTorch does: a view, whose backward writes the gradient into
+    the diagonal. Returns (subscript without repeats, tensor)."""
+    while len(set(sub)) < len(sub):
+        c = next(c for c in sub if sub.count(c) > 1)
+        d1, d2 = sub.index(c), sub.index(c, sub.index(c) + 1)
+        if t.shape[d1] != t.shape[d2]:
+            raise RuntimeError(f"einsum(): subscript {c} is repeated for operand {i} but the sizes don't match, "
+                               f"{t.shape[d2]} != {t.shape[d1]}")
+        t = t.diagonal(0, d1, d2)  # the diagonal goes last
+        sub = sub[:d1] + sub[d1 + 1:d2] + sub[d2 + 1:] + c
+    return sub, t
 
 
 def _explicit_einsum(equation: str, ndims: list) -> str:

@@ -163,6 +163,39 @@ class ShapeMethods:
             raise RuntimeError(f"Trying to create tensor with negative dimension: {list(sizes)}")
         return ops.Repeat.apply(self, sizes)
 
+    # ------------------------------------------------------------ diagonals
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        """The diagonal of each (dim1, dim2) plane, a view, in the last dim (offset > 0: above the main one)."""
+        d1, d2 = canonical_dim(dim1, self.ndim), canonical_dim(dim2, self.ndim)
+        if d1 == d2:
+            raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+        return ops.Diagonal.apply(self, builtins.int(offset), d1, d2)
+
+    def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+        """Each vector of the last dim written on the diagonal of a new (dim1, dim2) plane of zeros."""
+        ndim = self.ndim + 1
+        d1, d2 = canonical_dim(dim1, ndim), canonical_dim(dim2, ndim)
+        if d1 == d2:
+            raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+        n, rest = self.shape[-1] + abs(offset), iter(self.shape[:-1])
+        shape = tuple(n if d in (d1, d2) else next(rest) for d in range(ndim))
+        return ops.DiagEmbed.apply(self, shape, builtins.int(offset), d1, d2)
+
+    def diag(self, diagonal: int = 0) -> Tensor:
+        """A vector: the square matrix with it on the given diagonal; a matrix: that diagonal, copied."""
+        if self.ndim == 1:
+            n = self.shape[0] + abs(diagonal)
+            return ops.DiagEmbed.apply(self, (n, n), builtins.int(diagonal), 0, 1)
+        if self.ndim == 2:
+            return ops.DiagonalCopy.apply(self, builtins.int(diagonal), 0, 1)
+        raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {self.ndim}D")
+
+    def trace(self) -> Tensor:
+        """The sum of a matrix's main diagonal (int64 for integer matrices, as PyTorch)."""
+        if self.ndim != 2:
+            raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {self.ndim}")
+        return ops.Trace.apply(self)
+
 
     def scatter(self, dim, index, src=None, value=None) -> Tensor:
         """A copy of self with src's entries (or value) written at index along dim (torch.scatter)."""

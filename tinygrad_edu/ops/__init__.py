@@ -8,7 +8,8 @@
     loss         the fused cross-entropy, nll, mse, ...  csrc/loss.c
     conv         conv2d, max_pool2d, im2col              csrc/conv.c
     norm         batch_norm, layer_norm
-    shape        view, reshape, permute, expand, repeat, ...
+    rnn          the time loop of RNN, LSTM, GRU (one op per layer) csrc/rnn.c
+    shape        view, reshape, permute, expand, repeat, diagonal, diag_embed, trace, ...
     index        x[key], x[key] = v, cat, stack, split, embedding, sort/topk values, scatter
 
 Each op is an `Op` (autograd/function.py) with `forward(ctx, ...)` on NumPy arrays and
@@ -25,12 +26,12 @@ import warnings
 # module costs nothing per op, unlike an np.errstate block around each forward.
 warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"tinygrad_edu\.ops\.")
 
-from .activations import (Elu, Gelu, Hardtanh, LeakyRelu, LeakyReluBackward, Relu, Sigmoid,  # noqa: E402
+from .activations import (Elu, Gelu, GeluBackward, Hardtanh, LeakyRelu, LeakyReluBackward, Relu, Sigmoid,  # noqa: E402
                           SigmoidBackward, Silu, Softplus, Tanh, TanhBackward, ThresholdBackward)
 from .conv import Col2im, Conv2d, Im2col, MaxPool2d, MaxPool2dBackward, MaxPool2dGather  # noqa: E402
-from .elementwise import (Abs, Add, Clamp, ClampTensor, Copy, Cos, Div, Erf, Exp, Fill, FillTensor,  # noqa: E402
-                          Log, Log1p, Maximum, Minimum, Mul, Neg, Pow, PowTensor, Reciprocal, RPow, Rsub, Sin,
-                          Sqrt, Sub, Where, Zero)
+from .elementwise import (Abs, Add, Ceil, Clamp, ClampTensor, Copy, Cos, Div, Erf, Exp, Fill, FillTensor,  # noqa: E402
+                          Floor, Log, Log1p, Maximum, Minimum, Mul, Neg, Pow, PowTensor, Reciprocal, Round, RPow,
+                          Rsub, Sign, Sin, Sqrt, Sub, Trunc, Where, Zero)
 from .index import (BasicIndex, Cat, Embedding, Index, IndexAdd, IndexPut, IndexPutAdvanced, MaskedFill,  # noqa: E402
                     PutAlong, Scatter, ScatterValue, Select, SortValues, Split, SplitWithSizes, Stack,
                     TakeAlong, TopkValues, Unbind)
@@ -40,6 +41,7 @@ from .matmul import Addmm, Bmm, Dot, Einsum, Mm, Mv  # noqa: E402
 from .norm import NativeBatchNorm, NativeLayerNorm  # noqa: E402
 from .reduce import (Amax, Amin, LogSumExp, MaxAll, MaxDim, Mean, MeanDim, MinAll, MinDim, Norm,  # noqa: E402
                      Prod, ProdDim, Std, Sum, SumDim, Var)
-from .shape import (Clone, Expand, Permute, Repeat, Reshape, Squeeze, SqueezeDim, SqueezeDims, T, ToCopy,  # noqa: E402
-                    Transpose, Unsqueeze, View)
+from .rnn import GRUSequence, LSTMSequence, RNNSequence  # noqa: E402
+from .shape import (Clone, Diagonal, DiagonalBackward, DiagonalCopy, DiagEmbed, Expand, Permute,  # noqa: E402
+                    Repeat, Reshape, Squeeze, SqueezeDim, SqueezeDims, T, ToCopy, Trace, Transpose, Unsqueeze, View)
 from .softmax import LogSoftmax, LogSoftmaxBackwardData, Softmax, SoftmaxBackwardData  # noqa: E402

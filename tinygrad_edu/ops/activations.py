@@ -13,7 +13,7 @@ import numpy as np
 from .. import backend
 from ..autograd.function import Op, wrap
 from ..backend.checks import FLOAT_DTYPES
-from .elementwise import Clamp, Erf, _erf_array, _zeros_like
+from .elementwise import Clamp, _erf_array, _zeros_like
 
 
 class Sigmoid(Op):
@@ -239,7 +239,8 @@ class Hardtanh(Clamp):
 
 class Gelu(Op):
     """GELU(x) = x * Phi(x), Phi the standard normal CDF: 0.5 (1 + erf(x / sqrt 2)); with
-    approximate="tanh", 0.5 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). As torch's gelu."""
+    approximate="tanh", 0.5 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). As torch's gelu.
+    The exact form runs fused kernels (gelu, gelu_backward) for float32/float64."""
     node_name = "GeluBackward0"
 
     @staticmethod
@@ -248,6 +249,8 @@ class Gelu(Op):
         ctx.approximate = approximate
         if approximate == "tanh":
             return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+        if x.dtype in FLOAT_DTYPES:
+            return backend.kernels.gelu(x)
         return 0.5 * x * (1 + _erf_array(x * x.dtype.type(1 / math.sqrt(2))))
 
     @staticmethod
@@ -257,6 +260,26 @@ class Gelu(Op):
             k = math.sqrt(2 / math.pi)
             t = (k * (x + 0.044715 * x * x * x)).tanh()
             return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x))
-        cdf = 0.5 * (1 + Erf.apply(x * (1 / math.sqrt(2))))
-        pdf = (-0.5 * x * x).exp() * (1 / math.sqrt(2 * math.pi))
+        return GeluBackward.apply(grad, x)
+
+
+class GeluBackward(Op):
+    """dx = grad * (Phi(x) + x phi(x)), phi(x) = exp(-x^2 / 2) / sqrt(2 pi) the normal density: one
+    kernel call for float32/float64 (PyTorch's gelu_backward). Its own gradients: d/dgrad is
+    GELU's derivative again, d/dx = grad * phi(x) (2 - x^2)."""
+    node_name = "GeluBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, grad, x):
+        ctx.save_for_backward(grad, x)
+        if x.dtype in FLOAT_DTYPES and grad.dtype == x.dtype:
+            return backend.kernels.gelu_backward(grad, x)
+        cdf = 0.5 * (1 + _erf_array(x * x.dtype.type(1 / math.sqrt(2))))
+        pdf = np.exp(-0.5 * x * x) * x.dtype.type(1 / math.sqrt(2 * math.pi))
         return grad * (cdf + x * pdf)
+
+    @staticmethod
+    def backward(ctx, gg):
+        grad, x = ctx.saved_tensors
+        pdf = (-0.5 * x * x).exp() * (1 / math.sqrt(2 * math.pi))
+        return GeluBackward.apply(gg, x), gg * grad * pdf * (2 - x * x)

@@ -73,13 +73,13 @@ class Conv2d(Op):
         input    dx             = col2im_t(W2d^T [K, O] @ dout_t)
         bias     db             = dout summed over (n, y, x)
 
-    Each product gets the big unfolded matrix in the layout the GEMM reads row by row (the
-    reduction dim first), so it is never transposed; only output-sized arrays are. The kernels
-    (conv2d_forward / conv2d_backward) run the batch in chunks that keep the unfolding in L2,
-    on the thread pool, and the backward recomputes the unfolding rather than keeping it, as
-    PyTorch does. Under create_graph the same formulas are written with differentiable ops
-    (Im2col, Col2im, mm), so double backward works; its nodes are those ops where PyTorch
-    records ConvolutionBackwardBackward0.
+    The kernels (conv2d_forward / conv2d_backward) compute these with the big unfolded matrix
+    in the layout the GEMM reads best -- with many taps per channel, the pixels as rows and the
+    taps channels last (csrc/conv.c explains both ways round) -- in chunks of the batch that
+    keep the unfolding in L2, on the thread pool, and the backward recomputes the unfolding
+    rather than keeping it, as PyTorch does. Under create_graph the same formulas are written
+    with differentiable ops (Im2col, Col2im, mm), so double backward works; its nodes are those
+    ops where PyTorch records ConvolutionBackwardBackward0.
     """
     node_name = "ConvolutionBackward0"
 

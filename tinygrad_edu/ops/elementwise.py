@@ -1,4 +1,4 @@
-"""Elementwise ops, one input or two: +, -, *, /, **, max/min, where, exp, log, log1p, erf, sin, clamp, ...
+"""Elementwise ops, one input or two: +, -, *, /, **, max/min, where, exp, log, log1p, erf, sin, clamp, round, ...
 
 NumPy computes these forwards directly (its ufuncs are already vectorised C); the Tensor
 methods promote both operands to one dtype before these run. Broadcast gradients are summed
@@ -10,7 +10,9 @@ import math
 
 import numpy as np
 
+from .. import backend
 from ..autograd.function import Op, wrap
+from ..backend.checks import FLOAT_DTYPES
 
 
 # ---------------------------------------------------------------- two inputs
@@ -325,12 +327,14 @@ class Log1p(Op):
         return grad / (x + 1)
 
 
-# NOTE: NumPy has no erf; math.erf element by element (about 60 ns each) is exact but slow:
-# GELU(approximate="tanh") is the fast, fully vectorised alternative.
+# NOTE: NumPy has no erf. float32/float64 use the kernel (backend.kernels.erf: activations.c, as
+# GELU is its user); other floats (float16) call math.erf element by element, ~60 ns each.
 _erf = np.frompyfunc(math.erf, 1, 1)
 
 
 def _erf_array(x: np.ndarray) -> np.ndarray:
+    if x.dtype in FLOAT_DTYPES:
+        return backend.kernels.erf(x)
     return np.asarray(_erf(x), dtype=np.float64).astype(x.dtype, copy=False)
 
 
@@ -380,6 +384,60 @@ class ClampTensor(Op):
     def backward(ctx, grad):
         below, above, inside = ctx.saved_tensors
         return grad * inside, grad * (below & ~above), grad * above
+
+
+# ---------------------------------------------------------------- steps: sign, round, floor, ceil, trunc
+
+class Sign(Op):
+    """A step function: its derivative is 0 wherever it exists, and PyTorch's backward gives
+    `zeros_like(grad)` (a NaN in grad does not leak through). Round, Floor, Ceil and Trunc below
+    are the same idea with another forward."""
+    node_name = "SignBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        if x.dtype == np.bool_:
+            return x.copy()
+        out = np.sign(x)
+        return np.where(np.isnan(out), 0, out) if out.dtype.kind == "f" else out  # PyTorch: sign(nan) = 0
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _zeros_like(grad)
+
+
+class Round(Sign):
+    """torch.round(x, decimals=0): half to even, as np.round (`round(2.5) == 2`); with decimals,
+    round(x * 10**d) / 10**d (PyTorch's RoundBackward1)."""
+    node_name = "RoundBackward0"
+
+    @staticmethod
+    def forward(ctx, x, decimals=0):
+        return np.round(x, decimals)
+
+
+class Floor(Sign):
+    node_name = "FloorBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.floor(x)
+
+
+class Ceil(Sign):
+    node_name = "CeilBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.ceil(x)
+
+
+class Trunc(Sign):
+    node_name = "TruncBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.trunc(x)
 
 
 # ---------------------------------------------------------------- copies and fills (copy_, fill_, zero_)

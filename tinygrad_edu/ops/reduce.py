@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd import grad_mode
 from ..autograd.function import Op, wrap
 
 
@@ -229,7 +230,12 @@ class Norm(Op):
 
 class Prod(Op):
     """The product over dims (None: all). Backward: out / x where x has no zero, else the product of
-    the other entries (exclusive cumulative products from both sides), as PyTorch's zero cases."""
+    the other entries of each reduced slice, as PyTorch's prod_backward.
+
+    With grad mode off (a plain backward) the product of the others comes from exclusive cumulative
+    products in NumPy. Under ``create_graph=True`` it is built from Tensor ops instead
+    (`_prod_of_others_graph`), so that it can be differentiated again.
+    """
     node_name = "ProdBackward0"
 
     @staticmethod
@@ -243,14 +249,40 @@ class Prod(Op):
     @staticmethod
     def backward(ctx, grad):
         x, out = ctx.saved_tensors
+        if x.ndim == 0:
+            return grad  # the product of one number is that number (PyTorch returns grad as it is)
         out, grad = out.reshape(ctx.kept_shape), grad.reshape(ctx.kept_shape)
         if not (x._data == 0).any():
-            return grad * out / x
+            return grad * (out / x)
+        if grad_mode.is_grad_enabled():
+            return grad * _prod_of_others_graph(x, ctx.dims)
         return grad * wrap(_prod_of_others(x._data, ctx.dims))
 
 
 class ProdDim(Prod):
     node_name = "ProdBackward1"  # PyTorch's name for prod over one dim
+
+
+def _prod_of_others_graph(x, dims: tuple):
+    """The product of the other entries of each reduced slice, as Tensor ops (differentiable), for
+    an x with zeros. With p the product of the slice's non-zero entries and c its count of zeros:
+    c = 0: p / x_k; c = 1: the zero entry gets p, the others p / x_k * (the zero);
+    c = 2: a zero entry gets p * (the other zero), the others p / x_k * (zero_a * zero_b);
+    c >= 3: everything 0 (a product of at least two zeros), whose first derivatives are 0 too.
+    Each formula is the polynomial prod_{j != k} x_j itself for c <= 2, so every order of derivative
+    is exact there; for c >= 3 values and first derivatives (second-order gradients of prod) are
+    exact. PyTorch (cumprod-based) is also exact beyond: a third derivative through 3+ zeros differs.
+    """
+    zero = x._data == 0
+    count = zero.sum(axis=dims, keepdims=True)
+    nonzero_x = x.masked_fill(zero, 1)
+    p = Prod.apply(nonzero_x, dims, True)
+    zeros_only = x.masked_fill(~zero, 0)
+    s = zeros_only.sum(dim=dims, keepdim=True)  # the zero itself (c = 1), zero_a + zero_b (c = 2)
+    none, one, two = (wrap((count == c).astype(x._data.dtype)) for c in (0, 1, 2))
+    zeros_product = none + s * one + (s * s - (zeros_only * zeros_only).sum(dim=dims, keepdim=True)) * 0.5 * two
+    other_zeros = one + (s - x) * two  # for a zero entry: the product of the slice's other zeros
+    return (p * other_zeros).where(wrap(zero), p / nonzero_x * zeros_product)
 
 
 def _prod_of_others(x: np.ndarray, dims) -> np.ndarray:

@@ -179,3 +179,79 @@ class Repeat(Op):
         split = [n for r, s in zip(sizes, full) for n in (r, s)]  # (r0, s0, r1, s1, ...)
         summed = grad.reshape(*split).sum(dim=tuple(range(0, len(split), 2)))
         return summed.reshape(*shape)
+
+
+# ---------------------------------------------------------------- diagonals: diagonal, diag_embed, trace
+
+def diagonal_view(a: np.ndarray, offset: int, dim1: int, dim2: int) -> np.ndarray:
+    """The diagonal of a's (dim1, dim2) planes as a writable view: the other dims in order, then the
+    diagonal (PyTorch's layout). NumPy's np.diagonal is read-only, so the view is made with
+    as_strided: one stride, the sum of the two dims' strides, walks down the diagonal."""
+    start = [slice(None)] * a.ndim
+    start[dim2 if offset >= 0 else dim1] = slice(abs(offset), None)
+    a = a[tuple(start)]  # the diagonal now starts at a[..., 0, ..., 0, ...]
+    rest = [d for d in range(a.ndim) if d not in (dim1, dim2)]
+    length = max(min(a.shape[dim1], a.shape[dim2]), 0)
+    return np.lib.stride_tricks.as_strided(
+        a, [a.shape[d] for d in rest] + [length], [a.strides[d] for d in rest] + [a.strides[dim1] + a.strides[dim2]],
+        writeable=a.flags.writeable)
+
+
+class Diagonal(Op):
+    """x.diagonal(offset, dim1, dim2): a view; the gradient is written into the diagonal of zeros."""
+    node_name = "DiagonalBackward0"
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, offset, dim1, dim2):
+        ctx.args = (x.shape, offset, dim1, dim2)
+        return diagonal_view(x, offset, dim1, dim2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return DiagonalBackward.apply(grad, *ctx.args)
+
+
+class DiagonalCopy(Diagonal):
+    """torch.diag of a matrix: its diagonal as a new tensor, not a view."""
+    node_name = "DiagonalBackward0_copy"
+    is_view = False
+
+    @staticmethod
+    def forward(ctx, x, offset, dim1, dim2):
+        return Diagonal.forward(ctx, x, offset, dim1, dim2).copy()
+
+
+class DiagEmbed(Op):
+    """Zeros of `shape` with x written along the diagonal (offset, dim1, dim2): diag_embed, and the
+    backward of diagonal. Its gradient is that diagonal of the output's gradient."""
+    node_name = "DiagEmbedBackward0"
+
+    @staticmethod
+    def forward(ctx, x, shape, offset, dim1, dim2):
+        ctx.args = (offset, dim1, dim2)
+        out = np.zeros(shape, x.dtype)
+        diagonal_view(out, offset, dim1, dim2)[...] = x
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.diagonal(*ctx.args)
+
+
+class DiagonalBackward(DiagEmbed):
+    node_name = "DiagonalBackwardBackward0"
+
+
+class Trace(Op):
+    """The sum of a matrix's main diagonal; the gradient is grad on that diagonal, 0 elsewhere."""
+    node_name = "TraceBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.shape = x.shape
+        return np.asarray(np.trace(x), np.int64 if x.dtype.kind in "biu" else x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return DiagonalBackward.apply(grad.expand(min(ctx.shape)), ctx.shape, 0, 0, 1)

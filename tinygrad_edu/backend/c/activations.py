@@ -1,4 +1,4 @@
-"""activations.c's bindings: relu, sigmoid, tanh_backward, leaky_relu, bias_relu and their backwards.
+"""activations.c's bindings: relu, sigmoid, tanh_backward, leaky_relu, bias_relu and their backwards; erf, gelu.
 
 Each is a plain function calling ``tg_<name>_f32/_f64`` through ``_ffi.unary`` (one array in)
 or ``_ffi.binary`` (gradient and saved array in); the NumPy twins with the same names are in
@@ -15,6 +15,7 @@ _RELU, _RELU_BACKWARD = kernel_table("relu"), kernel_table("relu_backward")
 _SIGMOID, _SIGMOID_BACKWARD = kernel_table("sigmoid"), kernel_table("sigmoid_backward")
 _TANH_BACKWARD, _BIAS_RELU = kernel_table("tanh_backward"), kernel_table("bias_relu")
 _LEAKY, _LEAKY_BACKWARD = kernel_table("leaky_relu"), kernel_table("leaky_relu_backward")
+_ERF, _GELU, _GELU_BACKWARD = kernel_table("erf"), kernel_table("gelu"), kernel_table("gelu_backward")
 
 
 def relu(x: np.ndarray) -> np.ndarray:
@@ -58,3 +59,18 @@ def sigmoid_backward(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
 def tanh_backward(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``grad * (1 - out**2)``, ``out`` the tanh's output."""
     return binary(_TANH_BACKWARD, "tanh_backward", grad, out)
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """``erf(x)`` elementwise: polynomials inlined into the loop, so it vectorises (csrc/tg_vmath.h)."""
+    return unary(_ERF, "erf", x)
+
+
+def gelu(x: np.ndarray) -> np.ndarray:
+    """``x * 0.5 * (1 + erf(x / sqrt 2))``, GELU with approximate="none", in one pass."""
+    return unary(_GELU, "gelu", x)
+
+
+def gelu_backward(grad: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``grad * (Phi(x) + x * phi(x))``, ``x`` GELU's INPUT (Phi, phi: the normal CDF and density)."""
+    return binary(_GELU_BACKWARD, "gelu_backward", grad, x)

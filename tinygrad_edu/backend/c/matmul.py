@@ -15,6 +15,7 @@ from ._ffi import NULL, PTYPE, address, dense, from_buffer, kernel_table, raise_
 # dtype -> (C function, cffi array type used to view the ndarray's buffer, pointer type).
 _GEMM = {dtype: (fn, ctype, PTYPE[dtype]) for dtype, (fn, ctype) in kernel_table("gemm").items()}
 _MATMUL_NAIVE = kernel_table("matmul_naive")
+_LINEAR_BACKWARD = kernel_table("linear_backward")
 
 # PERF: bound once: a module-attribute lookup per use costs ~20 ns, and _gemm runs per product.
 _from_buffer, _empty, _NULL = from_buffer, np.empty, NULL
@@ -52,7 +53,11 @@ def _gemm(a: np.ndarray, b: np.ndarray, bias: np.ndarray | None, batch: int, m: 
     """
     dtype = a.dtype
     fn, ctype, ptype = _GEMM[dtype]
-    a, pa = _pointer(a, ctype, ptype)
+    flags = a.flags  # PERF: the usual C-contiguous operand without the call of _pointer
+    if flags.c_contiguous and flags.aligned:
+        pa = _from_buffer(ctype, a)
+    else:
+        a, pa = _pointer(a, ctype, ptype)
     b, pb = _pointer(b, ctype, ptype)
     item = a.itemsize
     if a.ndim == 2:
@@ -114,14 +119,28 @@ def linear_backward(grad: np.ndarray, x: np.ndarray, w: np.ndarray, need_dx: boo
     """``(dx, dw, db) = (grad @ w, grad.T @ x, grad.sum(0))`` for ``y = x @ w.T + b``, each if asked.
 
     ``grad`` ``[batch, out]``, ``x`` ``[batch, in]``, ``w`` ``[out, in]``. ``dw`` comes out in
-    ``w``'s own C-contiguous layout, read from ``grad.T`` in place. ``db`` is NumPy's
+    ``w``'s own C-contiguous layout, read from ``grad.T`` in place. With both ``dx`` and ``dw``
+    asked, one C call computes both, the two products sharing the threads as one job. ``db`` is NumPy's
     reduction: a single pass over ``grad``, too cheap next to the two products to be worth
     fusing into the packing of ``grad.T``. Errors: see ``checks.check_linear_backward``.
     """
     batch, fan_in, fan_out = check_linear_backward(grad, x, w)
-    return (_gemm(grad, w, None, 1, batch, fan_out, fan_in) if need_dx else None,
-            _gemm(grad.T, x, None, 1, fan_out, batch, fan_in) if need_dw else None,
-            grad.sum(0) if need_db else None)
+    db = grad.sum(0) if need_db else None
+    if not (need_dx and need_dw):
+        return (_gemm(grad, w, None, 1, batch, fan_out, fan_in) if need_dx else None,
+                _gemm(grad.T, x, None, 1, fan_out, batch, fan_in) if need_dw else None, db)
+    # Both: one call, tg_linear_backward_*, runs the two products as one parallel job.
+    dtype = grad.dtype
+    ctype, ptype = _GEMM[dtype][1:]
+    fn = _LINEAR_BACKWARD[dtype][0]
+    (grad, pg), (x, px), (w, pw) = (_pointer(v, ctype, ptype) for v in (grad, x, w))
+    dx, dw = _empty((batch, fan_in), dtype), _empty((fan_out, fan_in), dtype)
+    item = grad.itemsize
+    rc = fn(pg, px, pw, _from_buffer(ctype, dx), _from_buffer(ctype, dw), batch, fan_in, fan_out,
+            *(stride // item for stride in grad.strides + x.strides + w.strides))
+    if rc != 0:
+        raise_on_error(rc, fn)
+    return dx, dw, db
 
 
 def matmul_naive(a: np.ndarray, b: np.ndarray) -> np.ndarray:

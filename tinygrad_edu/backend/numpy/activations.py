@@ -1,5 +1,7 @@
-"""activations.c's NumPy twin: relu, sigmoid, tanh_backward, leaky_relu and their backwards."""
+"""activations.c's NumPy twin: relu, sigmoid, tanh_backward, leaky_relu and their backwards; erf, gelu."""
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -59,3 +61,31 @@ def tanh_backward(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``grad * (1 - out**2)``, ``out`` the tanh's output."""
     check_same("tanh_backward", grad, out)
     return np.asarray(grad * (1 - out * out))
+
+
+# NOTE: NumPy has no erf. The twin calls math.erf (libm's, within an ulp) on each element rather
+# than repeating the C kernel's polynomials: it stays three lines anyone can check, and it is an
+# independent reference the C kernel is tested against. The price is speed, ~60 ns an element.
+_math_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """``erf(x)`` elementwise, through math.erf (see the note above)."""
+    check_same("erf", x)
+    return np.asarray(_math_erf(x), dtype=np.float64).astype(x.dtype, copy=False)
+
+
+def gelu(x: np.ndarray) -> np.ndarray:
+    """``x * 0.5 * (1 + erf(x / sqrt 2))``, GELU with approximate="none"."""
+    check_same("gelu", x)
+    with np.errstate(invalid="ignore"):  # gelu(-inf) = -inf * 0 = NaN, as PyTorch's
+        return np.asarray(x * 0.5 * (1 + erf(x * x.dtype.type(1 / math.sqrt(2)))))
+
+
+def gelu_backward(grad: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``grad * (Phi(x) + x * phi(x))``, ``x`` GELU's INPUT (Phi, phi: the normal CDF and density)."""
+    check_same("gelu_backward", grad, x)
+    cdf = 0.5 * (1 + erf(x * x.dtype.type(1 / math.sqrt(2))))
+    with np.errstate(over="ignore", invalid="ignore"):  # x = +-inf: inf * 0 = NaN, as PyTorch's
+        pdf = np.exp(-0.5 * x * x) * x.dtype.type(1 / math.sqrt(2 * math.pi))
+        return np.asarray(grad * (cdf + x * pdf))
