@@ -1,11 +1,15 @@
-"""What the two shortcuts of tinygrad_edu/autograd/_fastpath.py save, measured.
+"""What the shortcuts of tinygrad_edu/autograd/_fastpath.py save, measured.
 
     python bench/bench_fastpath.py [--rounds N]
 
 CPU time (so other processes on a shared machine distort less), best of N rounds x 7 runs, one
-thread: one `Mul` of [64, 10] tensors and one training step of the notes' MLP (batch 64, SGD
-with momentum), (a) as shipped, (b) with `Op.apply` written as `Function.apply` is (helper
-calls and comprehensions, below), (c) with every first gradient copied instead of taken over.
+thread: one `Mul` of [64, 10] tensors, F.cross_entropy forward + backward at 64x10, F.linear
+64x64 -> 10 forward + backward, and one training step of the notes' MLP (batch 64, SGD with
+momentum), (a) as shipped, (b) with `Op.apply` written as `Function.apply` is (helper calls and
+comprehensions, below), (c) with every first gradient copied instead of taken over, (d) with
+`backward()` walking through `engine.run_backward` (the walk taken once any hook was registered)
+instead of `plain_backward`, (e) with a one-output op recorded through `_tensor_of` + `_connect`
+instead of `_record_one`.
 """
 import argparse
 import os
@@ -16,7 +20,8 @@ os.environ.setdefault("TINYGRAD_EDU_NUM_THREADS", "1")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this checkout
 import tinygrad_edu as torch  # noqa: E402
 from tinygrad_edu import nn, optim, ops  # noqa: E402
-from tinygrad_edu.autograd import function, grad_mode  # noqa: E402
+import tinygrad_edu.nn.functional as F  # noqa: E402
+from tinygrad_edu.autograd import _fastpath, function, grad_mode, hooks  # noqa: E402
 from tinygrad_edu.autograd.function import Op, _connect  # noqa: E402
 from tinygrad_edu.autograd._fastpath import _tensor_of, op_apply  # noqa: E402
 from tinygrad_edu.tensor import Tensor  # noqa: E402
@@ -45,6 +50,14 @@ def readable_apply(cls, *args):
     return tuple(outputs) if multiple else outputs[0]
 
 
+def general_record(ctx, inputs, out):
+    """`_fastpath._record_one` as op_apply did it before: map the saved arrays, then `_connect`."""
+    to_save = ctx.__dict__.get("_to_save")
+    if to_save:
+        ctx._to_save = tuple(_tensor_of(x, [out], inputs) for x in to_save)
+    _connect(ctx, inputs, [out], ())
+
+
 def timeit(fn, n: int, reps: int = 7) -> float:
     """Best CPU time per call over `reps` runs of `n` calls."""
     best = float("inf")
@@ -57,8 +70,8 @@ def timeit(fn, n: int, reps: int = 7) -> float:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description="what autograd/_fastpath.py's two shortcuts save (CPU time, 1 thread)")
-    p.add_argument("--rounds", type=int, default=5, help="the three variants take turns this many times "
+    p = argparse.ArgumentParser(description="what autograd/_fastpath.py's shortcuts save (CPU time, 1 thread)")
+    p.add_argument("--rounds", type=int, default=5, help="the variants take turns this many times "
                                                           "(default: %(default)s)")
     rounds = p.parse_args().rounds
     torch.manual_seed(0)
@@ -67,26 +80,47 @@ def main() -> None:
     opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x, y, loss_fn = torch.randn(64, 784), torch.randint(0, 10, (64,)), nn.CrossEntropyLoss()
     a, b = torch.randn(64, 10, requires_grad=True), torch.randn(64, 10)
+    logits, target = torch.randn(64, 10, requires_grad=True), torch.randint(0, 10, (64,))
+    xs, w, bias = torch.randn(64, 64, requires_grad=True), torch.randn(10, 64, requires_grad=True), \
+        torch.randn(10, requires_grad=True)
+    upstream = torch.ones(64, 10)
 
     def step():
         opt.zero_grad()
         loss_fn(model(x), y).backward()
         opt.step()
 
-    shipped = function._is_private
-    variants = {"as shipped": (op_apply, shipped), "Op.apply as Function.apply": (readable_apply, shipped),
-                "first gradient copied": (op_apply, lambda grad: False)}
-    best = {name: [float("inf"), float("inf")] for name in variants}
+    def cross_entropy():
+        logits.grad = None
+        F.cross_entropy(logits, target).backward()
+
+    def linear():
+        xs.grad = w.grad = bias.grad = None
+        F.linear(xs, w, bias).backward(upstream)
+
+    shipped, record_one = function._is_private, _fastpath._record_one
+    variants = {"as shipped": (op_apply, shipped, False, record_one),
+                "Op.apply as Function.apply": (readable_apply, shipped, False, record_one),
+                "first gradient copied": (op_apply, lambda grad: False, False, record_one),
+                "engine.run_backward walk": (op_apply, shipped, True, record_one),
+                "_tensor_of + _connect": (op_apply, shipped, False, general_record)}
+    calls = {"Mul [64, 10]": (lambda: ops.Mul.apply(a, b), 2000), "CE fwd+bwd 64x10": (cross_entropy, 1000),
+             "F.linear fwd+bwd 64x64->10": (linear, 1000), "MLP step (batch 64, SGD)": (step, 20)}
+    best = {name: {call: float("inf") for call in calls} for name in variants}
+    hooked = hooks.tensor_hooks_registered
     for _ in range(rounds):  # the variants take turns
-        for name, (apply, is_private) in variants.items():
-            Op.apply, function._is_private = classmethod(apply), is_private
+        for name, (apply, is_private, general_walk, record) in variants.items():
+            Op.apply, function._is_private, _fastpath._record_one = classmethod(apply), is_private, record
+            hooks.tensor_hooks_registered = general_walk  # True: backward() takes engine.run_backward
             for _ in range(20):
                 step()
-            best[name][0] = min(best[name][0], timeit(lambda: ops.Mul.apply(a, b), 2000))
-            best[name][1] = min(best[name][1], timeit(step, 20))
-    Op.apply, function._is_private = classmethod(op_apply), shipped
-    for name, (op_s, step_s) in best.items():
-        print(f"{name:28s} Mul [64, 10]: {op_s * 1e6:6.2f} us   MLP step (batch 64, SGD): {step_s * 1e3:6.3f} ms")
+            for call, (fn, n) in calls.items():
+                best[name][call] = min(best[name][call], timeit(fn, n))
+    Op.apply, function._is_private, _fastpath._record_one = classmethod(op_apply), shipped, record_one
+    hooks.tensor_hooks_registered = hooked
+    print(f"{'variant':28s} " + " ".join(f"{call:>28s}" for call in calls) + "   (us, CPU time, best)")
+    for name, row in best.items():
+        print(f"{name:28s} " + " ".join(f"{row[call] * 1e6:28.2f}" for call in calls))
 
 
 if __name__ == "__main__":

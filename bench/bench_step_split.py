@@ -20,6 +20,13 @@ Three measurements, each a median of repeats, wall clock, warm:
   lines   (--lines, needs line_profiler) the hot Python functions of the step, line by line:
           which lines the Python part is made of.
 
+  python  a third process runs the same step with every C kernel (tg_*_f32/_f64) replaced by a
+          no-op returning success: what is left is the Python part alone, measured directly
+          rather than as a difference (the kernels' outputs are then garbage: only the time counts).
+
+--clock cpu times with the process's CPU time instead of the wall clock: on a loaded machine
+the waits for a core drop out (with more than one thread, the pool's threads count too).
+
 Results are checked before they are printed: the C calls give NumPy's results (assert_allclose),
 and the instrumented step's loss equals the plain one's. The machine, threads, load average and
 date are printed with the tables; on a loaded machine all figures are inflated.
@@ -43,6 +50,7 @@ sys.path.insert(0, str(HERE))
 from _machine import header, load_line  # noqa: E402
 
 GEMM_PREFIX = "tg_gemm_"
+CLOCK = time.perf_counter  # --clock cpu: time.process_time
 
 
 # ---------------------------------------------------------------- the C timer (installed before import)
@@ -50,15 +58,17 @@ GEMM_PREFIX = "tg_gemm_"
 class _TimedLib:
     """Stands in for the compiled module's `lib`: every C function comes back wrapped by a timer."""
 
-    def __init__(self, lib, totals: dict):
-        self._lib, self._totals = lib, totals
+    def __init__(self, lib, totals: dict, noop: bool = False):
+        self._lib, self._totals, self._noop = lib, totals, noop
 
     def __getattr__(self, name):
         target = getattr(self._lib, name)
         if not callable(target):
             return target  # a constant (TG_ERR_INDEX...)
+        if self._noop and name.startswith("tg_") and name.endswith(("_f32", "_f64")):
+            target = _no_op  # the Python-only step: the kernel does nothing and reports success
         bucket = "gemm" if name.startswith(GEMM_PREFIX) else "other"
-        totals, clock = self._totals, time.perf_counter
+        totals, clock = self._totals, CLOCK
 
         def timed(*args):
             t0 = clock()
@@ -71,7 +81,11 @@ class _TimedLib:
         return timed
 
 
-def install_c_timer() -> dict:
+def _no_op(*args) -> int:
+    return 0
+
+
+def install_c_timer(noop: bool = False) -> dict:
     """Load tinygrad_edu/_C*.so under its own name with a timed `lib`, before tinygrad_edu binds it."""
     package = HERE.parent / "tinygrad_edu"
     spec = importlib.util.find_spec("tinygrad_edu")  # no import: only where it would come from
@@ -84,7 +98,7 @@ def install_c_timer() -> dict:
     c_spec.loader.exec_module(compiled)
     totals = {"gemm": 0.0, "other": 0.0, "gemm_calls": 0, "other_calls": 0}
     proxy = types.ModuleType("tinygrad_edu._C")
-    proxy.ffi, proxy.lib = compiled.ffi, _TimedLib(compiled.lib, totals)
+    proxy.ffi, proxy.lib = compiled.ffi, _TimedLib(compiled.lib, totals, noop)
     sys.modules["tinygrad_edu._C"] = proxy
     return totals
 
@@ -119,32 +133,37 @@ def build_step(tg, batch_size: int, optimizer: str, width: int = 1):
     return step, model
 
 
-def time_steps(step, steps: int, repeats: int) -> list[float]:
-    """Seconds per step: `repeats` medians-to-be, each over `steps` steps, after 20 warm-up steps."""
-    for _ in range(20):
+def time_steps(step, steps: int, repeats: int, warmup: int = 20) -> list[float]:
+    """Seconds per step: `repeats` medians-to-be, each over `steps` steps, after `warmup` steps."""
+    for _ in range(warmup):
         step()
     out = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         for _ in range(steps):
             step()
-        out.append((time.perf_counter() - t0) / steps)
+        out.append((CLOCK() - t0) / steps)
     return out
 
 
 def split_worker(args) -> dict:
-    """One process: time the step plainly, or (args.instrument) with the C timer installed."""
-    totals = install_c_timer() if args.instrument else None
+    """One process: time the step plainly, or (args.instrument) with the C timer installed, or
+    (args.python_only) with every kernel a no-op."""
+    global CLOCK
+    CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
+    totals = install_c_timer(noop=args.python_only) if args.instrument or args.python_only else None
     import tinygrad_edu as tg
 
     tg.backend.use("c")
     tg.set_num_threads(args.threads)
     step, _ = build_step(tg, args.batch_size, args.optimizer)
     losses = [float(step().item()) for _ in range(3)]  # the same first losses in both processes
+    for _ in range(20):  # warm-up, before the C timer's totals start (they count the timed steps only)
+        step()
     if totals is not None:
         for k in totals:
             totals[k] = 0 if k.endswith("calls") else 0.0
-    per_step = time_steps(step, args.steps, args.repeats)
+    per_step = time_steps(step, args.steps, args.repeats, warmup=0)
     out = {"step_s": statistics.median(per_step), "losses": losses}
     if totals is not None:
         n = args.steps * args.repeats
@@ -155,23 +174,24 @@ def split_worker(args) -> dict:
 def run_split(args) -> dict:
     env = dict(os.environ, TINYGRAD_EDU_NUM_THREADS=str(args.threads), OPENBLAS_NUM_THREADS=str(args.threads))
     results = {}
-    for r in range(args.rounds):  # the two processes alternate
-        for instrument in (False, True):
+    for r in range(args.rounds):  # the three processes alternate
+        for kind in ("plain", "instrument", "python-only"):
             cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--threads", str(args.threads),
-                   "--batch-size", str(args.batch_size), "--optimizer", args.optimizer,
-                   "--steps", str(args.steps), "--repeats", str(args.repeats)] + (["--instrument"] if instrument else [])
+                   "--batch-size", str(args.batch_size), "--optimizer", args.optimizer, "--clock", args.clock,
+                   "--steps", str(args.steps), "--repeats", str(args.repeats)]
+            cmd += [] if kind == "plain" else [f"--{kind}"]
             proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
             if proc.returncode != 0:
                 sys.exit(f"split worker failed:\n{proc.stderr[-3000:]}")
-            results.setdefault(instrument, []).append(json.loads(proc.stdout.strip().splitlines()[-1]))
-    plain, timed = results[False], results[True]
+            results.setdefault(kind, []).append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    plain, timed = results["plain"], results["instrument"]
     import numpy as np
     np.testing.assert_allclose(plain[0]["losses"], timed[0]["losses"], rtol=1e-6,
                                err_msg="the instrumented step computes something else")
     med = lambda rows, k: statistics.median(r[k] for r in rows)  # noqa: E731
     return {"step": med(plain, "step_s"), "step_instrumented": med(timed, "step_s"), "gemm": med(timed, "gemm"),
             "other": med(timed, "other"), "gemm_calls": med(timed, "gemm_calls"),
-            "other_calls": med(timed, "other_calls")}
+            "other_calls": med(timed, "other_calls"), "python_only": med(results["python-only"], "step_s")}
 
 
 # ---------------------------------------------------------------- the layers of one call
@@ -317,10 +337,14 @@ def main() -> int:
     p.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd", help="SGD with momentum 0.9, or Adam")
     p.add_argument("--steps", type=int, default=100, help="steps per timed repeat")
     p.add_argument("--repeats", type=int, default=7, help="repeats per process (median)")
-    p.add_argument("--rounds", type=int, default=3, help="alternating plain / instrumented process pairs")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="alternating rounds of the plain, instrumented and Python-only processes")
     p.add_argument("--lines", action="store_true", help="also profile the hot Python functions line by line")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                   help="time the step split by wall clock, or by the process's CPU time (steadier when loaded)")
     p.add_argument("--instrument", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--python-only", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
         print(json.dumps(split_worker(args)))
@@ -335,7 +359,8 @@ def main() -> int:
     c_total = s["gemm"] + s["other"]
     python = s["step"] - c_total
     print(f"\nTraining step of the notes' MLP, batch {args.batch_size}, {args.optimizer}, {args.threads} thread(s), "
-          f"median of {args.rounds} process pairs x {args.repeats} repeats x {args.steps} steps\n")
+          f"{args.clock} clock, median of {args.rounds} rounds of 3 processes x {args.repeats} repeats x "
+          f"{args.steps} steps\n")
     print("| part | us/step | share | C calls/step |")
     print("|---|---|---|---|")
     for name, value, calls in (("GEMM (tg_gemm_*)", s["gemm"], s["gemm_calls"]),
@@ -343,6 +368,8 @@ def main() -> int:
                                ("Python (interpreter, NumPy small ops, allocation)", python, None)):
         print(f"| {name} | {1e6 * value:.0f} | {100 * value / s['step']:.0f}% | {'' if calls is None else f'{calls:.0f}'} |")
     print(f"| step (uninstrumented) | {1e6 * s['step']:.0f} | 100% | |")
+    print(f"| Python alone (every kernel a no-op) | {1e6 * s['python_only']:.0f} | "
+          f"{100 * s['python_only'] / s['step']:.0f}% | |")
     print(f"(instrumented step: {1e6 * s['step_instrumented']:.0f} us; the timers' own cost goes to C here)")
     print(load_line("after"))
     if args.lines:

@@ -474,5 +474,36 @@ int tg_max_pool2d_backward_f32(const float *grad_out, const int64_t *indices, fl
 int tg_max_pool2d_backward_f64(const double *grad_out, const int64_t *indices, double *grad_in, int64_t n,
                                int64_t c, int64_t h, int64_t w, int64_t out_h, int64_t out_w);
 
+/* ----------------------------------------------------------- rnn (rnn.c) */
+
+/*
+ * One time step of an LSTM or GRU after its matrix products: xp = x W_ih^T + b_ih and
+ * hh = h_prev W_hh^T + b_hh are given, the gate arithmetic is done here in one pass.
+ * Rows are the batch (n); gates are PyTorch's, in its order (LSTM i, f, g, o; GRU r, z, n).
+ *
+ * tg_lstm_cell:           xp, hh [n, 4h], c_prev [n, h] -> gates [n, 4h] (activated), c, h [n, h]
+ * tg_lstm_cell_backward:  gates [n, 4h], c_prev, c, grad_h, grad_c [n, h]
+ *                         -> grad_gates [n, 4h] (dL/d(xp + hh)), grad_c_prev [n, h]
+ * tg_gru_cell:            xp, hh [n, 3h], h_prev [n, h] -> gates [n, 3h] (r, z, n activated), h [n, h]
+ * tg_gru_cell_backward:   gates, hh [n, 3h], h_prev, grad_h [n, h]
+ *                         -> grad_xp, grad_hh [n, 3h], grad_h_prev [n, h] (only grad_h * z)
+ */
+int tg_lstm_cell_f32(const float *xp, const float *hh, const float *c_prev, float *gates, float *c, float *h,
+                     int64_t n, int64_t hidden);
+int tg_lstm_cell_f64(const double *xp, const double *hh, const double *c_prev, double *gates, double *c, double *h,
+                     int64_t n, int64_t hidden);
+int tg_lstm_cell_backward_f32(const float *gates, const float *c_prev, const float *c, const float *grad_h,
+                              const float *grad_c, float *grad_gates, float *grad_c_prev, int64_t n, int64_t hidden);
+int tg_lstm_cell_backward_f64(const double *gates, const double *c_prev, const double *c, const double *grad_h,
+                              const double *grad_c, double *grad_gates, double *grad_c_prev, int64_t n,
+                              int64_t hidden);
+int tg_gru_cell_f32(const float *xp, const float *hh, const float *h_prev, float *gates, float *h, int64_t n,
+                    int64_t hidden);
+int tg_gru_cell_f64(const double *xp, const double *hh, const double *h_prev, double *gates, double *h, int64_t n,
+                    int64_t hidden);
+int tg_gru_cell_backward_f32(const float *gates, const float *hh, const float *h_prev, const float *grad_h,
+                             float *grad_xp, float *grad_hh, float *grad_h_prev, int64_t n, int64_t hidden);
+int tg_gru_cell_backward_f64(const double *gates, const double *hh, const double *h_prev, const double *grad_h,
+                             double *grad_xp, double *grad_hh, double *grad_h_prev, int64_t n, int64_t hidden);
 
 #endif /* TINYGRAD_EDU_H */

@@ -67,6 +67,7 @@ def parse_args(argv=None):
     p.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate")
     p.add_argument("--seed", type=int, default=0, help="random seed: the same numbers run after run")
     p.add_argument("--quick", action="store_true", help="3,000 training and 1,000 test images, 1 epoch (for tests)")
+    p.add_argument("--limit", type=int, default=None, help="train on the first LIMIT images only (benchmarks)")
     p.add_argument("--json", default="", help="write the epoch times and accuracies here")
     return p.parse_args(argv)
 
@@ -77,6 +78,8 @@ def main(argv=None) -> dict:
     transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
     train_set = datasets.MNIST(args.data_dir, train=True, transform=transform)
     test_set = datasets.MNIST(args.data_dir, train=False, transform=transform)
+    if args.limit:
+        train_set = Subset(train_set, range(min(args.limit, len(train_set))))
     if args.quick:
         train_set, test_set, args.epochs = Subset(train_set, range(3000)), Subset(test_set, range(1000)), 1
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True)

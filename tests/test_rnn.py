@@ -163,3 +163,150 @@ def test_errors_name_what_is_wrong():
         nn.GRU(4, 6, dropout=1.5)
     with pytest.warns(UserWarning, match="non-zero dropout expects num_layers greater than 1"):
         nn.LSTM(4, 6, dropout=0.2)
+
+
+# ---------------------------------------------------------------- the fused path (ops/rnn.py) and the reference
+
+from tinygrad_edu.nn.modules import rnn as rnn_module  # noqa: E402
+
+FUSED_CONFIGS = CONFIGS + [dict(num_layers=3, dropout=0.3), dict(proj_size=2, bidirectional=True)]
+
+
+@pytest.fixture(params=[True, False], ids=["fused", "reference"])
+def path(request, monkeypatch):
+    """Run the test once on the fused ops (one op per layer and direction) and once on the reference steps."""
+    monkeypatch.setattr(rnn_module, "FUSED", request.param)
+    return request.param
+
+
+def _run_pair(name, config, dtype, with_state, seq=5, batch=3, train=False):
+    ours, theirs = _pair(name, 4, 6, dtype=dtype, **config)
+    ours.train(train)
+    theirs.train(train)
+    layers = config.get("num_layers", 1) * (2 if config.get("bidirectional") else 1)
+    rng = np.random.default_rng(0)
+    shape = (batch, seq, 4) if config.get("batch_first") else (seq, batch, 4)
+    arrays = [rng.standard_normal(shape).astype(dtype)]
+    if with_state:
+        sizes = [config.get("proj_size") or 6] + ([6] if name == "LSTM" else [])
+        arrays += [rng.standard_normal((layers, batch, s)).astype(dtype) for s in sizes]
+    ours_in, theirs_in = _leaves(arrays)
+    pick = (lambda xs: tuple(xs[1:]) if name == "LSTM" else xs[1]) if with_state else None
+    out_o = ours(ours_in[0], pick(ours_in)) if with_state else ours(ours_in[0])
+    out_t = theirs(theirs_in[0], pick(theirs_in)) if with_state else theirs(theirs_in[0])
+    return ours, theirs, ours_in, theirs_in, out_o, out_t
+
+
+# proj_size is an LSTM's only
+NAME_CONFIGS = [(name, c) for name in ("RNN", "LSTM", "GRU") for c in FUSED_CONFIGS
+                if name == "LSTM" or "proj_size" not in c]
+
+
+@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")  # torch's own
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name, config", NAME_CONFIGS, ids=[f"{n}-{c}" for n, c in NAME_CONFIGS])
+def test_both_paths_on_both_backends_match_torch(name, config, dtype, path, backend_name):
+    ours, theirs, ours_in, theirs_in, out_o, out_t = _run_pair(name, config, dtype, with_state=True)
+    _compare(ours, theirs, ours_in, theirs_in, out_o, out_t, dtype)
+
+
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+def test_fused_path_records_one_node_per_layer_and_direction(name, monkeypatch):
+    model = getattr(nn, name)(4, 6, num_layers=2, bidirectional=True)
+    x = tg.randn(5, 3, 4)
+    seen = lambda out: {type(out.grad_fn.next_functions[i][0]).__name__ for i in (0, 1)}  # noqa: E731
+    out = model(x)[0]  # cat of the last layer's two directions
+    assert type(out.grad_fn).__name__ == "CatBackward0"
+    node = {"RNN": "RnnSequenceBackward0", "LSTM": "LstmSequenceBackward0", "GRU": "GruSequenceBackward0"}[name]
+    assert seen(out) == {node}
+    monkeypatch.setattr(rnn_module, "FUSED", False)
+    assert node not in seen(model(x)[0])
+
+
+def test_fused_lstm_on_the_mnist_shapes_matches_torch():
+    """The example's layer: LSTM(28 -> 128), batch_first, 28 steps, batch 64, only the last output
+    used, the input not requiring grad (float32, the tolerance of test_layer_matches_torch)."""
+    ours, theirs = _pair("LSTM", 28, 128, dtype="float32", batch_first=True)
+    x = np.random.default_rng(4).standard_normal((64, 28, 28)).astype(np.float32)
+    out_o, out_t = ours(tg.tensor(x))[0][:, -1], theirs(torch.tensor(x))[0][:, -1]
+    np.testing.assert_allclose(out_o.detach().numpy(), out_t.detach().numpy(), **TOL["float32"])
+    (out_o * out_o).sum().backward()
+    (out_t * out_t).sum().backward()
+    for (n, p), (_, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), err_msg=n, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+def test_fused_path_differentiates_twice_as_torch(name, path):
+    """create_graph through the fused op (its backward then differentiates the reference steps)."""
+    ours, theirs, ours_in, theirs_in, out_o, out_t = _run_pair(name, dict(bidirectional=True), "float64", True)
+    results = []
+    for lib, model, inputs, out in ((tg, ours, ours_in, out_o), (torch, theirs, theirs_in, out_t)):
+        loss = sum((o * o).sum() for o in _flat(out))
+        params = [p for _, p in model.named_parameters()]
+        grads = lib.autograd.grad(loss, params + inputs, create_graph=True)
+        sum((g * g).sum() for g in grads).backward()
+        results.append([t.grad.numpy() for t in params + inputs])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, **TOL["float64"])
+
+
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+def test_fused_path_without_grad_and_on_empty_batches(name, path):
+    ours, theirs = _pair(name, 4, 6, num_layers=2)
+    x = np.random.default_rng(6).standard_normal((5, 3, 4))
+    with tg.no_grad():
+        out = ours(tg.tensor(x))
+    for o, t in zip(_flat(out), _flat(theirs(torch.tensor(x)))):
+        assert not o.requires_grad
+        np.testing.assert_allclose(o.numpy(), t.detach().numpy(), **TOL["float64"])
+    empty = tg.zeros(5, 0, 4, dtype=tg.float64, requires_grad=True)
+    out = ours(empty)
+    assert tuple(out[0].shape) == (5, 0, 6)
+    out[0].sum().backward()
+    assert tuple(empty.grad.shape) == (5, 0, 4) and float(ours.weight_hh_l0.grad.abs().sum()) == 0
+    with pytest.raises(RuntimeError, match="Expected sequence length to be larger than 0 in RNN"):
+        ours(tg.zeros(0, 2, 4, dtype=tg.float64))
+
+
+def test_fused_lstm_final_state_changed_in_place_leaves_the_gradient_alone():
+    """c_n is returned as a copy, so an in-place change to it cannot reach what backward reads."""
+    ours, theirs = _pair("LSTM", 4, 6)
+    x = np.random.default_rng(7).standard_normal((5, 3, 4))
+    out, (h, c) = ours(tg.tensor(x))
+    out_t, (h_t, c_t) = theirs(torch.tensor(x))
+    loss = out.sum() + c.sum()
+    with tg.no_grad():
+        c.mul_(0)
+    loss.backward()
+    (out_t.sum() + c_t.sum()).backward()
+    for (n, p), (_, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), err_msg=n, **TOL["float64"])
+
+
+def test_dtype_mismatches_get_clear_errors():
+    lstm = nn.LSTM(3, 4)
+    with pytest.raises(ValueError, match=r"RNN input dtype \(torch.float64\) does not match weight dtype "
+                                         r"\(torch.float32\)"):
+        lstm(tg.randn(5, 2, 3).double())
+    with pytest.raises(RuntimeError, match="hidden state to have the input's dtype tinygrad_edu.float32, got "
+                                           "tinygrad_edu.float64"):
+        lstm(tg.randn(5, 2, 3), (tg.zeros(1, 2, 4, dtype=tg.float64), tg.zeros(1, 2, 4)))
+
+
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+def test_fused_and_reference_paths_agree_in_training_with_dropout(name, monkeypatch):
+    """Dropout draws the same masks on both paths (same seed), so outputs and gradients agree."""
+    model = getattr(nn, name)(4, 6, num_layers=3, dropout=0.5, bidirectional=True).double().train()
+    x = np.random.default_rng(8).standard_normal((5, 3, 4))
+    results = []
+    for fused in (True, False):
+        monkeypatch.setattr(rnn_module, "FUSED", fused)
+        model.zero_grad()
+        tg.manual_seed(0)
+        inp = tg.tensor(x, requires_grad=True)
+        out = model(inp)[0]
+        (out * out).sum().backward()
+        results.append([out.detach().numpy(), inp.grad.numpy()] + [p.grad.numpy() for p in model.parameters()])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, **TOL["float64"])

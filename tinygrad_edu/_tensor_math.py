@@ -282,6 +282,8 @@ class MathMethods:
         """PyTorch's matmul: dot, matrix-vector, matrix-matrix or batched, by the inputs' dims."""
         if not isinstance(other, Tensor):
             raise TypeError(f"matmul(): argument 'other' must be Tensor, not {type(other).__name__}")
+        if self._data.ndim == 2 and other._data.ndim == 2:  # the usual case first: mm checks the rest
+            return self.mm(other)
         a, b = self, other
         if a.ndim == 0 or b.ndim == 0:
             raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and {b.ndim}D")
@@ -347,11 +349,11 @@ def _check_broadcast(a: tuple, b: tuple) -> None:
 
 
 def _check_mm(a: Tensor, b: Tensor) -> None:
-    if a.ndim != 2 or b.ndim != 2:
-        raise RuntimeError(f"{'self' if a.ndim != 2 else 'mat2'} must be a matrix")
-    if a.shape[1] != b.shape[0]:
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and "
-                           f"{b.shape[0]}x{b.shape[1]})")
+    sa, sb = a._data.shape, b._data.shape
+    if len(sa) != 2 or len(sb) != 2:
+        raise RuntimeError(f"{'self' if len(sa) != 2 else 'mat2'} must be a matrix")
+    if sa[1] != sb[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa[0]}x{sa[1]} and {sb[0]}x{sb[1]})")
     if a._data.dtype != b._data.dtype:
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a.dtype} != {b.dtype}")
 

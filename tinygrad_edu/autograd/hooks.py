@@ -41,10 +41,15 @@ class RemovableHandle:
         self.remove()
 
 
+tensor_hooks_registered = False  # until the first one: till then backward() may skip looking for them
+
+
 def register_hook(t, hook: Callable) -> RemovableHandle:
     """`Tensor.register_hook`: `hook(grad) -> Tensor or None`, run before the gradient is used."""
     if not t.requires_grad:
         raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    global tensor_hooks_registered
+    tensor_hooks_registered = True
     if t.__dict__.get("_backward_hooks") is None:
         t._backward_hooks = OrderedDict()
         if t.grad_fn is not None:  # the node keeps the dict: hooks outlive the tensor, as PyTorch's
@@ -73,6 +78,11 @@ def register_post_accumulate_grad_hook(t, hook: Callable) -> RemovableHandle:
     handle = RemovableHandle(t._post_accumulate_grad_hooks)
     t._post_accumulate_grad_hooks[handle.id] = hook
     return handle
+
+
+def any_registered() -> bool:
+    """Whether a hook of either kind was ever registered (else the engine need not look for them)."""
+    return tensor_hooks_registered or post_accumulate_grad_hooks_registered
 
 
 def _pre_hooks_of(node: Node) -> dict | None:

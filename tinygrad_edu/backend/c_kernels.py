@@ -17,6 +17,7 @@ from .c.loss import cross_entropy  # noqa: F401
 from .c.matmul import bmm, linear, linear_backward, matmul, matmul_naive  # noqa: F401
 from .c.optim import adagrad_step, adam_step, rmsprop_step, sgd_step  # noqa: F401
 from .c.pool import max_pool2d_backward, max_pool2d_forward  # noqa: F401
+from .c.rnn import gru_cell, gru_cell_backward, lstm_cell, lstm_cell_backward  # noqa: F401
 from .c.softmax import log_softmax, log_softmax_backward, softmax, softmax_backward  # noqa: F401
 
 # The same vocabulary as the NumPy twin (a test checks it). matmul_naive is an extra for tests

@@ -16,6 +16,7 @@ from .numpy.loss import cross_entropy, cross_entropy_coefficients  # noqa: F401
 from .numpy.matmul import bmm, linear, linear_backward, matmul
 from .numpy.optim import adagrad_step, adam_step, rmsprop_step, sgd_step
 from .numpy.pool import max_pool2d_backward, max_pool2d_forward
+from .numpy.rnn import gru_cell, gru_cell_backward, lstm_cell, lstm_cell_backward
 from .numpy.softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
 
 # The kernel vocabulary, one section per C file; c_kernels.__all__ is this list, and a test
@@ -30,4 +31,5 @@ __all__ = [
     "im2col", "col2im", "im2col_t", "col2im_t",  # conv.c
     "conv2d_forward", "conv2d_backward",
     "max_pool2d_forward", "max_pool2d_backward",  # pool.c
+    "lstm_cell", "lstm_cell_backward", "gru_cell", "gru_cell_backward",  # rnn.c
 ]

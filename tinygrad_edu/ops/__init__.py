@@ -9,6 +9,7 @@
     conv         conv2d, im2col                          csrc/conv.c
     pool         max_pool2d                              csrc/pool.c
     norm         batch_norm, layer_norm
+    rnn          the time loop of RNN, LSTM, GRU (one op per layer) csrc/rnn.c
     shape        view, reshape, permute, expand, repeat, diagonal, diag_embed, trace, ...
     index        x[key], x[key] = v, cat, stack, split, embedding, sort/topk values, scatter
 
@@ -42,6 +43,7 @@ from .norm import NativeBatchNorm, NativeLayerNorm  # noqa: E402
 from .pool import MaxPool2d, MaxPool2dBackward, MaxPool2dGather  # noqa: E402
 from .reduce import (Amax, Amin, LogSumExp, MaxAll, MaxDim, Mean, MeanDim, MinAll, MinDim, Norm,  # noqa: E402
                      Prod, ProdDim, Std, Sum, SumDim, Var)
+from .rnn import GRUSequence, LSTMSequence, RNNSequence  # noqa: E402
 from .shape import (Clone, Diagonal, DiagonalBackward, DiagonalCopy, DiagEmbed, Expand, Permute,  # noqa: E402
                     Repeat, Reshape, Squeeze, SqueezeDim, SqueezeDims, T, ToCopy, Trace, Transpose, Unsqueeze, View)
 from .softmax import LogSoftmax, LogSoftmaxBackwardData, Softmax, SoftmaxBackwardData  # noqa: E402

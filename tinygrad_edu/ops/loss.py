@@ -39,21 +39,26 @@ class CrossEntropyLoss(Op):
         """logits: Tensor [N, C]; target: np.ndarray int64 [N]; weight: np.ndarray [C] or None."""
         target = getattr(target, "_data", target)  # a Tensor's array is accepted too
         weight = getattr(weight, "_data", weight)
-        need_grad = logits.requires_grad and grad_mode.is_grad_enabled()
+        need_grad = logits._requires_grad and grad_mode._enabled
         return super().apply(logits, target, weight, int(ignore_index), reduction, float(label_smoothing),
                              need_grad)
 
     @staticmethod
     def forward(ctx, logits, target, weight, ignore_index, reduction, label_smoothing, need_grad):
         dtype = logits.dtype
-        work = dtype if dtype in FLOAT_DTYPES else np.dtype(np.float32)  # float16 is computed in float32
-        if weight is not None:
-            weight = weight.astype(work, copy=False)
-        loss, dlogits = backend.kernels.cross_entropy(logits.astype(work, copy=False), target, weight,
-                                                      ignore_index, reduction, label_smoothing, need_grad)
+        if dtype in FLOAT_DTYPES:
+            weight = None if weight is None else weight.astype(dtype, copy=False)
+            loss, dlogits = backend.kernels.cross_entropy(logits, target, weight, ignore_index, reduction,
+                                                          label_smoothing, need_grad)
+        else:  # float16 is computed in float32
+            work = np.dtype(np.float32)
+            weight = None if weight is None else weight.astype(work)
+            loss, dlogits = backend.kernels.cross_entropy(logits.astype(work), target, weight, ignore_index,
+                                                          reduction, label_smoothing, need_grad)
+            loss, dlogits = loss.astype(dtype), None if dlogits is None else dlogits.astype(dtype)
         ctx.args = (target, weight, ignore_index, reduction, label_smoothing)
-        ctx.save_for_backward(logits, None if dlogits is None else dlogits.astype(dtype, copy=False))
-        return loss.astype(dtype, copy=False)
+        ctx.save_for_backward(logits, dlogits)
+        return loss
 
     @staticmethod
     def backward(ctx, grad):
@@ -61,6 +66,8 @@ class CrossEntropyLoss(Op):
         target, weight, ignore_index, reduction, label_smoothing = ctx.args
         grad = grad.unsqueeze(1) if reduction == "none" else grad
         if not grad_mode.is_grad_enabled():  # the usual backward: the kernel's gradient, scaled
+            if grad._data.dtype == dlogits._data.dtype:  # PERF: NumPy's product, not a Mul op (~5 us less)
+                return wrap(grad._data * dlogits._data)
             return grad * dlogits
         # create_graph: the same gradient as a differentiable expression of the logits
         a, denom = cross_entropy_coefficients(target, weight, ignore_index, label_smoothing, logits.shape[1],

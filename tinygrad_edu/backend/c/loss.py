@@ -7,6 +7,7 @@ from ..checks import check_cross_entropy, target_out_of_bounds
 from ._ffi import INT64, NULL, TG_ERR_INDEX, dense, from_buffer, kernel_table, raise_on_error
 
 _CROSS_ENTROPY = kernel_table("cross_entropy")
+_empty, _from_buffer, _INT64_DTYPE = np.empty, from_buffer, np.dtype(np.int64)  # PERF: bound once (~0.1 us a call)
 
 
 def cross_entropy(logits: np.ndarray, target: np.ndarray, weight: np.ndarray | None = None,
@@ -21,16 +22,16 @@ def cross_entropy(logits: np.ndarray, target: np.ndarray, weight: np.ndarray | N
     n, k = logits.shape
     if not -2**63 <= ignore_index < 2**63:
         raise OverflowError(f"cross_entropy: ignore_index {ignore_index} does not fit in int64")
-    fn, ctype = _CROSS_ENTROPY[logits.dtype]
     dtype = logits.dtype
-    target = dense(target)
-    loss = np.empty(n if code == 0 else (), dtype)
-    dlogits = np.empty((n, k), dtype) if need_grad else None
-    bad = np.empty(1, np.int64)
-    rc = fn(from_buffer(ctype, dense(logits)), from_buffer(INT64, target),
-            NULL if weight is None else from_buffer(ctype, dense(weight)),
-            from_buffer(ctype, loss), NULL if dlogits is None else from_buffer(ctype, dlogits),
-            from_buffer(INT64, bad), n, k, int(ignore_index), code, float(label_smoothing))
+    fn, ctype = _CROSS_ENTROPY[dtype]
+    target, logits = dense(target), dense(logits)
+    loss = _empty(n if code == 0 else (), dtype)
+    dlogits = _empty((n, k), dtype) if need_grad else None
+    bad = _empty(1, _INT64_DTYPE)
+    rc = fn(_from_buffer(ctype, logits), _from_buffer(INT64, target),
+            NULL if weight is None else _from_buffer(ctype, dense(weight)),
+            _from_buffer(ctype, loss), NULL if dlogits is None else _from_buffer(ctype, dlogits),
+            _from_buffer(INT64, bad), n, k, int(ignore_index), code, float(label_smoothing))
     if rc == TG_ERR_INDEX:
         raise target_out_of_bounds(target, int(bad[0]), k)
     if rc != 0:

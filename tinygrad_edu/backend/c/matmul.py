@@ -53,7 +53,11 @@ def _gemm(a: np.ndarray, b: np.ndarray, bias: np.ndarray | None, batch: int, m: 
     """
     dtype = a.dtype
     fn, ctype, ptype = _GEMM[dtype]
-    a, pa = _pointer(a, ctype, ptype)
+    flags = a.flags  # PERF: the usual C-contiguous operand without the call of _pointer
+    if flags.c_contiguous and flags.aligned:
+        pa = _from_buffer(ctype, a)
+    else:
+        a, pa = _pointer(a, ctype, ptype)
     b, pb = _pointer(b, ctype, ptype)
     item = a.itemsize
     if a.ndim == 2:

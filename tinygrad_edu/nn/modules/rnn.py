@@ -1,54 +1,34 @@
 """Recurrent layers: RNN, LSTM, GRU and their cells, as torch.nn's (names, shapes, initialisation).
 
-One time step is a few Tensor ops, so autograd runs back through time by itself:
+One time step is a few Tensor ops (ops/rnn.py's reference steps, with the formulas):
 
     LSTM   i, f, g, o = chunks of  x W_ih^T + b_ih + h W_hh^T + b_hh      (sigmoid; g: tanh)
            c' = f * c + i * g        h' = o * tanh(c')
-    GRU    r, z = sigmoid(x W_ir^T + b_ir + h W_hr^T + b_hr), same for z
-           n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn))      h' = (1 - z) * n + z * h
-    RNN    h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)    (or relu)
 
 The input projection x W_ih^T + b_ih of every time step is one matrix product before the loop
-(PyTorch's CPU kernels do the same); the loop then does one h W_hh^T per step. Both go through
-`F.linear`, i.e. the C matmul kernels.
+(PyTorch's CPU kernels do the same); the loop then does one h W_hh^T per step. The cells run the
+reference steps, and autograd goes back through time by itself. PERF: the layers run each
+layer and direction as one op instead (ops/rnn.py's LSTMSequence, GRUSequence, RNNSequence:
+backpropagation through time written out on csrc/rnn.c's fused gate kernels), with the same
+results; `FUSED = False` here makes them run the reference steps too (kept for tests and for
+reading). proj_size and dtypes other than float32/float64 always take the reference.
 """
 from __future__ import annotations
 
 import math
 
 from ... import creation
+from ...backend.checks import FLOAT_DTYPES
+from ...ops import rnn as rnn_ops
+from ...ops.rnn import gru_step as _gru_step, lstm_step as _lstm_step, rnn_step as _rnn_step
 from ...tensor import Tensor, cat, stack
 from .. import functional as F, init
 from ..parameter import Parameter
 from .module import Module
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+FUSED = True  # PERF: one op per layer and direction (ops/rnn.py); False: the reference steps
 
-
-# ---------------------------------------------------------------- one time step
-
-def _rnn_step(x_proj: Tensor, h: Tensor, w_hh: Tensor, b_hh, relu: bool) -> Tensor:
-    pre = x_proj + F.linear(h, w_hh, b_hh)
-    return pre.relu() if relu else pre.tanh()
-
-
-def _lstm_step(x_proj: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh, w_hr=None) -> tuple[Tensor, Tensor]:
-    gates = x_proj + F.linear(h, w_hh, b_hh)
-    i, f, g, o = gates.chunk(4, dim=-1)
-    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-    h = o.sigmoid() * c.tanh()
-    return (h if w_hr is None else F.linear(h, w_hr)), c
-
-
-def _gru_step(x_proj: Tensor, h: Tensor, w_hh: Tensor, b_hh) -> Tensor:
-    x_r, x_z, x_n = x_proj.chunk(3, dim=-1)
-    h_r, h_z, h_n = F.linear(h, w_hh, b_hh).chunk(3, dim=-1)
-    r, z = (x_r + h_r).sigmoid(), (x_z + h_z).sigmoid()
-    n = (x_n + r * h_n).tanh()
-    return n + z * (h - n)  # = (1 - z) * n + z * h
-
-
-# ---------------------------------------------------------------- layers over a sequence
 
 class RNNBase(Module):
     """Parameters weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k} (and `_reverse` ones
@@ -108,6 +88,8 @@ class RNNBase(Module):
         x = input if batched else input.unsqueeze(1)
         if batched and self.batch_first:
             x = x.transpose(0, 1)
+        if x.shape[0] == 0:
+            raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
         states = self._initial_states(x, hx, batched)
         finals = [[] for _ in states]
         directions = ("", "_reverse") if self.bidirectional else ("",)
@@ -131,20 +113,17 @@ class RNNBase(Module):
     def _run_direction(self, x: Tensor, state: list, weights: tuple, reverse: bool):
         """Run one layer in one direction over x [L, N, in]: (outputs [L, N, H], final states)."""
         w_ih, w_hh, b_ih, b_hh, w_hr = weights
-        # every time step's input projection in one matrix product, then split into steps with one
-        # unbind (its backward stacks the steps' gradients once; x_proj[t] would add L full-size ones)
-        x_proj = F.linear(x, w_ih, b_ih).unbind(0)
-        steps = range(len(x_proj) - 1, -1, -1) if reverse else range(len(x_proj))
-        outputs = [None] * len(x_proj)
-        for t in steps:
-            if self.mode == "LSTM":
-                state = list(_lstm_step(x_proj[t], state[0], state[1], w_hh, b_hh, w_hr))
-            elif self.mode == "GRU":
-                state = [_gru_step(x_proj[t], state[0], w_hh, b_hh)]
-            else:
-                state = [_rnn_step(x_proj[t], state[0], w_hh, b_hh, self.mode == "RNN_RELU")]
-            outputs[t] = state[0]
-        return stack(outputs, dim=0), state
+        x_proj = F.linear(x, w_ih, b_ih)  # every time step's input projection in one matrix product
+        if not FUSED or w_hr is not None or x._data.dtype not in FLOAT_DTYPES:
+            return rnn_ops.reference_sequence(self.mode, x_proj, state, w_hh, b_hh, w_hr, reverse)
+        if self.mode == "LSTM":  # PERF: the whole loop as one op, see the module's docstring
+            out, h, c = rnn_ops.LSTMSequence.apply(x_proj, state[0], state[1], w_hh, b_hh, reverse)
+            return out, [h, c]
+        if self.mode == "GRU":
+            out, h = rnn_ops.GRUSequence.apply(x_proj, state[0], w_hh, b_hh, reverse)
+        else:
+            out, h = rnn_ops.RNNSequence.apply(x_proj, state[0], w_hh, b_hh, reverse, self.mode == "RNN_RELU")
+        return out, [h]
 
     def _check_input(self, input: Tensor) -> bool:
         if not isinstance(input, Tensor):
@@ -156,6 +135,12 @@ class RNNBase(Module):
                                f"got {input.shape[-1]}")
         if not input.is_floating_point():
             raise RuntimeError(f"{type(self).__name__}: input must be a floating point tensor, got {input.dtype}")
+        dtype = self.weight_ih_l0.dtype
+        if input.dtype != dtype:
+            short = lambda d: str(d).replace("tinygrad_edu.", "torch.")  # noqa: E731  (torch's text)
+            raise ValueError(f"RNN input dtype ({short(input.dtype)}) does not match weight dtype ({short(dtype)}). "
+                             f"Convert input: input.to({short(dtype)}), "
+                             f"or convert model: model.to({short(input.dtype)})")
         return input.dim() == 3
 
     def _initial_states(self, x: Tensor, hx, batched: bool) -> list:
@@ -175,6 +160,8 @@ class RNNBase(Module):
             h = h if batched else h.unsqueeze(1)
             if tuple(h.shape) != (layers, x.shape[1], size):
                 raise RuntimeError(f"Expected hidden size {(layers, x.shape[1], size)}, got {list(h.shape)}")
+            if h.dtype != x.dtype:
+                raise RuntimeError(f"Expected the hidden state to have the input's dtype {x.dtype}, got {h.dtype}")
             states.append(h)
         return states
 
