@@ -348,7 +348,7 @@ int tg_adagrad_step_f64(const double *grad, double *param, double *state_sum, in
 /* ----------------------------------------------------------- conv (conv.c) */
 
 /*
- * The sliding window of a 2-D convolution or pooling over x [N, C, H, W]. Output pixel
+ * The sliding window of a 2-D convolution or pooling (pool.c) over x [N, C, H, W]. Output pixel
  * (oy, ox) sees the input taps
  *     y = oy * stride_h - pad_h + i * dilation_h,  i in [0, kernel_h)
  *     x = ox * stride_w - pad_w + j * dilation_w,  j in [0, kernel_w)
@@ -453,6 +453,9 @@ int tg_conv2d_backward_f32(const float *x, const float *weight, const float *gra
 int tg_conv2d_backward_f64(const double *x, const double *weight, const double *grad, double *grad_x,
                            double *grad_w, double *grad_b, int64_t n, int64_t c, int64_t h, int64_t w, int64_t o,
                            const struct tg_window *win);
+
+
+/* ----------------------------------------------------------- max pooling (pool.c) */
 
 /*
  * tg_max_pool2d_forward_f32 / _f64: max over each window, and where it is.

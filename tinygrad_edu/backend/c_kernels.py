@@ -12,11 +12,11 @@ from .c._ffi import ffi, get_num_threads, keep_freed_memory, lib, set_num_thread
 from .c._ffi import raise_on_error as _raise_on_error  # noqa: F401  (old name, used by tests)
 from .c.activations import (bias_relu, erf, gelu, gelu_backward, leaky_relu, leaky_relu_backward,  # noqa: F401
                             relu, relu_backward, sigmoid, sigmoid_backward, tanh_backward)
-from .c.conv import (col2im, col2im_t, conv2d_backward, conv2d_forward, im2col, im2col_t,  # noqa: F401
-                     max_pool2d_backward, max_pool2d_forward)
+from .c.conv import col2im, col2im_t, conv2d_backward, conv2d_forward, im2col, im2col_t  # noqa: F401
 from .c.loss import cross_entropy  # noqa: F401
 from .c.matmul import bmm, linear, linear_backward, matmul, matmul_naive  # noqa: F401
 from .c.optim import adagrad_step, adam_step, rmsprop_step, sgd_step  # noqa: F401
+from .c.pool import max_pool2d_backward, max_pool2d_forward  # noqa: F401
 from .c.rnn import gru_cell, gru_cell_backward, lstm_cell, lstm_cell_backward  # noqa: F401
 from .c.softmax import log_softmax, log_softmax_backward, softmax, softmax_backward  # noqa: F401
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from .checks import FLOAT_DTYPES  # noqa: F401  (old import path)
 from .numpy.activations import (bias_relu, erf, gelu, gelu_backward, leaky_relu, leaky_relu_backward, relu,
                                 relu_backward, sigmoid, sigmoid_backward, tanh_backward)
-from .numpy.conv import (col2im, col2im_t, conv2d_backward, conv2d_forward, im2col, im2col_t, max_pool2d_backward,
-                         max_pool2d_forward)
+from .numpy.conv import col2im, col2im_t, conv2d_backward, conv2d_forward, im2col, im2col_t
 from .numpy.loss import cross_entropy, cross_entropy_coefficients  # noqa: F401
 from .numpy.matmul import bmm, linear, linear_backward, matmul
 from .numpy.optim import adagrad_step, adam_step, rmsprop_step, sgd_step
+from .numpy.pool import max_pool2d_backward, max_pool2d_forward
 from .numpy.rnn import gru_cell, gru_cell_backward, lstm_cell, lstm_cell_backward
 from .numpy.softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
 
@@ -29,6 +29,7 @@ __all__ = [
     "cross_entropy",  # loss.c
     "sgd_step", "adam_step", "rmsprop_step", "adagrad_step",  # optim.c
     "im2col", "col2im", "im2col_t", "col2im_t",  # conv.c
-    "conv2d_forward", "conv2d_backward", "max_pool2d_forward", "max_pool2d_backward",
+    "conv2d_forward", "conv2d_backward",
+    "max_pool2d_forward", "max_pool2d_backward",  # pool.c
     "lstm_cell", "lstm_cell_backward", "gru_cell", "gru_cell_backward",  # rnn.c
 ]

@@ -1,7 +1,7 @@
 """nn.functional's conv2d and max_pool2d: PyTorch's argument checks and messages, then one op.
 
 The checks build a `Window` (kernel, stride, padding, dilation, output size) that the ops in
-ops/conv.py trust. (A file apart from functional.py only for its size.)
+ops/conv.py and ops/pool.py trust. (A file apart from functional.py only for its size.)
 """
 from __future__ import annotations
 

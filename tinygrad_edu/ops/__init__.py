@@ -6,7 +6,8 @@
     reduce       sum, mean, var, std, max, logsumexp, norm, prod
     softmax      softmax, log_softmax                    csrc/softmax.c
     loss         the fused cross-entropy, nll, mse, ...  csrc/loss.c
-    conv         conv2d, max_pool2d, im2col              csrc/conv.c
+    conv         conv2d, im2col                          csrc/conv.c
+    pool         max_pool2d                              csrc/pool.c
     norm         batch_norm, layer_norm
     rnn          the time loop of RNN, LSTM, GRU (one op per layer) csrc/rnn.c
     shape        view, reshape, permute, expand, repeat, diagonal, diag_embed, trace, ...
@@ -28,7 +29,7 @@ warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"tinygrad_edu
 
 from .activations import (Elu, Gelu, GeluBackward, Hardtanh, LeakyRelu, LeakyReluBackward, Relu, Sigmoid,  # noqa: E402
                           SigmoidBackward, Silu, Softplus, Tanh, TanhBackward, ThresholdBackward)
-from .conv import Col2im, Conv2d, Im2col, MaxPool2d, MaxPool2dBackward, MaxPool2dGather  # noqa: E402
+from .conv import Col2im, Conv2d, Im2col  # noqa: E402
 from .elementwise import (Abs, Add, Ceil, Clamp, ClampTensor, Copy, Cos, Div, Erf, Exp, Fill, FillTensor,  # noqa: E402
                           Floor, Log, Log1p, Maximum, Minimum, Mul, Neg, Pow, PowTensor, Reciprocal, Round, RPow,
                           Rsub, Sign, Sin, Sqrt, Sub, Trunc, Where, Zero)
@@ -39,6 +40,7 @@ from .loss import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CrossEntrop
                    MseLoss, MultiMarginLoss, NllLoss, SmoothL1Loss)
 from .matmul import Addmm, Bmm, Dot, Einsum, Mm, Mv  # noqa: E402
 from .norm import NativeBatchNorm, NativeLayerNorm  # noqa: E402
+from .pool import MaxPool2d, MaxPool2dBackward, MaxPool2dGather  # noqa: E402
 from .reduce import (Amax, Amin, LogSumExp, MaxAll, MaxDim, Mean, MeanDim, MinAll, MinDim, Norm,  # noqa: E402
                      Prod, ProdDim, Std, Sum, SumDim, Var)
 from .rnn import GRUSequence, LSTMSequence, RNNSequence  # noqa: E402
