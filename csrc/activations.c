@@ -1,7 +1,7 @@
 /*
  * activations.c -- elementwise activations and their backward, float32 and float64.
  *
- *   relu, relu_backward            y = max(x, 0);  dx = out > 0 ? grad : 0
+ *   relu, relu_backward            y = max(x, 0);  dx = out <= 0 ? 0 : grad
  *   bias_relu                      y = relu(x + b), b broadcast over the rows (a fused
  *                                  Linear + ReLU epilogue: one pass instead of two)
  *   leaky_relu, leaky_relu_backward
@@ -53,7 +53,7 @@ int SFX(tg_relu_backward)(const T *restrict grad, const T *restrict out, T *rest
     TG_CHECK_PTR(out, n);
     TG_CHECK_PTR(dx, n);
     /* a select, not grad * mask: PyTorch's threshold_backward gives 0 even where grad is inf/NaN */
-    for (int64_t i = 0; i < n; ++i) dx[i] = out[i] > 0 ? grad[i] : (T)0;
+    for (int64_t i = 0; i < n; ++i) dx[i] = out[i] <= 0 ? (T)0 : grad[i];  /* NaN out: grad, as PyTorch */
     return TG_OK;
 }
 

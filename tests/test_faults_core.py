@@ -315,3 +315,17 @@ def test_sgd_momentum_duplicate_first_steps():
             opt.step()
         out.append(w.item())
     assert out[0] == pytest.approx(out[1], rel=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_relu_backward_passes_grad_where_the_output_is_nan(dtype, backend_name):
+    """PyTorch's threshold_backward zeroes where out <= 0: a NaN output (NaN input) passes grad."""
+    values, grad = [float("nan"), -1.0, 0.0, 2.0], [5.0, 6.0, 7.0, 8.0]
+    got, want = [], []
+    for lib, out in ((tg, got), (torch, want)):
+        x = lib.tensor(values, dtype=getattr(lib, dtype), requires_grad=True)
+        y = lib.nn.functional.relu(x)
+        (g,) = lib.autograd.grad(y, x, lib.tensor(grad, dtype=getattr(lib, dtype)), create_graph=True)
+        out += [y.detach().numpy(), g.detach().numpy()]
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])

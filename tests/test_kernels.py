@@ -133,9 +133,12 @@ def test_erf_coefficients_are_what_fit_erf_prints():
 def test_relu_passes_nan_and_backward_ignores_grad_where_off(kernels):
     x = np.array([np.nan, -1.0, 2.0])
     np.testing.assert_array_equal(kernels.relu(x), [np.nan, 0.0, 2.0])
-    # threshold_backward is a select: an inf/NaN gradient where relu was off gives 0, not NaN
-    np.testing.assert_array_equal(kernels.relu_backward(np.array([np.inf, np.nan, 3.0]), kernels.relu(x)),
-                                  [0.0, 0.0, 3.0])
+    # threshold_backward is a select: an inf/NaN gradient where relu was off (out <= 0) gives 0, not
+    # NaN; where relu's output is NaN the gradient passes, as PyTorch's
+    grad = np.array([np.inf, np.nan, 3.0])
+    want = torch.ops.aten.threshold_backward(torch.from_numpy(grad), torch.from_numpy(kernels.relu(x)), 0)
+    np.testing.assert_array_equal(kernels.relu_backward(grad, kernels.relu(x)), want.numpy())
+    np.testing.assert_array_equal(want.numpy(), [np.inf, 0.0, 3.0])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

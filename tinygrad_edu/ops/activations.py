@@ -103,7 +103,7 @@ class Relu(Op):
 
 
 class ThresholdBackward(Op):
-    """dx = grad where y > 0 else 0: PyTorch's threshold_backward(grad, relu's output, 0).
+    """dx = 0 where y <= 0 else grad: PyTorch's threshold_backward(grad, relu's output, 0).
 
     An op of its own, as in PyTorch, so relu's backward is one C kernel and is still
     differentiable: d/dgrad is the same mask again; y gets zeros, as PyTorch gives (`zeros_like`)."""
@@ -114,7 +114,7 @@ class ThresholdBackward(Op):
         ctx.save_for_backward(out)
         if out.dtype in FLOAT_DTYPES and grad.dtype == out.dtype:
             return backend.kernels.relu_backward(grad, out)
-        return np.where(out > 0, grad, 0).astype(grad.dtype, copy=False)
+        return np.where(out <= 0, 0, grad).astype(grad.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, gg):
