@@ -163,7 +163,7 @@ int tg_keep_freed_memory(void);
  * y, dx        : [n]          outputs, overwritten; must not alias an input
  *
  * tg_relu:               y = x < 0 ? 0 : x              (NaN passes through)
- * tg_relu_backward:      dx = out > 0 ? grad : 0        (out = relu's output, as PyTorch saves)
+ * tg_relu_backward:      dx = out <= 0 ? 0 : grad       (out = relu's output, as PyTorch saves)
  * tg_leaky_relu:         y = x > 0 ? x : x * negative_slope
  * tg_leaky_relu_backward dx = x > 0 ? grad : grad * negative_slope   (x = the input)
  * tg_sigmoid:            y = 1 / (1 + e^-x)

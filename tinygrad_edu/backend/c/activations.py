@@ -24,7 +24,7 @@ def relu(x: np.ndarray) -> np.ndarray:
 
 
 def relu_backward(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``grad`` where ``out > 0``, else 0; ``out`` is relu's output (PyTorch's threshold_backward)."""
+    """0 where ``out <= 0``, else ``grad``; ``out`` is relu's output (PyTorch's threshold_backward)."""
     return binary(_RELU_BACKWARD, "relu_backward", grad, out)
 
 
