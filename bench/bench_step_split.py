@@ -13,7 +13,7 @@ Three measurements, each a median of repeats, wall clock, warm:
   split   the MLP's training step (zero_grad, forward, cross-entropy, backward, optimizer step).
           A first process times the step as it is; a second one, in which every C function is
           wrapped by a timer (the wrapper replaces the compiled module's `lib` before the backend
-          binds it), sums the time spent inside the C calls: tg_gemm_* (GEMM) and the others
+          binds it), sums the time spent inside the C calls: tg_gemm_* and tg_linear_backward_* (GEMM) and the others
           (activations, loss, optimizer...). Python (the interpreter, NumPy's small ops and
           allocations around the calls) is the step time minus the C time. The timer itself
           (two perf_counter calls, ~0.1 us) is counted in C, so C is a little overstated.
@@ -49,7 +49,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 from _machine import header, load_line  # noqa: E402
 
-GEMM_PREFIX = "tg_gemm_"
+GEMM_PREFIX = ("tg_gemm_", "tg_linear_backward_")  # tg_linear_backward: both Linear gradient GEMMs
 CLOCK = time.perf_counter  # --clock cpu: time.process_time
 
 
@@ -363,7 +363,7 @@ def main() -> int:
           f"{args.steps} steps\n")
     print("| part | us/step | share | C calls/step |")
     print("|---|---|---|---|")
-    for name, value, calls in (("GEMM (tg_gemm_*)", s["gemm"], s["gemm_calls"]),
+    for name, value, calls in (("GEMM (tg_gemm_*, tg_linear_backward_*)", s["gemm"], s["gemm_calls"]),
                                ("other kernels (activations, loss, optimizer)", s["other"], s["other_calls"]),
                                ("Python (interpreter, NumPy small ops, allocation)", python, None)):
         print(f"| {name} | {1e6 * value:.0f} | {100 * value / s['step']:.0f}% | {'' if calls is None else f'{calls:.0f}'} |")

@@ -1,6 +1,7 @@
-"""The torchvision that the basics tutorials use, for real torch (torchvision cannot be installed beside
-torch 2.13 here): datasets.MNIST/FashionMNIST read with our IDX reader, transforms.ToTensor/Lambda/
-Compose, io.read_image and models.vgg11...vgg19 (torchvision_ref.py's port), all giving torch tensors.
+"""The torchvision that the basics tutorials and pytorch/examples' MNIST programs use, for real torch
+(torchvision cannot be installed beside torch 2.13 here): datasets.MNIST/FashionMNIST read with our IDX
+reader, transforms.ToTensor/Lambda/Compose/Normalize, utils.save_image, io.read_image and
+models.vgg11...vgg19 (torchvision_ref.py's port), all giving torch tensors.
 `install()` puts it into sys.modules as `torchvision`; `python tests/torch_alias.py --torch prog.py`
 runs a program on torch with it, to compare with the same program on tinygrad_edu."""
 from __future__ import annotations
@@ -27,6 +28,23 @@ class Lambda:
 
     def __call__(self, x):
         return self.lambd(x)
+
+
+class Normalize:
+    """(x - mean) / std per channel, as torchvision's on a [C, H, W] tensor."""
+
+    def __init__(self, mean, std):
+        self.mean, self.std = torch.tensor(mean), torch.tensor(std)
+
+    def __call__(self, x):
+        return (x - self.mean.to(x.dtype)[:, None, None]) / self.std.to(x.dtype)[:, None, None]
+
+
+def save_image(tensor, fp, **kwargs):
+    """Our vision.utils.save_image on the torch tensor's values (the pictures are not compared)."""
+    import tinygrad_edu
+    from tinygrad_edu.vision import utils
+    utils.save_image(tinygrad_edu.from_numpy(tensor.detach().numpy().copy()), fp, **kwargs)
 
 
 class Compose:
@@ -89,7 +107,8 @@ def install() -> None:
     tv = types.ModuleType("torchvision")
     parts = {
         "datasets": {"MNIST": _dataset(ours.MNIST), "FashionMNIST": _dataset(ours.FashionMNIST)},
-        "transforms": {"ToTensor": ToTensor, "Lambda": Lambda, "Compose": Compose},
+        "transforms": {"ToTensor": ToTensor, "Lambda": Lambda, "Compose": Compose, "Normalize": Normalize},
+        "utils": {"save_image": save_image},
         "io": {"read_image": read_image},
         "models": {name: _vgg(name, cfg, bn) for name, cfg, bn in [
             ("vgg11", "A", False), ("vgg13", "B", False), ("vgg16", "D", False), ("vgg19", "E", False),
