@@ -1,9 +1,9 @@
-"""The NumPy twins' performance tricks give exactly what the plain formulas give (issue 14).
+"""The NumPy twins give exactly what the plain formulas and torch give (issue 14).
 
-relu_backward ANDs grad's bits with a mask instead of ``np.where`` (which mispredicts a branch
-per element); sgd_step and adam_step read ``grad`` in place instead of copying it. These check
-the bits against torch (or the plain formula), on the inputs where a trick could go wrong:
-infinities and NaNs, signed zeros, strided views, 0-d arrays, a grad that aliases a buffer.
+sgd_step and adam_step read ``grad`` in place instead of copying it (a performance trick);
+relu_backward is checked bit for bit against torch. These check the bits on the inputs where a
+trick could go wrong: infinities and NaNs, signed zeros, strided views, 0-d arrays, a grad that
+aliases a buffer.
 """
 import numpy as np
 import pytest

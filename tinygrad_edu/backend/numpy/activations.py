@@ -17,13 +17,7 @@ def relu(x: np.ndarray) -> np.ndarray:
 def relu_backward(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
     """0 where ``out <= 0``, else ``grad``; ``out`` is relu's output (PyTorch's threshold_backward)."""
     check_same("relu_backward", grad, out)
-    # PERFORMANCE: np.where(out <= 0, 0, grad) branches on every element and mispredicts on
-    # relu's random masks (~1 ns each: 36 us at 64x512). The same bits, 3-4x faster: AND grad's
-    # bits with 0 where out <= 0 and with -1 (all ones) elsewhere (a NaN output passes grad, as PyTorch).
-    bits = np.dtype(f"i{grad.itemsize}")
-    mask = np.array(out <= 0, dtype=bits, order="C")  # 1 or 0 (an ndarray even when 0-d)
-    np.subtract(mask, 1, out=mask)  # 0 or -1
-    return np.bitwise_and(mask, grad.view(bits), out=mask).view(grad.dtype)
+    return np.asarray(np.where(out <= 0, grad.dtype.type(0), grad), order="C")  # NaN out passes grad, as PyTorch
 
 
 def bias_relu(x: np.ndarray, b: np.ndarray) -> np.ndarray:
