@@ -39,6 +39,7 @@ import math
 import os
 from typing import IO, Any, Callable, Union
 
+from . import _pickling
 from ._pickling import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals  # noqa: F401 (torch.serialization's)
 
 FileLike = Union[str, "os.PathLike[str]", IO[bytes]]
@@ -401,7 +402,6 @@ def save(obj: Any, f: FileLike) -> None:
     A path is written atomically (a temporary beside it, renamed over it; temporaries left by
     savers that were killed are removed by the next save of that path), keeping an existing
     file's mode and owner. Where torch.save's open() would fail, so does this, with its error."""
-    from . import _pickling
     from .tensor import Tensor
     if _pickling.holds_python_objects(obj):
         if hasattr(f, "write"):
@@ -467,7 +467,6 @@ def load(f: FileLike, map_location: Any = None, weights_only: bool | None = True
 
 def _read_either(fh: IO[bytes], size: int | None, name: str, weights_only: bool, whole: bool) -> Any:
     """A pickled file (our magic first) or a safetensors one; PyTorch's zip files get a clear error."""
-    from . import _pickling
     from .tensor import from_numpy
     head = _read_exactly(fh, 8)
     if head is None:  # fewer than 8 bytes: the safetensors reader says what is wrong
