@@ -59,21 +59,25 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> list[float]:
     args = parse_args(argv)
-    rank, world = init_distributed(args.distributed, only_rank0_prints=False)  # each rank prints its folds
+    rank, world = init_distributed(args.distributed)
     data = mnist(args.data_dir, train=True, limit=args.limit_train)
-    if rank == 0:
-        print(f"{args.folds}-fold cross-validation on {len(data)} training images, {args.epochs} epoch(s) per fold")
+    print(f"{args.folds}-fold cross-validation on {len(data)} training images, {args.epochs} epoch(s) per fold")
     folds = list(enumerate(kfold_indices(len(data), args.folds, args.shuffle, args.seed), 1))
-    accuracies = {}
+    results = {}  # fold -> (validation accuracy, the line that reports it)
     for fold, (train_idx, val_idx) in folds[rank::world]:  # this rank's share of the folds
         torch.manual_seed(args.seed)
         model = MLP()
         fit(model, Subset(data, train_idx), optim.Adam(model.parameters(), lr=1e-3), args.epochs, seed=args.seed)
-        accuracies[fold] = evaluate(model, Subset(data, val_idx))[1]
+        accuracy = evaluate(model, Subset(data, val_idx))[1]
         which = "shuffled" if args.shuffle else f"images {val_idx[0]}..{val_idx[-1]}"
-        print(f"fold {fold}: train on {len(train_idx)} images, validate on {len(val_idx)} ({which}): "
-              f"validation accuracy {accuracies[fold]:.2f}%", flush=True)
-    accuracies = [acc for _, acc in sorted(gather_results(accuracies, world).items())]
+        results[fold] = accuracy, (f"fold {fold}: train on {len(train_idx)} images, validate on {len(val_idx)} "
+                                   f"({which}): validation accuracy {accuracy:.2f}%")
+        if world == 1:
+            print(results[fold][1], flush=True)
+    results = dict(sorted(gather_results(results, world).items()))
+    if world > 1:  # rank 0 reports every rank's folds (mpirun could interleave lines printed by several ranks)
+        print("\n".join(line for _, line in results.values()))
+    accuracies = [accuracy for accuracy, _ in results.values()]
     if rank > 0:
         return accuracies  # rank 0 reports
     mean, std = float(np.mean(accuracies)), float(np.std(accuracies, ddof=1))

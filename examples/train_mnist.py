@@ -131,13 +131,13 @@ def fit(model, train_set, optimizer, epochs: int, batch_size: int = 64, seed: in
 
 # ---------------------------------------------------------------- several processes (--distributed)
 
-def init_distributed(enabled: bool, only_rank0_prints: bool = True) -> tuple[int, int]:
+def init_distributed(enabled: bool) -> tuple[int, int]:
     """(rank, number of ranks): with --distributed from mpirun (docs/distributed.md), else (0, 1).
-    Unless told otherwise, what the other ranks print goes nowhere: rank 0 speaks for all."""
+    What the other ranks print goes nowhere: rank 0 speaks for all (mpirun could interleave their lines)."""
     if not enabled:
         return 0, 1
     dist.init_process_group(backend="mpi")
-    if only_rank0_prints and dist.get_rank() > 0:
+    if dist.get_rank() > 0:
         sys.stdout = open(os.devnull, "w")
     return dist.get_rank(), dist.get_world_size()
 
