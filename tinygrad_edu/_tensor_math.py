@@ -308,7 +308,8 @@ class MathMethods:
 
     def mm(self, other: Tensor) -> Tensor:
         _check_mm(self, other)
-        return ops.Mm.apply(self, other)
+        out = ops.matmul.mm_without_graph(self, other)  # PERF: None when a graph is recorded
+        return out if out is not None else ops.Mm.apply(self, other)
 
     def mv(self, vec: Tensor) -> Tensor:
         if self.ndim != 2 or vec.ndim != 1 or self.shape[1] != vec.shape[0]:

@@ -94,7 +94,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     ndim = input._data.ndim
     if bias is not None and ndim >= 1:
         if ndim == 2:
-            return addmm(bias, input, weight.t())
+            out = ops.matmul.linear_without_graph(input, weight, bias)  # PERF: None when a graph is recorded
+            return out if out is not None else addmm(bias, input, weight.t())
         flat = addmm(bias, input.reshape(-1, input.shape[-1]), weight.t())
         return flat.view(*input.shape[:-1], flat.shape[-1])
     out = input.matmul(weight.t())

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import grad_mode
-from ..autograd.function import Op, wrap
+from ..autograd.function import Op, Tensor, wrap
 from ..backend.checks import FLOAT_DTYPES
 from .elementwise import _save_partners
 
@@ -79,9 +79,10 @@ class Addmm(Op):
 
     @staticmethod
     def forward(ctx, bias, a, b, beta=1, alpha=1):
-        ctx.beta, ctx.alpha, ctx.bias_shape = beta, alpha, bias.shape
-        _save_partners(ctx, a, b, first=1)
-        ctx.b_transposed = _is_transposed(b)
+        if ctx.needs_input_grad:  # PERF: nothing to keep when no graph is recorded
+            ctx.beta, ctx.alpha, ctx.bias_shape = beta, alpha, bias.shape
+            _save_partners(ctx, a, b, first=1)
+            ctx.b_transposed = _is_transposed(b)
         if (beta == 1 and alpha == 1 and bias.shape == b.shape[1:] and bias.dtype == a.dtype
                 and a.dtype in FLOAT_DTYPES and b.dtype == a.dtype):
             return backend.kernels.linear(a, b.T, bias)
@@ -102,6 +103,37 @@ class Addmm(Op):
             if len(ctx.bias_shape) == 1 and not grad_mode.is_grad_enabled():  # the engine would sum it in two ops
                 d_bias = wrap(d_bias._data.sum(0))
         return (d_bias, *_mm_backward(g, a, b, need[1], need[2], ctx.b_transposed))
+
+
+# ---------------------------------------------------------------- PERF: products without a graph
+# Measured on the 64x64x10 product of the notes' MLP (issue 14), where the C call takes ~1.2 us:
+# with no graph to record, Mm/Addmm.apply's node, argument loops and saved-tensor bookkeeping
+# cost ~1.3 us, and F.linear's `weight.t()` view another ~1 us. These two do the same with one
+# kernel call and one Tensor; None means "not the plain case": the caller takes the op. Tested
+# against the ops (tests/test_matmul_small.py).
+_FLOATS = frozenset(FLOAT_DTYPES)  # `dtype in` hashes once instead of comparing with each
+
+
+def mm_without_graph(a: Tensor, b: Tensor):
+    """``a.mm(b)`` for checked 2-D ``a``, ``b`` of one float dtype when no graph is recorded, else None."""
+    x = a._data
+    if x.dtype in _FLOATS and not (grad_mode._enabled and (a._requires_grad or b._requires_grad)):
+        return wrap(backend.kernels.matmul(x, b._data))
+    return None
+
+
+def linear_without_graph(x: Tensor, weight: Tensor, bias: Tensor):
+    """``F.linear(x, weight, bias)`` for a 2-D ``x`` when no graph is recorded and the arguments are the
+    plain case (2-D weight, 1-D bias, one float dtype, fitting shapes), else None."""
+    if not (isinstance(weight, Tensor) and isinstance(bias, Tensor)):
+        return None
+    if grad_mode._enabled and (x._requires_grad or weight._requires_grad or bias._requires_grad):
+        return None
+    a, w, b = x._data, weight._data, bias._data
+    if (a.dtype in _FLOATS and w.dtype == a.dtype and b.dtype == a.dtype and w.ndim == 2 and b.ndim == 1
+            and a.shape[1] == w.shape[1] and b.shape[0] == w.shape[0]):
+        return wrap(backend.kernels.linear(a, w, b))
+    return None
 
 
 class Mv(Op):

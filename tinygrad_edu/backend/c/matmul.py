@@ -17,8 +17,8 @@ _GEMM = {dtype: (fn, ctype, PTYPE[dtype]) for dtype, (fn, ctype) in kernel_table
 _MATMUL_NAIVE = kernel_table("matmul_naive")
 _LINEAR_BACKWARD = kernel_table("linear_backward")
 
-# PERF: bound once: a module-attribute lookup per use costs ~20 ns, and _gemm runs per product.
-_from_buffer, _empty, _NULL = from_buffer, np.empty, NULL
+# PERF: bound once: a module-attribute lookup per use costs ~20 ns, and _mm runs per product.
+_from_buffer, _empty, _NULL, _ndarray = from_buffer, np.empty, NULL, np.ndarray
 
 
 def _pointer(x: np.ndarray, ctype, ptype) -> tuple:
@@ -45,38 +45,59 @@ def _pointer(x: np.ndarray, ctype, ptype) -> tuple:
     return x, _from_buffer(ctype, x)
 
 
-def _gemm(a: np.ndarray, b: np.ndarray, bias: np.ndarray | None, batch: int, m: int, k: int, n: int) -> np.ndarray:
-    """``C[q] = A[q] @ B[q] (+ bias)`` through ``tg_gemm_*``; ``a``, ``b`` both 2-D, or both 3-D (batched).
-
-    Written flat, with no helper calls beyond ``_pointer``: the MNIST MLP's smallest products
-    take ~1.5 us in C, so every 0.1 us of Python here shows.
-    """
+def _bmm(a: np.ndarray, b: np.ndarray, batch: int, m: int, k: int, n: int) -> np.ndarray:
+    """``C[q] = A[q] @ B[q]`` through ``tg_gemm_*`` for checked 3-D ``a``, ``b``, any strides."""
     dtype = a.dtype
     fn, ctype, ptype = _GEMM[dtype]
-    flags = a.flags  # PERF: the usual C-contiguous operand without the call of _pointer
-    if flags.c_contiguous and flags.aligned:
-        pa = _from_buffer(ctype, a)
-    else:
-        a, pa = _pointer(a, ctype, ptype)
+    a, pa = _pointer(a, ctype, ptype)
     b, pb = _pointer(b, ctype, ptype)
     item = a.itemsize
-    if a.ndim == 2:
-        a_rs, a_cs = a.strides
-        b_rs, b_cs = b.strides
-        a_bs = b_bs = 0
-        out = _empty((m, n), dtype)
+    (a_bs, a_rs, a_cs), (b_bs, b_rs, b_cs) = a.strides, b.strides
+    out = _empty((batch, m, n), dtype)
+    rc = fn(pa, pb, _NULL, _from_buffer(ctype, out), batch, m, k, n, a_bs // item, a_rs // item,
+            a_cs // item, b_bs // item, b_rs // item, b_cs // item)
+    if rc != 0:
+        raise_on_error(rc, fn)
+    return out
+
+
+def _mm(a: np.ndarray, b: np.ndarray, bias: np.ndarray | None, m: int, k: int, n: int) -> np.ndarray:
+    """``C = A @ B (+ bias)`` for checked 2-D ``a`` ``[m, k]``, ``b`` ``[k, n]``: one ``tg_gemm_*`` call.
+
+    PERF (issue 14: the 64x64x10 product takes ~1.2 us in C, so the Python around it shows):
+    the usual operands take no helper call and no division. A C-contiguous one (x, a plain B)
+    has strides ``(cols, 1)`` and its pointer from ``ffi.from_buffer`` (~0.2 us, against ~1.2 us
+    for an address through ``.ctypes`` or ``__array_interface__``); a column-major one (the
+    ``W^T`` of a Linear layer) is its C-contiguous transpose, strides ``(1, rows)``. Anything
+    else goes through ``_pointer``, and its strides are read. C checks the sizes and strides
+    again; they all come from the arrays' own shapes, so they fit the buffers.
+    """
+    fn, ctype, ptype = _GEMM[a.dtype]
+    flags = a.flags
+    if flags.c_contiguous and flags.aligned:
+        pa, a_rs, a_cs = _from_buffer(ctype, a), k, 1
     else:
-        (a_bs, a_rs, a_cs), (b_bs, b_rs, b_cs) = a.strides, b.strides
-        out = _empty((batch, m, n), dtype)
+        a, pa = _pointer(a, ctype, ptype)
+        a_rs, a_cs = a.strides
+        a_rs, a_cs = a_rs // a.itemsize, a_cs // a.itemsize
+    flags = b.flags
+    if flags.c_contiguous and flags.aligned:
+        pb, b_rs, b_cs = _from_buffer(ctype, b), n, 1
+    elif flags.f_contiguous and flags.aligned:  # W.t()
+        pb, b_rs, b_cs = _from_buffer(ctype, b.T), 1, k
+    else:
+        b, pb = _pointer(b, ctype, ptype)
+        b_rs, b_cs = b.strides
+        b_rs, b_cs = b_rs // b.itemsize, b_cs // b.itemsize
     if bias is None:
         pbias = _NULL
     else:
-        bias_flags = bias.flags
-        if not (bias_flags.c_contiguous and bias_flags.aligned):  # the kernel reads a dense bias
+        flags = bias.flags
+        if not (flags.c_contiguous and flags.aligned):  # the kernel reads a dense bias
             bias = np.require(bias, requirements="CA")
         pbias = _from_buffer(ctype, bias)
-    rc = fn(pa, pb, pbias, _from_buffer(ctype, out), batch, m, k, n, a_bs // item, a_rs // item,
-            a_cs // item, b_bs // item, b_rs // item, b_cs // item)
+    out = _empty((m, n), a.dtype)
+    rc = fn(pa, pb, pbias, _from_buffer(ctype, out), 1, m, k, n, 0, a_rs, a_cs, 0, b_rs, b_cs)
     if rc != 0:
         raise_on_error(rc, fn)
     return out
@@ -91,8 +112,12 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     floating-point summation order (like PyTorch, which also promises no particular
     order). Errors: see ``checks.check_matmul``.
     """
-    m, k, n = check_matmul(a, b)
-    return _gemm(a, b, None, 1, m, k, n)
+    if type(a) is _ndarray and type(b) is _ndarray and a.ndim == 2 and b.ndim == 2:  # PERF: the usual case
+        (m, k), (k2, n) = a.shape, b.shape
+        if k == k2 and a.dtype in _GEMM and b.dtype == a.dtype:
+            return _mm(a, b, None, m, k, n)
+    m, k, n = check_matmul(a, b)  # raises the error (or passes a subclass of ndarray)
+    return _mm(a, b, None, m, k, n)
 
 
 def bmm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -101,7 +126,7 @@ def bmm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     Returns a new C-contiguous ``[batch, m, n]`` array. Errors: see ``checks.check_bmm``.
     """
     batch, m, k, n = check_bmm(a, b)
-    return _gemm(a, b, None, batch, m, k, n)
+    return _bmm(a, b, batch, m, k, n)
 
 
 def linear(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
@@ -110,8 +135,14 @@ def linear(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
     One kernel call: ``w`` is read transposed in place, the bias is added in registers as
     each tile of ``y`` is stored. Errors: see ``checks.check_linear``.
     """
+    if (type(x) is _ndarray and type(w) is _ndarray and type(bias) is _ndarray and x.ndim == 2 and w.ndim == 2
+            and bias.ndim == 1):  # PERF: the usual case (a Linear layer) in one test; anything else: check_linear
+        (batch, fan_in), (fan_out, fan_in2) = x.shape, w.shape
+        if (fan_in == fan_in2 and bias.shape[0] == fan_out and x.dtype in _GEMM and w.dtype == x.dtype
+                and bias.dtype == x.dtype):
+            return _mm(x, w.T, bias, batch, fan_in, fan_out)
     batch, fan_in, fan_out = check_linear(x, w, bias)
-    return _gemm(x, w.T, bias, 1, batch, fan_in, fan_out)
+    return _mm(x, w.T, bias, batch, fan_in, fan_out)
 
 
 def linear_backward(grad: np.ndarray, x: np.ndarray, w: np.ndarray, need_dx: bool, need_dw: bool,
@@ -127,8 +158,8 @@ def linear_backward(grad: np.ndarray, x: np.ndarray, w: np.ndarray, need_dx: boo
     batch, fan_in, fan_out = check_linear_backward(grad, x, w)
     db = grad.sum(0) if need_db else None
     if not (need_dx and need_dw):
-        return (_gemm(grad, w, None, 1, batch, fan_out, fan_in) if need_dx else None,
-                _gemm(grad.T, x, None, 1, fan_out, batch, fan_in) if need_dw else None, db)
+        return (_mm(grad, w, None, batch, fan_out, fan_in) if need_dx else None,
+                _mm(grad.T, x, None, fan_out, batch, fan_in) if need_dw else None, db)
     # Both: one call, tg_linear_backward_*, runs the two products as one parallel job.
     dtype = grad.dtype
     ctype, ptype = _GEMM[dtype][1:]
