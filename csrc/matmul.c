@@ -420,7 +420,7 @@ static int SFX(gemm_block)(const T *a, int64_t a_rs, int64_t a_cs, const T *b, i
         SFX(naive_block)(a, a_rs, a_cs, b, b_rs, b_cs, bias, c, n, m_blk, k, n_blk);
         return TG_OK;
     }
-    if (tg_gemm_small_suits(m_blk, k, n_blk, b_cs, (int64_t)sizeof(T))) /* PERF: no packing */
+    if (tgs_takes(m_blk, k, n_blk, b_rs, b_cs, (int64_t)sizeof(T))) /* PERF: no packing */
         return SFX(tg_gemm_small)(a, b, bias, c, m_blk, k, n_blk, n, a_rs, a_cs, b_rs, b_cs);
 
     /* Split k into equal blocks of at most KC (784 -> 4 x 196, not
