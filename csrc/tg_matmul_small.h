@@ -57,13 +57,14 @@
 #define TGS_MAX_WORK (600 * 1000)
 
 /* B with strided columns (B = W^T in a Linear layer's forward x @ W^T) is first copied into a
- * dense [k, n] panel on the stack when it holds at most this many elements (64x10: 640). */
-#define TGS_PANEL_MAX 2048
+ * dense [k, n] panel on the stack when it takes at most this many bytes (64x10 float32: 2560;
+ * small enough for any thread's stack). */
+#define TGS_PANEL_BYTES 4096
 
 /* Whether B (k x n, strides b_rs, b_cs) is read in place (columns contiguous) or fits the panel. */
-static int tgs_b_readable(int64_t k, int64_t n, int64_t b_rs, int64_t b_cs)
+static int tgs_b_readable(int64_t k, int64_t n, int64_t b_rs, int64_t b_cs, int64_t elem_size)
 {
-    return b_cs == 1 || n <= 1 || (b_rs == 1 && k <= TGS_PANEL_MAX / n);
+    return b_cs == 1 || n <= 1 || (b_rs == 1 && k <= TGS_PANEL_BYTES / elem_size / n);
 }
 
 /* Whether tg_gemm should send this product here: m x k x n, B's strides b_rs (0: unknown) and
@@ -74,7 +75,7 @@ static int tgs_takes(int64_t m, int64_t k, int64_t n, int64_t b_rs, int64_t b_cs
     if (elem_size != 4 && elem_size != 8) return 0;
     /* k < 16 (dX = G W of the 10-logit layer, 64x10x64): packing B is cheap and the
      * packed path measured faster (0.95 against 1.01 us). */
-    if (m <= 0 || k < 16 || n <= 0 || !tgs_b_readable(k, n, b_rs, b_cs)) return 0;
+    if (m <= 0 || k < 16 || n <= 0 || !tgs_b_readable(k, n, b_rs, b_cs, elem_size)) return 0;
     return (double)m * (double)n * (double)k < (double)TGS_MAX_WORK;
 #else
     (void)m, (void)k, (void)n, (void)b_rs, (void)b_cs, (void)elem_size;
@@ -233,11 +234,11 @@ int SFX(tg_gemm_small)(const T *a, const T *b, const T *bias, T *c, int64_t m, i
     if (n <= 1) b_cs = 0;
     int rc = tgs_check(a, b, c, m, k, n, ldc, a_rs, a_cs, b_rs, b_cs, (int64_t)sizeof(T));
     if (rc != TG_OK || m == 0 || n == 0) return rc;
-    if (k == 0 || !tgs_b_readable(k, n, b_rs, b_cs)) {
+    if (k == 0 || !tgs_b_readable(k, n, b_rs, b_cs, (int64_t)sizeof(T))) {
         SFX(small_naive)(a, b, bias, c, m, k, n, ldc, a_rs, a_cs, b_rs, b_cs);
         return TG_OK;
     }
-    T panel[TGS_PANEL_MAX];
+    T panel[TGS_PANEL_BYTES / sizeof(T)];
     if (b_cs != 1 && n > 1) { /* PERF: B = W^T (b_rs == 1): W's rows become the panel's columns. 64x64x10 with
                                * the bias, 1 thread, best of 2000: 1.48 us packed, 1.37 us so (1.23 for a dense B) */
         for (int64_t p = 0; p < k; p++)

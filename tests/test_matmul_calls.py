@@ -57,9 +57,10 @@ def test_binding_small_shapes_every_layout(c_kernels, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-# (128, 16) fills the W^T panel of tg_matmul_small.h (2048 elements) exactly, (129, 16) and (1025, 2) just not
-@pytest.mark.parametrize("fan_in,fan_out", [(64, 10), (1, 1), (17, 3), (70, 17), (64, 64), (5, 0), (0, 4), (128, 16),
-                                            (129, 16), (1024, 2), (1025, 2)])
+# the W^T panel of tg_matmul_small.h (4 KiB): (64, 16) and (256, 4) fill it exactly in float32, (65, 16) and
+# (257, 4) just not; (64, 8) and (128, 4) in float64, (65, 8) and (129, 4) just not
+@pytest.mark.parametrize("fan_in,fan_out", [(64, 10), (1, 1), (17, 3), (70, 17), (64, 64), (5, 0), (0, 4), (64, 16),
+                                            (65, 16), (256, 4), (257, 4), (64, 8), (65, 8), (128, 4), (129, 4)])
 def test_binding_linear_layouts(c_kernels, fan_in, fan_out, dtype):
     rng = np.random.default_rng(fan_in * 100 + fan_out)
     x, w, bias = _ints(rng, (64, fan_in), dtype), _ints(rng, (fan_out, fan_in), dtype), _ints(rng, (fan_out,), dtype)
