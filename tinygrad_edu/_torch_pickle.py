@@ -270,7 +270,7 @@ def unpickle(fh, file: str, persistent_load: _StoragesLoader, weights_only: bool
     else:
         class Anything(pickle.Unpickler):
             def find_class(self, module, name):
-                found = torch_global(*_pickling.python3_name(module, name, self.proto), file)
+                found = torch_global(*_pickling.python3_name(module, name, 2), file)  # (C: no .proto)
                 return found if found is not None else super().find_class(module, name)
         unpickler = Anything(fh, encoding="utf-8")
     if persistent_load is not None:
