@@ -260,19 +260,32 @@ def check_map_location(map_location: Any) -> None:
                         f"{type(map_location).__name__}")
 
 
-def unpickle(fh, file: str, persistent_load: _StoragesLoader, weights_only: bool) -> Any:
+class _WeightsOnlyUnpickler(_pickling.RestrictedUnpickler):
+    """weights_only=True: PyTorch's names mapped to ours, the user's safe globals; nothing else."""
+
+    def __init__(self, fh, file: str):
+        super().__init__(fh)
+        self.file = file
+
+    def allowed_global(self, module: str, name: str) -> Any:
+        return torch_global(module, name, self.file)
+
+
+class _Unpickler(pickle.Unpickler):
+    """weights_only=False: PyTorch's names mapped to ours, any other name imported (only for trusted files)."""
+
+    def __init__(self, fh, file: str):
+        super().__init__(fh, encoding="utf-8")
+        self.file = file
+
+    def find_class(self, module: str, name: str) -> Any:
+        found = torch_global(*_pickling.python3_name(module, name, 2), self.file)
+        return found if found is not None else super().find_class(module, name)
+
+
+def unpickle(fh, file: str, persistent_load: _StoragesLoader | None, weights_only: bool) -> Any:
     """Unpickle a PyTorch pickle from fh, its storages through persistent_load."""
-    if weights_only:
-        class Weights(_pickling.RestrictedUnpickler):
-            def allowed_global(self, module, name):
-                return torch_global(module, name, file)
-        unpickler: Any = Weights(fh)
-    else:
-        class Anything(pickle.Unpickler):
-            def find_class(self, module, name):
-                found = torch_global(*_pickling.python3_name(module, name, 2), file)  # (C: no .proto)
-                return found if found is not None else super().find_class(module, name)
-        unpickler = Anything(fh, encoding="utf-8")
+    unpickler = _WeightsOnlyUnpickler(fh, file) if weights_only else _Unpickler(fh, file)
     if persistent_load is not None:
         unpickler.persistent_load = persistent_load
     return _pickling.run_unpickler(unpickler, file, "PyTorch checkpoint", weights_only)
