@@ -18,14 +18,19 @@ An object holding instances of Python classes (a whole nn.Module, as `torch.save
 an optimizer; a class of yours) is pickled instead, into our own file (see `_pickling.py`), and
 `load(f, weights_only=True)` -- the default, as in PyTorch 2.6+ -- refuses its classes with
 PyTorch's UnpicklingError text; `weights_only=False` loads it. The first 8 bytes tell the formats
-apart. Neither is PyTorch's zip format: files written by torch.save do not load here (a
-safetensors file does).
+apart.
 
-Differences from PyTorch: besides those objects, only tensors, dicts, lists, tuples, str, int,
-float, bool and None can be saved (sets, NumPy arrays, functions... raise TypeError). The same tensor object saved twice
-is stored once and loads as one object, but distinct tensors that merely share memory
-(views) are saved as independent copies. Parameters load as plain tensors and
-requires_grad is not kept (like the values of a state dict).
+PyTorch's own files load too: the zip archive torch.save writes (and the format before PyTorch 1.6),
+with torch 2.6+'s weights_only rules; and `save(obj, f, format="torch")` writes that zip format,
+which PyTorch's torch.load reads (_torch_zip.py: the archive; _torch_pickle.py: what its pickle
+names, and how tensors become storages).
+
+Differences from PyTorch, in the default format: besides those objects, only tensors, dicts, lists,
+tuples, str, int, float, bool and None can be saved (sets, NumPy arrays, functions... raise TypeError).
+The same tensor object saved twice is stored once and loads as one object, but distinct tensors that
+merely share memory (views) are saved as independent copies. Parameters load as plain tensors and
+requires_grad is not kept (like the values of a state dict). format="torch" keeps all of these as
+torch.save does.
 
 Files (the format is simple enough to write and read here, tensor by tensor, so a checkpoint
 is never held twice in memory): a path is saved through a temporary beside it, renamed over
