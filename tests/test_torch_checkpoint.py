@@ -302,3 +302,27 @@ def test_map_location_callable_called_as_torch_calls_it(tmp_path):
         tg.load(path, map_location=lambda storage, loc: storage.cuda())
     with pytest.raises(TypeError, match="map_location"):
         tg.load(path, map_location=5)
+
+
+@pytest.mark.parametrize("ops, refused", [
+    (b"ctorch\nSize\n)\x85RK\x01a", "Can only APPEND for list"),  # Size([]) then APPEND 1
+    (b"ctorch\nfloat32\n(K\x01K\x02u", "Can only SETITEMS for dict"),
+    (b"ctorch\nfloat32\nK\x01K\x02s", "Can only SETITEM for dict"),
+    (b"cbuiltins\nlen\n)R", "GLOBAL builtins.len was not an allowed global"),
+])
+def test_weights_only_fills_only_plain_containers(tmp_path, ops, refused):
+    """As torch's unpickler: APPEND(S) only on lists, SETITEM(S) only on dicts; globals by name."""
+    import zipfile
+    with zipfile.ZipFile(tmp_path / "f.pt", "w") as z:
+        z.writestr("archive/data.pkl", b"\x80\x02" + ops + b".")
+    with pytest.raises(pickle.UnpicklingError, match=refused):
+        tg.load(tmp_path / "f.pt")
+
+
+def test_pytorch_objects_are_refused_even_without_weights_only(tmp_path):
+    torch.save(torch.nn.Linear(2, 2), tmp_path / "m.pt")
+    with pytest.raises(RuntimeError, match=r"m\.pt: holds torch\.nn\.modules\.linear\.Linear, a PyTorch object.*"
+                                           r"state_dict\(\)"):
+        tg.load(tmp_path / "m.pt", weights_only=False)
+    with pytest.raises(pickle.UnpicklingError, match="GLOBAL torch.nn.modules.linear.Linear was not an allowed"):
+        tg.load(tmp_path / "m.pt")

@@ -271,6 +271,38 @@ class RestrictedUnpickler(pickle._Unpickler):
                                f"`add_safe_globals`, but got {kind}")
         pickle._Unpickler.load_build(self)
 
+    def _check_target(self, op: str, kinds: tuple, index: int | None) -> None:
+        """APPEND(S) fill only lists, SETITEM(S) only dicts, ADDITEMS only sets, as torch's unpickler.
+        index: of the target on the stack; None: the target is below the last MARK."""
+        target = self.stack[index] if index is not None else self.metastack[-1][-1]
+        if type(target) not in kinds and not any(type(target) is c for c in _user_safe.values()):
+            raise _not_allowed(f"Can only {op} for {', '.join(k.__name__ for k in kinds)}, but got {type(target)}")
+
+    def load_append(self):
+        self._check_target("APPEND", (list,), -2)
+        pickle._Unpickler.load_append(self)
+
+    def load_appends(self):
+        self._check_target("APPENDS", (list,), None)
+        pickle._Unpickler.load_appends(self)
+
+    def load_setitem(self):
+        self._check_target("SETITEM", (dict, collections.OrderedDict, collections.Counter), -3)
+        pickle._Unpickler.load_setitem(self)
+
+    def load_setitems(self):
+        self._check_target("SETITEMS", (dict, collections.OrderedDict, collections.Counter), None)
+        pickle._Unpickler.load_setitems(self)
+
+    def load_additems(self):
+        self._check_target("ADDITEMS", (set,), None)
+        pickle._Unpickler.load_additems(self)
+
+    dispatch[pickle.APPEND[0]] = load_append
+    dispatch[pickle.APPENDS[0]] = load_appends
+    dispatch[pickle.SETITEM[0]] = load_setitem
+    dispatch[pickle.SETITEMS[0]] = load_setitems
+    dispatch[pickle.ADDITEMS[0]] = load_additems
     dispatch[pickle.REDUCE[0]] = load_reduce
     dispatch[pickle.NEWOBJ[0]] = load_newobj
     dispatch[pickle.NEWOBJ_EX[0]] = load_newobj_ex

@@ -280,6 +280,10 @@ class _Unpickler(pickle.Unpickler):
 
     def find_class(self, module: str, name: str) -> Any:
         found = torch_global(*_pickling.python3_name(module, name, 2), self.file)
+        if found is None and module.partition(".")[0] == "torch":  # a torch Module, optimizer...: not ours
+            raise RuntimeError(f"{self.file}: holds {module}.{name}, a PyTorch object: tinygrad_edu loads tensors and "
+                               "plain containers from PyTorch's files, not PyTorch's classes. In PyTorch, save "
+                               "model.state_dict() (or optimizer.state_dict()) instead")
         return found if found is not None else super().find_class(module, name)
 
 
