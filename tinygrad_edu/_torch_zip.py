@@ -88,6 +88,7 @@ class ZipReader:
                                        "are in the file)")
             done += got
         # A CRC of 0 means "not computed": torch.serialization.set_crc32_options(False) writes files so.
+        # (PyTorch's torch.load does not check it: there, a damaged byte loads as a wrong number.)
         if info.CRC and zlib.crc32(view) != info.CRC:
             raise _fail(self.name, f"record {info.filename} is damaged (its CRC-32 does not match its bytes)")
 
