@@ -168,3 +168,23 @@ def test_roundtrip_property_in_torch_format(obj):
     buf = io.BytesIO()
     tg.save(obj, buf, format="torch")
     assert same(tg.load(io.BytesIO(buf.getvalue())), obj)
+
+
+def test_save_to_a_stream_that_cannot_seek():
+    class Pipe(io.RawIOBase):  # a socket or pipe: write only, no seek, no tell
+        def __init__(self):
+            self.chunks = []
+
+        def writable(self):
+            return True
+
+        def write(self, b):
+            self.chunks.append(bytes(b))
+            return len(b)
+    pipe = Pipe()
+    obj = {"w": tg.arange(6.0).reshape(2, 3), "step": 4}
+    tg.save(obj, pipe, format="torch")
+    data = io.BytesIO(b"".join(pipe.chunks))
+    assert same(tg.load(data), obj)
+    data.seek(0)
+    assert torch.load(data)["w"].tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
