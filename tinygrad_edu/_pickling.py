@@ -4,13 +4,17 @@
 as safetensors, which loading can never turn into code. An object that holds instances of Python
 classes (a whole nn.Module, an optimizer, your own class) cannot be written that way: it is pickled,
 as PyTorch pickles everything. The file is our 8-byte magic `TGEDUPKL` then one pickle stream
-(protocol 5): PyTorch writes a zip of pickles instead, and neither reads the other's.
+(protocol 5). PyTorch writes a zip of pickles instead: `load` reads that too, and
+`save(..., format="torch")` writes it (_torch_pickle.py, which shares the unpickler below).
 
 Loading follows PyTorch 2.6+: `weights_only=True` (the default) unpickles only tensors, dicts,
 lists, tuples, sets, OrderedDict, str/bytes/numbers/bool/None, dtypes and Size, plus the classes
 given to `add_safe_globals`; any other class is refused before it is touched (no import, no code)
-with PyTorch's UnpicklingError text. `weights_only=False` unpickles anything: only for files you
-trust, since unpickling can run any code.
+with PyTorch's UnpicklingError text. As PyTorch's own weights-only unpickler, it then checks each
+opcode (`RestrictedUnpickler`): only allowed globals are called, and only lists, dicts, sets,
+OrderedDicts and allowlisted classes are filled, so a crafted file cannot rewrite a dtype or a
+tensor's slots either. `weights_only=False` unpickles anything: only for files you trust, since
+unpickling can run any code.
 
 A tensor pickles as its data, dtype, shape and requires_grad (as torch): the graph and `.grad` are
 not kept, so a non-leaf loads as a leaf that still requires grad; a Parameter stays a Parameter.
