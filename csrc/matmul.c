@@ -100,6 +100,23 @@
 #define TG_PAR_MIN_WORK (1000 * 1000)
 #endif
 
+/* PERF: products of at most this many rows whose B has unit-stride rows skip packing
+ * whatever their size: they go to tg_gemm_small, which reads B in place with AVX-512
+ * masked loads. Each B value is used once per 6-row tile, so with few rows the packing
+ * pass is no longer small beside the multiply. At 1 thread (best of many calls, Zen 4):
+ * 64x784x512 495 -> 471 us, 32x784x512 285 -> 240 us, 64x256x128 39.5 -> 37.8 us; even
+ * at 96 rows, 703 us both ways; at 192 rows packing wins (1378 against 1420 us). */
+#define TG_UNPACKED_MAX_ROWS 64
+
+/* Whether tg_gemm_small should run an m x k x n block with B's column stride b_cs. */
+static int tg_unpacked_pays(int64_t m, int64_t k, int64_t n, int64_t b_cs, int64_t elem_size)
+{
+#if defined(__AVX512F__) /* without masked loads tg_gemm_small has no fast edge */
+    if (m <= TG_UNPACKED_MAX_ROWS && k >= 16 && (b_cs == 1 || n == 1)) return 1;
+#endif
+    return tg_gemm_small_suits(m, k, n, b_cs, elem_size);
+}
+
 /* Tasks per thread: more than one, so a late or preempted thread leaves work the others
  * take, but few: each task packs its own copy of the operand it does not split. */
 #define TG_TASKS_PER_THREAD 2
@@ -428,7 +445,7 @@ static int SFX(gemm_block)(const T *a, int64_t a_rs, int64_t a_cs, const T *b, i
         SFX(naive_block)(a, a_rs, a_cs, b, b_rs, b_cs, bias, c, n, m_blk, k, n_blk);
         return TG_OK;
     }
-    if (tg_gemm_small_suits(m_blk, k, n_blk, b_cs, (int64_t)sizeof(T))) /* PERF: no packing */
+    if (tg_unpacked_pays(m_blk, k, n_blk, b_cs, (int64_t)sizeof(T))) /* PERF: no packing */
         return SFX(tg_gemm_small)(a, b, bias, c, m_blk, k, n_blk, n, a_rs, a_cs, b_rs, b_cs);
 
     /* Split k into equal blocks of at most KC (784 -> 4 x 196, not
