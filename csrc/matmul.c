@@ -35,7 +35,10 @@
  *   k-block is stored (no extra pass over C). PERF: A is packed only when
  *   neither of its strides is 1; otherwise the micro-kernel reads it in place
  *   (its broadcasts load one scalar per row wherever it lies), which saves the
- *   packing pass: about 10% of a 64x256x128 product.
+ *   packing pass: about 10% of a 64x256x128 product. Products of at most 64
+ *   rows (an MLP at batch 64) whose B rows are contiguous skip packing B too:
+ *   tg_gemm_small (tg_matmul_small.h) reads B in place, since each B value
+ *   then serves only 11 row tiles and its copy no longer pays.
  *
  *   Threads: C is cut into tasks (whole batch items, or row / column strips
  *   of one product) that the pool (threadpool.c) hands out one at a time: a
