@@ -110,8 +110,9 @@ int SFX(tg_cross_entropy)(const T *restrict logits, const int64_t *restrict targ
                 for (int64_t j = 0; j < k; ++j) d[j] = 0;
         } else {
             const T m = SFX(tg_row_max)(x, k);
-            const T s = !d ? SFX(tg_row_sum_exp)(x, m, k)
-                        : k < TG_NLANES ? SFX(tg_ce_short_exp_sum)(x, m, d, k) : SFX(tg_row_exp_sum)(x, m, d, k);
+            T scratch[TG_NLANES]; /* the exps of a short row when no gradient is wanted */
+            const T s = k < TG_NLANES ? SFX(tg_ce_short_exp_sum)(x, m, d ? d : scratch, k)
+                        : d ? SFX(tg_row_exp_sum)(x, m, d, k) : SFX(tg_row_sum_exp)(x, m, k);
             /* -logp_c = (m - x_c) + log s. Grouped so, not (m + log s) - x_c: with logits of
              * 1e4, m + log s would be rounded to float32's ulp there (1e-3). */
             const T log_s = LOG(s);
