@@ -84,6 +84,7 @@ def test_shortcut_records_the_readable_paths_node(monkeypatch):
     slow = F.cross_entropy(x, tg.tensor(TARGET))
     a, b = fast.grad_fn, slow.grad_fn
     assert type(a) is type(b)
+    assert sorted(vars(a)) == sorted(vars(b))  # the shortcut sets every attribute Op.apply sets, no other
     assert a.next_functions == b.next_functions  # the same leaf's AccumulateGrad
     assert a.needs_input_grad == b.needs_input_grad and a._arg_is_tensor == b._arg_is_tensor
     assert a._input_meta == b._input_meta
