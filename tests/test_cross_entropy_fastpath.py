@@ -143,18 +143,32 @@ def test_shortcut_double_backward_matches_torch():
         np.testing.assert_allclose(ours, ref, rtol=1e-10, atol=1e-12)
 
 
-def test_inplace_change_of_the_logits_after_the_loss_is_fine_as_in_torch():
+@pytest.mark.parametrize("kw", [{}, {"reduction": "none"}, {"weight": "W", "label_smoothing": 0.1}])
+def test_inplace_change_of_the_logits_after_the_loss_is_fine_as_in_torch(kw):
     """The usual backward reads only the gradient the kernel kept, not the logits (PyTorch's
-    LogSoftmaxBackward0 saves its output, not its input): changing the logits later is no error."""
+    LogSoftmaxBackward0 saves its output, not its input): changing the logits later is no error,
+    through the shortcut or the readable path."""
     grads = []
     for lib in (tg, torch):
+        kw = {**kw, "weight": lib.tensor(np.linspace(0.5, 2, 10, dtype=np.float32))} if "weight" in kw else kw
         leaf = lib.tensor(LOGITS, requires_grad=True)
         logits = leaf * 1
-        loss = lib.nn.functional.cross_entropy(logits, lib.tensor(TARGET))
+        loss = lib.nn.functional.cross_entropy(logits, lib.tensor(TARGET), **kw)
         logits.add_(1)
-        loss.backward()
+        loss.sum().backward()
         grads.append(leaf.grad.numpy())
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-5, atol=1e-6)
+
+
+def test_gradient_of_another_dtype_is_promoted_as_torch():
+    results = []
+    for lib in (tg, torch):
+        x = lib.tensor(LOGITS, requires_grad=True)
+        loss = lib.nn.functional.cross_entropy(x, lib.tensor(TARGET), reduction="none")
+        loss.backward(lib.tensor(np.linspace(-1, 1, 64)))  # float64 gradient of a float32 loss
+        results.append((str(x.grad.dtype).split(".")[-1], x.grad.numpy()))
+    assert results[0][0] == results[1][0] == "float32"
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-5, atol=1e-6)
 
 
 def test_shortcut_keeps_the_error_texts(backend_name):
