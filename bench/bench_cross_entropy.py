@@ -45,9 +45,10 @@ def best_cpu_time(fn, calls: int) -> float:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--rounds", type=int, default=20)
-    p.add_argument("--shape", default="64x10")
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--rounds", type=int, default=20, help="the rows take turns this many times")
+    p.add_argument("--shape", default="64x10", help="logits N x C")
     args = p.parse_args()
     n, k = (int(s) for s in args.shape.split("x"))
     tg.backend.use("c")
