@@ -34,14 +34,23 @@
  *
  * A worker that joined can still be preempted mid-task when the machine is
  * busy (2 cores shared by many processes): the caller then waits up to a
- * scheduler time slice for it. So the caller times itself: when the wait for
- * stragglers exceeds its own working time (the call took longer than doing
- * all the tasks itself would have), or no worker joined at all although one
- * was spinning, ready (the OS ran something else on the other core: the
- * caller paid the cut of the job into tasks for nothing), the next calls run
- * serially: 16 of them, doubling up to 256 while it keeps happening, back to
- * 16 after a good call. tg_parallel_threads lets a caller
- * see such a serial spell coming before it cuts its job.
+ * scheduler time slice for it (4 ms at HZ=250). So each worker counts the CPU
+ * time it spends in the job's tasks, and the caller compares: when its wait for
+ * stragglers exceeds the workers' CPU time (the call took longer than the
+ * caller doing every task alone would have: a worker sat descheduled), or no
+ * worker joined at all although one was spinning, ready (the OS ran something
+ * else on the other core: the caller paid the cut of the job into tasks for
+ * nothing), the next calls run serially: 16 of them, doubling up to 256 while
+ * it keeps happening, back to 16 after a good call. A wait for a worker that
+ * is merely computing a longer task is no such sign, so the wait is not
+ * compared with the caller's own working time: in the two-task jobs of
+ * tg_linear_backward (the MLP's small layers, one product each) the worker's
+ * product often takes longer than the caller's, and that rule started a spell
+ * after 115 of 534 of them in a quiet 2-thread MLP run (traced on the 2-core
+ * VM at real-time priority). Counting costs two reads of the thread's CPU
+ * clock per job on the worker (under 1 us).
+ * tg_parallel_threads lets a caller see such a serial spell coming before it
+ * cuts its job.
  *
  * Running short of threads or memory degrades, never fails: the pool runs with the
  * workers pthread_create could start (a process or memory limit), and a worker whose
@@ -95,6 +104,7 @@ static struct {
     atomic_uint_fast64_t open; /* generation of the job workers may join; 0: none */
     atomic_int_fast64_t next;  /* next task number to hand out */
     atomic_int_fast64_t joined, joined_any, worker_tasks; /* in the job now / at all; tasks they took */
+    atomic_int_fast64_t worker_cpu_ns; /* CPU time the workers spent in this job's tasks */
     atomic_int_fast64_t sleepers;    /* workers asleep on `wake` (or about to be) */
     atomic_int caller_asleep;        /* the caller sleeps on `done` (or is about to) */
     int64_t handed_back[TG_MAX_THREADS]; /* [worker id]: the task it failed, or TG_NO_TASK */
@@ -137,6 +147,14 @@ static double seconds(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* CPU time of the calling thread (ns): what it computed, not counting time it sat descheduled. */
+static int64_t thread_cpu_ns(void)
+{
+    struct timespec t;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) != 0) return 0;
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
 static void sleep_us(int64_t us)
@@ -206,7 +224,9 @@ static void *worker_main(void *arg)
         if (atomic_load(&pool.open) == g && id < pool.wanted) {
             atomic_fetch_add(&pool.joined_any, 1);
             int rc;
+            const int64_t cpu_start = thread_cpu_ns();
             pool.handed_back[id] = run_tasks(pool.fn, pool.ctx, pool.ntasks, &rc, 1); /* the caller reruns it */
+            atomic_fetch_add(&pool.worker_cpu_ns, thread_cpu_ns() - cpu_start);
         }
         if (atomic_fetch_sub(&pool.joined, 1) == 1 && atomic_load(&pool.caller_asleep)) {
             pthread_mutex_lock(&pool.lock);
@@ -287,6 +307,7 @@ static int open_job(tg_task_fn fn, void *ctx, int64_t ntasks, int64_t wanted)
     atomic_store(&pool.next, 0);
     atomic_store(&pool.joined_any, 0);
     atomic_store(&pool.worker_tasks, 0);
+    atomic_store(&pool.worker_cpu_ns, 0);
     atomic_store(&pool.open, ++pool.generation);
     const int woke = atomic_load(&pool.sleepers) > 0;
     if (woke) { /* no system call while every worker spins */
@@ -326,7 +347,6 @@ int tg_parallel_for(tg_task_fn fn, void *ctx, int64_t ntasks, int64_t nthreads)
     pthread_once(&fork_handler_once, install_fork_handler);
     const int woke = open_job(fn, ctx, ntasks, ensure_workers(nthreads - 1));
 
-    const double start = seconds();
     int rc = TG_OK;
     run_tasks(fn, ctx, ntasks, &rc, 0); /* on a failure the call fails: take no more tasks */
     const double own_work_done = seconds();
@@ -334,10 +354,11 @@ int tg_parallel_for(tg_task_fn fn, void *ctx, int64_t ntasks, int64_t nthreads)
     const double waited = seconds() - own_work_done;
 
     const int64_t helped = atomic_load(&pool.joined_any);
-    /* A straggler, or no help although a worker was spinning, ready (so it was descheduled):
-     * the other core is busy, go serial for a while. No help from a worker that had to be
-     * woken is no such sign: waking a sleeping thread can take longer than a short call. */
-    if (waited > own_work_done - start || (helped == 0 && !woke)) {
+    /* A straggler (the caller waited longer than the workers computed), or no help although a
+     * worker was spinning, ready (so it was descheduled): the other core is busy, go serial
+     * for a while. No help from a worker that had to be woken is no such sign: waking a
+     * sleeping thread can take longer than a short call. */
+    if (waited > 1e-9 * (double)atomic_load(&pool.worker_cpu_ns) || (helped == 0 && !woke)) {
         atomic_store(&serial_calls_left, backoff);
         backoff = backoff < TG_BACKOFF_MAX ? 2 * backoff : TG_BACKOFF_MAX;
     } else {

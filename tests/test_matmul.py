@@ -82,6 +82,33 @@ def test_matmul_threaded_sizes(c_kernels, threads, m, k, n, dtype):
     np.testing.assert_array_equal(c_kernels.matmul(a, b), a @ b)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout_a", LAYOUTS)
+@pytest.mark.parametrize("layout_b", ["contiguous", "transposed"])
+@pytest.mark.parametrize("m,k,n", [(67, 530, 131), (131, 70, 97), (6, 1000, 200)])
+def test_matmul_packed_path_any_layout_of_a(c_kernels, threads, m, k, n, layout_a, layout_b, dtype):
+    # Above the unpacked small path, with ragged tiles and k cut into blocks: A with a unit
+    # stride (contiguous, transposed) is read in place by the micro-kernel, A strided both
+    # ways (sliced) is packed; 2 threads cut C into column strips.
+    rng = np.random.default_rng(m * k + n)
+    a, b = _ints(rng, (m, k), dtype), _ints(rng, (k, n), dtype)
+    np.testing.assert_array_equal(c_kernels.matmul(_layout(a, layout_a), _layout(b, layout_b)), a @ b)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout_a", ["contiguous", "transposed"])
+@pytest.mark.parametrize("m", [1, 17, 64])
+def test_matmul_few_rows_big_product_reads_b_in_place(c_kernels, threads, m, layout_a, dtype):
+    # At most 64 rows and B's rows contiguous: no packing at any size (B's rows read with
+    # masked loads, a ragged 1001 = 62 * 16 + 9 columns); B also a view with spaced rows.
+    rng = np.random.default_rng(m)
+    a, b = _ints(rng, (m, 333), dtype), _ints(rng, (333, 1001), dtype)
+    spaced = np.zeros((666, 1001), dtype)
+    spaced[::2] = b
+    for b_view in (b, spaced[::2]):
+        np.testing.assert_array_equal(c_kernels.matmul(_layout(a, layout_a), b_view), a @ b)
+
+
 @settings(max_examples=80, deadline=None)
 @given(m=st.sampled_from(SIZES), k=st.sampled_from(SIZES), n=st.sampled_from(SIZES + [64, 70]),
        layout_a=st.sampled_from(LAYOUTS), layout_b=st.sampled_from(LAYOUTS),

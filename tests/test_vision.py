@@ -215,6 +215,13 @@ def test_resnet18_weights_from_safetensors_and_no_download(tmp_path, monkeypatch
     assert torchvision.models.resnet18(weights="DEFAULT").fc.bias.detach().numpy()[0] == theirs.fc.bias[0].item()
     with pytest.raises(FileNotFoundError, match="no such file"):
         torchvision.models.resnet18(weights=str(tmp_path / "missing.safetensors"))
+    torch.save({k: v + 1 for k, v in theirs.state_dict().items()},  # torchvision's own file name and format win
+               str(tmp_path / "home" / "checkpoints" / "resnet18-f37072fd.pth"))
+    assert torchvision.models.resnet18(weights="DEFAULT").fc.bias.detach().numpy()[0] == theirs.fc.bias[0].item() + 1
+    torch.save(theirs.state_dict(), str(tmp_path / "r18.pth"))
+    ours = torchvision.models.resnet18(weights=str(tmp_path / "r18.pth")).eval()
+    np.testing.assert_allclose(ours(tg.tensor(x)).detach().numpy(), theirs(torch.tensor(x)).detach().numpy(),
+                               rtol=1e-3, atol=1e-4)
 
 
 def test_frozen_body_new_head_as_the_notes():

@@ -24,16 +24,17 @@ float, double, half, long, int, short = float32, float64, float16, int64, int32,
 __version__ = "0.1.0"
 
 
-def save(obj, f) -> None:
+def save(obj, f, format: str | None = None) -> None:
     """Save tensors and nested dicts/lists of them (safetensors format: loading runs no code);
-    objects holding Modules or other Python classes are pickled (see serialization.py)."""
+    objects holding Modules or other Python classes are pickled (see serialization.py);
+    format="torch" writes PyTorch's zip format, which torch.load reads."""
     from .serialization import save as _save
-    _save(obj, f)
+    _save(obj, f, format=format)
 
 
 def load(f, map_location=None, weights_only: bool | None = True, **kwargs):
-    """Load what `save` wrote (or any safetensors file, as a dict of tensors); pickled objects
-    need weights_only=False unless they hold only tensors and plain containers."""
+    """Load what `save` or PyTorch's torch.save wrote (or any safetensors file, as a dict of tensors);
+    pickled objects need weights_only=False unless they hold only tensors and plain containers."""
     from .serialization import load as _load
     return _load(f, map_location=map_location, weights_only=weights_only, **kwargs)
 

@@ -4,22 +4,29 @@
 as safetensors, which loading can never turn into code. An object that holds instances of Python
 classes (a whole nn.Module, an optimizer, your own class) cannot be written that way: it is pickled,
 as PyTorch pickles everything. The file is our 8-byte magic `TGEDUPKL` then one pickle stream
-(protocol 5): PyTorch writes a zip of pickles instead, and neither reads the other's.
+(protocol 5). PyTorch writes a zip of pickles instead: `load` reads that too, and
+`save(..., format="torch")` writes it (_torch_pickle.py, which shares the unpickler below).
 
 Loading follows PyTorch 2.6+: `weights_only=True` (the default) unpickles only tensors, dicts,
 lists, tuples, sets, OrderedDict, str/bytes/numbers/bool/None, dtypes and Size, plus the classes
 given to `add_safe_globals`; any other class is refused before it is touched (no import, no code)
-with PyTorch's UnpicklingError text. `weights_only=False` unpickles anything: only for files you
-trust, since unpickling can run any code.
+with PyTorch's UnpicklingError text. As PyTorch's own weights-only unpickler, it then checks each
+opcode (`RestrictedUnpickler`): only allowed globals are called, and only lists, dicts, sets,
+OrderedDicts and allowlisted classes are filled, so a crafted file cannot rewrite a dtype or a
+tensor's slots either. `weights_only=False` unpickles anything: only for files you trust, since
+unpickling can run any code.
 
 A tensor pickles as its data, dtype, shape and requires_grad (as torch): the graph and `.grad` are
 not kept, so a non-leaf loads as a leaf that still requires grad; a Parameter stays a Parameter.
 """
 from __future__ import annotations
 
+import _compat_pickle
+import collections
 import contextlib
 import io
 import pickle
+import struct
 from typing import IO, Any
 
 import numpy as np
@@ -204,21 +211,134 @@ def _refusal(module: str, name: str) -> UnpicklingError:
         "this class/function.")
 
 
-class _WeightsOnlyUnpickler(pickle.Unpickler):
-    """Refuses every global but tensors' rebuilders, plain containers, dtypes and the user's safe globals:
-    checked by name before any module is imported."""
+def python3_name(module: str, name: str, protocol: int) -> tuple[str, str]:
+    """Pickles of protocol < 3 (PyTorch writes 2) name Python 2's modules (__builtin__.set): Python 3's names."""
+    if protocol < 3:
+        if (module, name) in _compat_pickle.NAME_MAPPING:
+            return _compat_pickle.NAME_MAPPING[(module, name)]
+        module = _compat_pickle.IMPORT_MAPPING.get(module, module)
+    return module, name
+
+
+def _not_allowed(why: str) -> UnpicklingError:
+    return UnpicklingError(
+        "Weights only load failed. Re-running `torch.load` with `weights_only` set to `False` will likely "
+        "succeed, but it can result in arbitrary code execution. Do it only if you got the file from a trusted "
+        f"source.\n\tWeightsUnpickler error: {why}")
+
+
+class RestrictedUnpickler(pickle._Unpickler):
+    """weights_only=True, as PyTorch's _weights_only_unpickler: a global is looked up by name, in
+    `allowed_global` then in the user's safe globals, before anything is imported; REDUCE and NEWOBJ
+    call only what came from there; BUILD fills only OrderedDicts and the user's safe classes (never
+    a tensor's or a dtype's slots). pickle's pure-Python Unpickler, so that each opcode can be checked."""
+
+    dispatch = dict(pickle._Unpickler.dispatch)
+
+    def __init__(self, file):
+        super().__init__(file, encoding="utf-8")
+        self._allowed: set[int] = set()  # ids of the globals handed out (module-level objects: never freed)
+
+    def allowed_global(self, module: str, name: str) -> Any:
+        """The object for an allowed name, else None."""
+        return None
 
     def find_class(self, module: str, name: str):
-        if (module, name) in _user_safe:
-            return _user_safe[(module, name)]
+        module, name = python3_name(module, name, self.proto)
+        found = _user_safe.get((module, name))
+        found = self.allowed_global(module, name) if found is None else found
+        if found is None:
+            raise _refusal(module, name)
+        self._allowed.add(id(found))
+        return found
+
+    def _check_call(self, func) -> None:
+        if id(func) not in self._allowed:
+            raise _not_allowed(f"Trying to call reduce for unrecognized function {func!r}")
+
+    def load_reduce(self):
+        self._check_call(self.stack[-2])
+        pickle._Unpickler.load_reduce(self)
+
+    def load_newobj(self):
+        self._check_call(self.stack[-2])
+        pickle._Unpickler.load_newobj(self)
+
+    def load_newobj_ex(self):
+        self._check_call(self.stack[-3])
+        pickle._Unpickler.load_newobj_ex(self)
+
+    def load_build(self):
+        kind = type(self.stack[-2])
+        if kind is not collections.OrderedDict and not any(kind is c for c in _user_safe.values()):
+            raise _not_allowed(f"Can only build Tensor, Parameter, OrderedDict or types allowlisted via "
+                               f"`add_safe_globals`, but got {kind}")
+        pickle._Unpickler.load_build(self)
+
+    def _check_target(self, op: str, kinds: tuple, index: int | None) -> None:
+        """APPEND(S) fill only lists, SETITEM(S) only dicts, ADDITEMS only sets, as torch's unpickler.
+        index: of the target on the stack; None: the target is below the last MARK."""
+        target = self.stack[index] if index is not None else self.metastack[-1][-1]
+        if type(target) not in kinds and not any(type(target) is c for c in _user_safe.values()):
+            raise _not_allowed(f"Can only {op} for {', '.join(k.__name__ for k in kinds)}, but got {type(target)}")
+
+    def load_append(self):
+        self._check_target("APPEND", (list,), -2)
+        pickle._Unpickler.load_append(self)
+
+    def load_appends(self):
+        self._check_target("APPENDS", (list,), None)
+        pickle._Unpickler.load_appends(self)
+
+    def load_setitem(self):
+        self._check_target("SETITEM", (dict, collections.OrderedDict, collections.Counter), -3)
+        pickle._Unpickler.load_setitem(self)
+
+    def load_setitems(self):
+        self._check_target("SETITEMS", (dict, collections.OrderedDict, collections.Counter), None)
+        pickle._Unpickler.load_setitems(self)
+
+    def load_additems(self):
+        self._check_target("ADDITEMS", (set,), None)
+        pickle._Unpickler.load_additems(self)
+
+    dispatch[pickle.APPEND[0]] = load_append
+    dispatch[pickle.APPENDS[0]] = load_appends
+    dispatch[pickle.SETITEM[0]] = load_setitem
+    dispatch[pickle.SETITEMS[0]] = load_setitems
+    dispatch[pickle.ADDITEMS[0]] = load_additems
+    dispatch[pickle.REDUCE[0]] = load_reduce
+    dispatch[pickle.NEWOBJ[0]] = load_newobj
+    dispatch[pickle.NEWOBJ_EX[0]] = load_newobj_ex
+    dispatch[pickle.BUILD[0]] = load_build
+
+
+class _WeightsOnlyUnpickler(RestrictedUnpickler):
+    """Our own pickles: tensors' rebuilders, plain containers, dtypes and Size."""
+
+    def allowed_global(self, module: str, name: str) -> Any:
         if name in _SAFE_BUILTINS.get(module, ()):
-            return super().find_class(module, name)
+            return pickle._Unpickler.find_class(self, module, name)
         if module in ("tinygrad_edu", "tinygrad_edu.dtypes") and name in _DTYPE_NAMES + ("bool_",):
             from . import dtypes
             found = getattr(dtypes, name if name != "bool" else "bool_", None)
             if isinstance(found, dtypes.dtype):
                 return found
-        raise _refusal(module, name)
+        return None
+
+
+def run_unpickler(unpickler, name: str, kind: str, weights_only: bool) -> Any:
+    """unpickler.load(); corrupt data raises RuntimeError, a refused class UnpicklingError, naming the file."""
+    expected = (EOFError, pickle.UnpicklingError, ValueError, TypeError, KeyError, IndexError, AttributeError,
+                OverflowError, MemoryError, RecursionError, struct.error) if weights_only else \
+               (EOFError, pickle.UnpicklingError)
+    try:
+        return unpickler.load()
+    except UnpicklingError as e:
+        raise UnpicklingError(f"{name}: {e}") from None
+    except expected as e:
+        raise RuntimeError(f"{name}: corrupt {kind}: the pickled data is truncated or invalid "
+                           f"({type(e).__name__}: {e})") from None
 
 
 def load(fh: IO[bytes], name: str, weights_only: bool, whole: bool) -> Any:
@@ -227,16 +347,7 @@ def load(fh: IO[bytes], name: str, weights_only: bool, whole: bool) -> Any:
     if isinstance(fh, io.RawIOBase):
         fh = io.BufferedReader(fh)  # raw reads may return less than asked: pickle needs whole reads
     unpickler = _WeightsOnlyUnpickler(fh) if weights_only else pickle.Unpickler(fh)
-    expected = (EOFError, pickle.UnpicklingError, ValueError, TypeError, KeyError, IndexError,
-                AttributeError, OverflowError, MemoryError, RecursionError) if weights_only else \
-               (EOFError, pickle.UnpicklingError)
-    try:
-        obj = unpickler.load()
-    except UnpicklingError:
-        raise
-    except expected as e:
-        raise RuntimeError(f"{name}: corrupt tinygrad_edu checkpoint: the pickled data is truncated or invalid "
-                           f"({type(e).__name__}: {e})") from None
+    obj = run_unpickler(unpickler, name, "tinygrad_edu checkpoint", weights_only)
     if whole and fh.read(1):
         raise RuntimeError(f"{name}: corrupt tinygrad_edu checkpoint: extra bytes follow the pickled data")
     return obj

@@ -18,14 +18,19 @@ An object holding instances of Python classes (a whole nn.Module, as `torch.save
 an optimizer; a class of yours) is pickled instead, into our own file (see `_pickling.py`), and
 `load(f, weights_only=True)` -- the default, as in PyTorch 2.6+ -- refuses its classes with
 PyTorch's UnpicklingError text; `weights_only=False` loads it. The first 8 bytes tell the formats
-apart. Neither is PyTorch's zip format: files written by torch.save do not load here (a
-safetensors file does).
+apart.
 
-Differences from PyTorch: besides those objects, only tensors, dicts, lists, tuples, str, int,
-float, bool and None can be saved (sets, NumPy arrays, functions... raise TypeError). The same tensor object saved twice
-is stored once and loads as one object, but distinct tensors that merely share memory
-(views) are saved as independent copies. Parameters load as plain tensors and
-requires_grad is not kept (like the values of a state dict).
+PyTorch's own files load too: the zip archive torch.save writes (and the format before PyTorch 1.6),
+with torch 2.6+'s weights_only rules; and `save(obj, f, format="torch")` writes that zip format,
+which PyTorch's torch.load reads (_torch_zip.py: the archive; _torch_pickle.py: what its pickle
+names, and how tensors become storages).
+
+Differences from PyTorch, in the default format: besides those objects, only tensors, dicts, lists,
+tuples, str, int, float, bool and None can be saved (sets, NumPy arrays, functions... raise TypeError).
+The same tensor object saved twice is stored once and loads as one object, but distinct tensors that
+merely share memory (views) are saved as independent copies. Parameters load as plain tensors and
+requires_grad is not kept (like the values of a state dict). format="torch" keeps all of these as
+torch.save does.
 
 Files (the format is simple enough to write and read here, tensor by tensor, so a checkpoint
 is never held twice in memory): a path is saved through a temporary beside it, renamed over
@@ -394,16 +399,25 @@ def _write_in_place(path: str, write: Callable[[IO[bytes]], None]) -> None:
         os.fsync(fh.fileno())
 
 
-def save(obj: Any, f: FileLike) -> None:
-    """Like torch.save: write `obj` to `f`, a path or a binary file object. Nested dicts/lists/tuples
-    of tensors and plain values are written as safetensors; an object holding instances of Python
-    classes (a whole Module...) is pickled (a pickling error is a TypeError, nothing written).
+def save(obj: Any, f: FileLike, format: str | None = None) -> None:
+    """Like torch.save: write `obj` to `f`, a path or a binary file object.
+
+    `format=None` (the default): nested dicts/lists/tuples of tensors and plain values are written as
+    safetensors; an object holding instances of Python classes (a whole Module...) is pickled into our
+    own file. `format="torch"`: PyTorch's zip format, which `torch.load` reads (see _torch_pickle.py).
+    `format="safetensors"`: safetensors or a TypeError. A pickling error is a TypeError, nothing written.
 
     A path is written atomically (a temporary beside it, renamed over it; temporaries left by
     savers that were killed are removed by the next save of that path), keeping an existing
     file's mode and owner. Where torch.save's open() would fail, so does this, with its error."""
     from .tensor import Tensor
-    if _pickling.holds_python_objects(obj):
+    if format not in (None, "safetensors", "torch"):
+        raise ValueError(f"format must be None, 'safetensors' or 'torch', not {format!r}")
+    if format == "torch":
+        from . import _torch_pickle, _torch_zip
+        data_pkl, storages = _torch_pickle.dumps(obj)  # everything pickled first: a failure writes nothing
+        write = lambda fh: _torch_zip.write_archive(fh, data_pkl, storages)
+    elif format is None and _pickling.holds_python_objects(obj):
         if hasattr(f, "write"):
             f.write(_pickling.dumps(obj))  # pickled whole first: a failure writes nothing
             return
@@ -437,24 +451,27 @@ def _bytes_left(f: IO[bytes]) -> int | None:
 
 
 def load(f: FileLike, map_location: Any = None, weights_only: bool | None = True, **kwargs) -> Any:
-    """Like torch.load for files written by `save`; a safetensors file without our metadata (e.g.
-    from `safetensors.torch.save_file`) loads as a flat {name: tensor} dict.
+    """Like torch.load: files written by `save`, by PyTorch's torch.save (its zip format, and the
+    format before PyTorch 1.6), and safetensors files (without our metadata: a flat {name: tensor} dict).
 
-    `map_location` is accepted and ignored: we are CPU only, so every tensor loads on the CPU
-    whatever it says (None, "cpu", a device, a dict or a callable). `weights_only` matters for
-    pickled files only (a safetensors file never runs code): True (default; None means True, as
-    in PyTorch 2.6+) refuses classes other than tensors and plain containers with
-    pickle.UnpicklingError; False unpickles anything -- only for files you trust. Other keywords
-    of torch.load (`mmap`, `pickle_module`...) are accepted and ignored.
-    Only what the header describes is read, each tensor straight into its array (peak memory:
-    the tensors once). Bad files, and paths that are not regular files (a device, a folder),
-    raise RuntimeError naming the file; a missing one raises FileNotFoundError."""
+    `weights_only` follows PyTorch 2.6+: True (default; None means True) unpickles only tensors, plain
+    containers, dtypes, Size, device and the classes given to `add_safe_globals`, and refuses any
+    other class with pickle.UnpicklingError; False unpickles anything -- only for files you trust.
+    A safetensors file never runs code. `map_location` (None, "cpu", a device, a dict or a callable,
+    as PyTorch's): every tensor loads on the CPU whatever it says, as we are CPU only; a callable is
+    called with each storage of a PyTorch file and its location tag, as PyTorch calls it. Other
+    keywords of torch.load (`mmap`, `pickle_module`...) are accepted and ignored.
+    Each tensor is read straight into its array (peak memory: the tensors once). Bad files, and paths
+    that are not regular files (a device, a folder), raise RuntimeError naming the file and what is
+    wrong; a missing one raises FileNotFoundError."""
     import stat
+    from ._torch_pickle import check_map_location
+    check_map_location(map_location)
     weights_only = True if weights_only is None else weights_only
     if hasattr(f, "read"):
         name = str(getattr(f, "name", type(f).__name__))
         size = _bytes_left(f)
-        return _read_either(f, size, name, weights_only, whole=False)
+        return _read_either(f, size, name, weights_only, whole=False, map_location=map_location)
     name = os.fspath(f)
     # O_NONBLOCK: opening a FIFO must not wait for a writer (no effect on regular files)
     with open(os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb", buffering=0) as fh:
@@ -462,19 +479,30 @@ def load(f: FileLike, map_location: Any = None, weights_only: bool | None = True
         if not stat.S_ISREG(st.st_mode):
             raise RuntimeError(f"{name}: not a tinygrad_edu checkpoint: not a regular file "
                                f"(a device, FIFO, socket or folder)")
-        return _read_either(fh, st.st_size, str(name), weights_only, whole=True)
+        return _read_either(fh, st.st_size, str(name), weights_only, whole=True, map_location=map_location)
 
 
-def _read_either(fh: IO[bytes], size: int | None, name: str, weights_only: bool, whole: bool) -> Any:
-    """A pickled file (our magic first) or a safetensors one; PyTorch's zip files get a clear error."""
+_ZIP, _LEGACY = b"PK\x03\x04", b"\x80\x02\x8a\x0a"  # a zip's first record; pickle(PyTorch's magic number)
+
+
+def _read_either(fh: IO[bytes], size: int | None, name: str, weights_only: bool, whole: bool,
+                 map_location: Any = None) -> Any:
+    """A pickled file (our magic first), PyTorch's zip or legacy file, or a safetensors one."""
     from .tensor import from_numpy
     head = _read_exactly(fh, 8)
     if head is None:  # fewer than 8 bytes: the safetensors reader says what is wrong
         return _read_safetensors(fh, size, name, from_numpy, whole, length=b"")
     if bytes(head) == _pickling.MAGIC:
         return _pickling.load(fh, name, weights_only, whole)
-    if bytes(head[:4]) == b"PK\x03\x04":
-        raise RuntimeError(f"{name}: a zip archive, as PyTorch's torch.save writes: tinygrad_edu cannot read "
-                           "it. In PyTorch, save the state dict as safetensors instead: "
-                           "safetensors.torch.save_file(model.state_dict(), path)")
+    if bytes(head[:4]) in (_ZIP, _LEGACY):
+        from . import _torch_pickle
+        import io
+        if size is None:  # a stream: PyTorch's formats are read with seeks
+            fh = io.BytesIO(bytes(head) + fh.read())
+        else:
+            fh.seek(fh.tell() - 8)
+        if bytes(head[:4]) == _ZIP:
+            return _torch_pickle.load_zip(fh, name, map_location, weights_only)
+        return _torch_pickle.load_legacy(io.BufferedReader(fh) if isinstance(fh, io.RawIOBase) else fh, name,
+                                         map_location, weights_only)
     return _read_safetensors(fh, size, name, from_numpy, whole, length=head)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ... import nn
 from ._api import load_weights, weights_dir, weights_path  # noqa: F401 (weights_dir: public here before)
 
-_WEIGHTS_FILE = "resnet18-f37072fd.safetensors"  # torchvision's IMAGENET1K_V1 file, as safetensors
+_WEIGHTS_FILE = "resnet18-f37072fd"  # torchvision's IMAGENET1K_V1 file (.pth, or a .safetensors copy)
 
 
 def conv3x3(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:

@@ -75,7 +75,7 @@ def make_layers(cfg: list, batch_norm: bool = False) -> nn.Sequential:
 def _vgg(arch: str, cfg: str, batch_norm: bool, weights, pretrained, kwargs) -> VGG:
     if pretrained:  # torchvision's old keyword
         weights = "DEFAULT"
-    path = weights_path(arch, weights, _FILES[arch] + ".safetensors")
+    path = weights_path(arch, weights, _FILES[arch])
     if path is not None:
         kwargs.setdefault("init_weights", False)  # as torchvision: the file overwrites them anyway
     return load_weights(VGG(make_layers(cfgs[cfg], batch_norm=batch_norm), **kwargs), path)
