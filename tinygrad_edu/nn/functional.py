@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 
 from .. import addmm, ops
+from ..ops import _loss_fastpath
 from ..autograd import grad_mode
 from ..dtypes import result_type
 from ..random import _generator
@@ -456,6 +457,10 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     """log_softmax over the class dim (1, or 0 for a 1-D input) then nll_loss, for int64 class
     targets; a floating target of input's shape is class probabilities instead (then 'mean'
     divides by the number of samples, and ignore_index does not apply)."""
+    if weight is None and reduction == "mean" and label_smoothing == 0.0 and size_average is None and reduce is None:
+        loss = _loss_fastpath.cross_entropy_mean(input, target, ignore_index)  # PERF: the usual call, see there
+        if loss is not None:
+            return loss
     reduction = _reduction(size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")

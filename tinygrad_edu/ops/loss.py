@@ -62,13 +62,19 @@ class CrossEntropyLoss(Op):
 
     @staticmethod
     def backward(ctx, grad):
+        saved = ctx._saved  # (None once freed: ctx.saved_tensors below then raises PyTorch's error)
+        if saved is not None and not grad_mode._enabled:  # the usual backward: the kernel's gradient, scaled
+            # It reads the saved gradient only, not the logits: so they are neither unpacked nor
+            # version-checked, and an in-place change of them after the loss is no error, as in
+            # PyTorch (whose LogSoftmaxBackward0 saves its output). PERF: on arrays, ~1.4 us, not 2.
+            g, dlogits = grad._data, saved[1]
+            g = g[:, None] if ctx.args[3] == "none" else g
+            if g.dtype == dlogits._data.dtype:
+                return wrap(g * dlogits._data)
+            return wrap(g) * dlogits  # a gradient of another dtype: PyTorch's type promotion
         logits, dlogits = ctx.saved_tensors
         target, weight, ignore_index, reduction, label_smoothing = ctx.args
         grad = grad.unsqueeze(1) if reduction == "none" else grad
-        if not grad_mode.is_grad_enabled():  # the usual backward: the kernel's gradient, scaled
-            if grad._data.dtype == dlogits._data.dtype:  # PERF: NumPy's product, not a Mul op (~5 us less)
-                return wrap(grad._data * dlogits._data)
-            return grad * dlogits
         # create_graph: the same gradient as a differentiable expression of the logits
         a, denom = cross_entropy_coefficients(target, weight, ignore_index, label_smoothing, logits.shape[1],
                                               logits._data.dtype)
