@@ -66,9 +66,6 @@
 #include "threadpool.h"
 #include "tinygrad_edu.h"
 #include "tg_matmul_small.h" /* tg_gemm_small_*: the unpacked path for small products */
-#if defined(__AVX512F__)
-#include <immintrin.h> /* tg_transpose16_f32 */
-#endif
 
 /* Bytes in one SIMD register of the target we are compiled for. */
 #if defined(__AVX512F__)
@@ -159,38 +156,8 @@ static void tg_strip(int64_t idx, int64_t tasks, int64_t len, int64_t unit, int6
     *hi = TG_MIN(len, (idx + 1) * units / tasks * unit);
 }
 
-#if defined(__AVX512F__)
-/* PERF: dst[p * ld + j] = src[j * cs + p] for a 16 x 16 block of floats, through registers:
- * 16 row loads, 4 rounds of 16 shuffles, 16 row stores, instead of 256 scalar loads and
- * stores. Packing B = W^T (x @ W^T of a Linear layer) for 64x784x512 went from 69 to 41 us. */
-static void tg_transpose16_f32(const float *src, int64_t cs, float *dst, int64_t ld)
-{
-    __m512 r[16], t[16];
-    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * cs);
-    for (int i = 0; i < 16; i += 2) { /* interleave neighbouring rows' scalars */
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) { /* ... then pairs of scalars */
-        const __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 1]);
-        const __m512d c = _mm512_castps_pd(t[i + 2]), d = _mm512_castps_pd(t[i + 3]);
-        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
-        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
-        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
-        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
-    }
-    for (int i = 0; i < 16; i += 8) /* ... then 128-bit quarters */
-        for (int q = 0; q < 4; q++) {
-            t[i + q] = _mm512_shuffle_f32x4(r[i + q], r[i + q + 4], 0x88);
-            t[i + q + 4] = _mm512_shuffle_f32x4(r[i + q], r[i + q + 4], 0xdd);
-        }
-    for (int q = 0; q < 8; q++) {
-        r[q] = _mm512_shuffle_f32x4(t[q], t[q + 8], 0x88);
-        r[q + 8] = _mm512_shuffle_f32x4(t[q], t[q + 8], 0xdd);
-    }
-    for (int i = 0; i < 16; i++) _mm512_storeu_ps(dst + i * ld, r[i]);
-}
-#endif
+
+#include "tg_transpose16.h" /* PERF: tg_transpose16_f32 for packing B = W^T */
 
 /* x * y > limit, for x, y >= 0, without overflowing. */
 static int tg_mul_exceeds(int64_t x, int64_t y, int64_t limit) { return x != 0 && y > limit / x; }
@@ -220,58 +187,7 @@ static int tg_check_gemm_args(const void *a, const void *b, const void *c, int64
     return TG_OK;
 }
 
-/* Scratch buffers are aligned to a whole SIMD register (at least a cache line)
- * so the micro-kernel can use aligned vector loads of packed B. Each
- * thread keeps its own two buffers between calls (grown, never shrunk): a
- * fresh multi-megabyte malloc per call would page-fault its way through
- * memory the previous call had already warmed. They hang off a pthread key
- * whose destructor frees them when the thread exits, so programs that start
- * and stop threads (a Python thread per request...) do not leak them. */
-#define TG_ALIGN (TG_VEC_BYTES > 64 ? TG_VEC_BYTES : 64)
-
-typedef struct {
-    void *buf[2];
-    size_t cap[2];
-} tg_scratch_bufs;
-
-static pthread_key_t tg_scratch_key;
-static int tg_scratch_key_ok;
-static pthread_once_t tg_scratch_once = PTHREAD_ONCE_INIT;
-
-static void tg_scratch_free(void *p)
-{
-    tg_scratch_bufs *s = p;
-    free(s->buf[0]);
-    free(s->buf[1]);
-    free(s);
-}
-
-static void tg_scratch_init(void) { tg_scratch_key_ok = pthread_key_create(&tg_scratch_key, tg_scratch_free) == 0; }
-
-/* This thread's buffer `which` (0 or 1), at least `bytes` long; NULL if out of memory. */
-static void *tg_scratch(int which, int64_t bytes)
-{
-    pthread_once(&tg_scratch_once, tg_scratch_init);
-    if (!tg_scratch_key_ok) return NULL;
-    tg_scratch_bufs *s = pthread_getspecific(tg_scratch_key);
-    if (s == NULL) {
-        s = calloc(1, sizeof *s);
-        if (s == NULL) return NULL;
-        if (pthread_setspecific(tg_scratch_key, s) != 0) {
-            free(s);
-            return NULL;
-        }
-    }
-    const size_t want = (size_t)tg_round_up(bytes > 0 ? bytes : 1, TG_ALIGN);
-    if (s->cap[which] < want) {
-        void *p = aligned_alloc(TG_ALIGN, want);
-        if (p == NULL) return NULL;
-        free(s->buf[which]);
-        s->buf[which] = p;
-        s->cap[which] = want;
-    }
-    return s->buf[which];
-}
+#include "tg_gemm_scratch.h" /* tg_scratch: per-thread packing buffers */
 
 #define TG_MATMUL_BODY
 #define TG_BODY_FILE "matmul.c"
