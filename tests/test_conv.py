@@ -546,7 +546,7 @@ def test_public_names():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("width", [14, 28, 34])
+@pytest.mark.parametrize("width", [14, 28, 34, 64])
 def test_max_pool2d_2x2_ties_signed_zeros_and_nans_on_long_rows_match_torch(c_kernels, dtype, width):
     """The 2x2 fast path takes the first tap with the max's bits: with ties (0.0 against -0.0,
     equal integers, inf) the first in raster order, as torch; rows long enough for its vector
