@@ -596,3 +596,20 @@ def test_conv2d_channels_last_path_matches_torch_over_many_chunks(c_kernels, dty
             assert (got is None) == (not wanted)
             if wanted:
                 np.testing.assert_allclose(got, e, **{k: v * 10 for k, v in tol.items()})
+
+
+@pytest.mark.parametrize("shape, o", [((3, 20, 19, 17), 5), ((2, 33, 5, 35), 7), ((1, 16, 14, 14), 32)])
+def test_conv2d_channels_last_transposes_over_ragged_tiles_match_numpy(c_kernels, shape, o):
+    """conv.c's pixels-as-rows path transposes images and gradients in 16 x 16 tiles (AVX-512,
+    float32): more channels, pixels and output channels than one tile and ragged edges in every
+    direction give the NumPy twin's forward and gradients."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal(shape).astype(np.float32)
+    w, b = rng.standard_normal((o, shape[1], 3, 3)).astype(np.float32), rng.standard_normal(o).astype(np.float32)
+    win = ((3, 3), (1, 1), (1, 1), (1, 1), shape[2:])
+    out = c_kernels.conv2d_forward(x, w, b, *win)
+    np.testing.assert_allclose(out, numpy_kernels.conv2d_forward(x, w, b, *win), rtol=1e-4, atol=1e-4)
+    g = rng.standard_normal(out.shape).astype(np.float32)
+    for got, expected in zip(c_kernels.conv2d_backward(g, x, w, *win, True, True, True),
+                             numpy_kernels.conv2d_backward(g, x, w, *win, True, True, True)):
+        np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-3)
