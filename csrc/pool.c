@@ -295,10 +295,9 @@ static int SFX(unpool_task)(void *ctx, int64_t t)
     const SFX(unpool_job) *job = ctx;
     const int64_t p0 = t * job->planes_per_task, p1 = TG_CONV_MIN(p0 + job->planes_per_task, job->planes);
     const int64_t plane = job->plane, outs = job->outs;
-    if (p0 >= p1) return TG_OK;
-    memset(job->grad_in + p0 * plane, 0, (size_t)((p1 - p0) * plane) * sizeof(T));
     for (int64_t p = p0; p < p1; p++) {
         T *gi = job->grad_in + p * plane;
+        memset(gi, 0, (size_t)plane * sizeof(T)); /* PERF: plane by plane, in L1 for the adds */
         const T *go = job->grad_out + p * outs;
         const int64_t *idx = job->indices + p * outs;
         for (int64_t q = 0; q < outs; q++) {
@@ -322,7 +321,7 @@ int SFX(tg_max_pool2d_backward)(const T *grad_out, const int64_t *indices, T *gr
     if (n * c * plane == 0) return (n * c * outs == 0) ? TG_OK : TG_ERR_INDEX;
     if (grad_in == NULL || (n * c * outs != 0 && (grad_out == NULL || indices == NULL))) return TG_ERR_NULL;
     /* Every plane is independent (its indices stay in it), so planes run in parallel as in the
-     * forward. PERF: each task zeroes its own planes, while they are in its cache. */
+     * forward. */
     const int par = (double)(n * c) * (double)(plane + outs) >= TG_POOL_PAR_MIN_TAPS;
     const int64_t ntasks = par ? TG_CONV_MIN(n * c, TG_POOL_TASKS) : 1;
     SFX(unpool_job) job = {grad_out, indices, grad_in, (n * c + ntasks - 1) / ntasks, n * c, plane, outs};
