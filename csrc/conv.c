@@ -8,6 +8,7 @@
  *   tg_im2col_t_*            x -> cols_t = cols^T [C*KH*KW, N*OH*OW] (a row per kernel tap)
  *   tg_col2im_t_*            its adjoint
  *   tg_conv2d_forward_*      a whole convolution: unfold + GEMM per batch chunk, chunks in parallel
+ *                            (float32, few taps per output channel: direct, see tg_conv_direct.h)
  *   tg_conv2d_backward_*     its gradients: unfold / GEMMs / col2im_t per chunk, chunks in parallel
  *
  * A convolution is then a GEMM (tg_gemm_*). The GEMM reads a row-major operand cheaply and
@@ -45,6 +46,7 @@
 #include <string.h>
 
 #include "tg_conv_common.h"
+#include "tg_conv_direct.h"
 #include "tg_conv_transpose.h"
 #include "threadpool.h"
 #include "tinygrad_edu.h"
@@ -409,6 +411,26 @@ static int SFX(conv_forward_task)(void *ctx, int64_t t)
     return rc;
 }
 
+#ifdef TG_HAVE_CONV_DIRECT_F32
+/* One chunk of the forward without unfolding (see tg_conv_direct.h), float32 only: the chunk's
+ * images zero-padded, then each convolved directly into out. */
+static int SFX(conv_direct_task)(void *ctx, int64_t t)
+{
+    SFX(conv_job) *job = ctx;
+    const int64_t c = job->c, h = job->h, w = job->w, b0 = t * job->chunk, nb = TG_CONV_MIN(job->chunk, job->n - b0);
+    const int64_t p = job->win->out_h * job->win->out_w;
+    int64_t hp, wp;
+    T *xp = tg_padded_alloc(nb, c, h, w, job->win, (int64_t)sizeof(T), &hp, &wp);
+    if (xp == NULL) return TG_ERR_NOMEM;
+    SFX(pad_images)(job->x + b0 * c * h * w, xp, nb * c, h, w, hp, wp, job->win);
+    for (int64_t b = 0; b < nb; b++)
+        tg_conv_direct_f32((const float *)xp + b * c * hp * wp, c, hp, wp, (const float *)job->weight_cl,
+                           (const float *)job->bias, (float *)job->out + (b0 + b) * job->o * p, job->o, job->win);
+    free(xp);
+    return TG_OK;
+}
+#endif
+
 int SFX(tg_conv2d_forward)(const T *x, const T *weight, const T *bias, T *out, int64_t n, int64_t c, int64_t h,
                            int64_t w, int64_t o, const struct tg_window *win)
 {
@@ -417,14 +439,20 @@ int SFX(tg_conv2d_forward)(const T *x, const T *weight, const T *bias, T *out, i
     const int64_t p = win->out_h * win->out_w, k = c * win->kernel_h * win->kernel_w;
     if (n * o * p == 0) return TG_OK;
     if (out == NULL || (k != 0 && (x == NULL || weight == NULL))) return TG_ERR_NULL;
-    T *weight_cl = NULL;
+    tg_task_fn task = SFX(conv_forward_task);
+    T *weight_cl = NULL; /* pixels as rows: the weight channels last; direct: packed for it */
+#ifdef TG_HAVE_CONV_DIRECT_F32 /* PERF: few taps per output channel, a tap's pixels contiguous */
+    if (sizeof(T) == 4 && k > 0 && !tg_conv_pixels_as_rows(k, o) && win->stride_w == 1 && win->dilation_w == 1) {
+        if ((weight_cl = (T *)tg_conv_direct_pack_f32((const float *)weight, o, k)) == NULL) return TG_ERR_NOMEM;
+        task = SFX(conv_direct_task);
+    }
+#endif
     if (tg_conv_pixels_as_rows(k, o) &&
         (weight_cl = SFX(weight_channels_last)(weight, o, c, win->kernel_h * win->kernel_w)) == NULL)
         return TG_ERR_NOMEM;
     SFX(conv_job) job = {x, weight, bias, NULL, out, NULL, NULL, NULL, n, c, h, w, o,
                          tg_conv_chunk(n, p * k * (int64_t)sizeof(T)), win, weight_cl};
-    const int64_t ntasks = (n + job.chunk - 1) / job.chunk;
-    rc = tg_parallel_for(SFX(conv_forward_task), &job, ntasks, tg_get_num_threads());
+    rc = tg_parallel_for(task, &job, (n + job.chunk - 1) / job.chunk, tg_get_num_threads());
     free(weight_cl);
     return rc;
 }
