@@ -41,9 +41,24 @@ def mpi_env() -> dict:
     return env
 
 
-def run_mpi(n: int, scenario: str, limit: float = 60) -> subprocess.CompletedProcess:
+def run_mpi(n: int, scenario: str, limit: float = 60, done_dir=None) -> subprocess.CompletedProcess:
+    env = mpi_env() if done_dir is None else dict(mpi_env(), TG_MPI_DONE_DIR=str(done_dir))
     return subprocess.run(["mpirun", "-n", str(n), "--oversubscribe", sys.executable, __file__, scenario],
-                          env=mpi_env(), capture_output=True, text=True, timeout=limit)
+                          env=env, capture_output=True, text=True, timeout=limit)
+
+
+def finished_ranks(done_dir, scenario: str) -> list[str]:
+    """The ranks that reached the end of `scenario` (each leaves a file: mpirun can lose what a rank prints
+    just before it exits, so counting printed lines was flaky)."""
+    return sorted(path.name for path in done_dir.glob(f"{scenario}.*"))
+
+
+def report_done(scenario: str) -> None:
+    """Called by each rank at the end of a scenario."""
+    rank = os.environ.get("OMPI_COMM_WORLD_RANK", "0")
+    print(f"{scenario} ok", flush=True)
+    if os.environ.get("TG_MPI_DONE_DIR"):
+        open(os.path.join(os.environ["TG_MPI_DONE_DIR"], f"{scenario}.{rank}"), "w").close()
 
 
 def mpi_missing() -> str | None:
@@ -66,18 +81,18 @@ def passed(result: subprocess.CompletedProcess) -> None:
 # ------------------------------------------------------------------ the tests pytest runs
 @needs_mpi
 @pytest.mark.parametrize("n", [2, 3])
-def test_collectives(n):
-    result = run_mpi(n, "collectives")
+def test_collectives(n, tmp_path):
+    result = run_mpi(n, "collectives", done_dir=tmp_path)
     passed(result)
-    assert result.stdout.count("collectives ok") == n
+    assert finished_ranks(tmp_path, "collectives") == [f"collectives.{r}" for r in range(n)]
 
 
 @needs_mpi
 @pytest.mark.parametrize("n", [2, 3])
-def test_ddp_equals_one_process_with_the_global_batch(n):
-    result = run_mpi(n, "ddp")
+def test_ddp_equals_one_process_with_the_global_batch(n, tmp_path):
+    result = run_mpi(n, "ddp", done_dir=tmp_path)
     passed(result)
-    assert result.stdout.count("ddp ok") == n
+    assert finished_ranks(tmp_path, "ddp") == [f"ddp.{r}" for r in range(n)]
 
 
 @needs_mpi
@@ -233,7 +248,7 @@ def scenario_collectives():
     dist.barrier()
     dist.destroy_process_group()
     assert not dist.is_initialized()
-    print("collectives ok", flush=True)
+    report_done("collectives")
 
 
 def _mlp(tg, seed: int):
@@ -312,7 +327,7 @@ def scenario_ddp():
         with pytest.raises(RuntimeError, match="DDP expects same model across all ranks"):
             DDP(tg.nn.Linear(3, 3 + (rank == 1)))
     dist.destroy_process_group()
-    print("ddp ok", flush=True)
+    report_done("ddp")
 
 
 def scenario_single():
