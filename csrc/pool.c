@@ -53,7 +53,7 @@ static int tg_pool_axis_covered(int64_t size, int64_t kernel, int64_t stride, in
 /* PERF: pool_row_2x2 (below) for float32, sixteen windows per step in AVX-512 registers; the
  * same result, bit for bit (tested against it and torch). The notes' pools have rows of 14
  * and 7 windows, too short for the compiler's vector loop: scalar, 2x2 pooling cost 33 ns a
- * row; here each row is one masked step, ~6 ns (0.48 -> 0.12 ms for the notes' first pool). Top
+ * row; here each row is one masked step, ~12 ns (0.48 -> 0.18 ms for the notes' first pool). Top
  * row taps a, b and bottom row c, d of the 16 windows come from two masked loads per row and
  * an even / odd lane shuffle; the max and the first tap with its bits as in pool_row_2x2.
  * Returns whether some tap was NaN (the caller then redoes the row the general way). */

@@ -10,8 +10,8 @@
  * Here the unfolding never exists: a register tile of 8 output channels x 32 pixels of one
  * output row (16 vectors) takes, tap by tap, two vectors of the padded image row shifted by
  * the tap (masked past the row's last pixel) times a broadcast weight. The notes' first conv
- * forward: 0.8 -> 0.45 ms at 1 thread. Only when stride_w and dilation_w are 1 (a tap's pixels
- * are then contiguous); the GEMM way stays the reference (float64, other windows, builds
+ * forward: 0.9 -> 0.47 ms at 1 thread (CPU time, best of many). Only when stride_w and
+ * dilation_w are 1 (a tap's pixels are then contiguous); the GEMM way stays the reference (float64, other windows, builds
  * without AVX-512), and the tests check this against it (the NumPy twin) and torch.
  */
 #ifndef TG_CONV_DIRECT_H
