@@ -15,7 +15,8 @@ ours    One process times the step as it is; another, in which every C function 
         Python = step - all C time. The conv calls are then split: their GEMMs are replayed
         alone (tg_gemm with the arguments conv.c passes, chunk by chunk: the chunking and
         layout rules of csrc/conv.c are mirrored in `conv_gemms`), hot; the rest of the conv
-        time is unfolding, col2im, transposes and sums.
+        time is unfolding, col2im, transposes and sums, and the first conv's direct forward
+        (float32 on an AVX-512 CPU: no GEMM, see csrc/tg_conv_direct.h).
 torch   the same step under torch.profiler (self CPU time per op, per step; the profiler's own
         cost inflates the small ops) and, apart, the unprofiled step time.
 
@@ -45,6 +46,9 @@ from _machine import header, load_line  # noqa: E402
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 clock = time.perf_counter  # the worker's, set from --clock
 FAMILIES = (("tg_conv2d_", "conv"), ("tg_max_pool2d_", "pool"), ("tg_gemm_", "gemm"))
+# conv.c's float32 forward with few taps per output channel (the first conv) is direct, no GEMM
+# (tg_conv_direct.h), when built with AVX-512; its time is then in the "rest" row.
+DIRECT_FORWARD = "avx512f" in open("/proc/cpuinfo").read() if Path("/proc/cpuinfo").exists() else False
 # (input shape, out channels, kernel, padding, input needs grad) of the notes' two convolutions
 CONVS = (((64, 1, 28, 28), 16, 5, 2, False), ((64, 16, 14, 14), 32, 5, 2, True))
 
@@ -186,8 +190,9 @@ def conv_gemms(threads: int) -> float:
             m = min(chunk, n - b0) * p
             if rows:  # forward, dW^T = cols^T @ g_r, dcols = g_r @ W_cl
                 calls = [(m, k, o, k, 1, 1, k), (k, m, o, 1, k, o, 1)] + ([(m, o, k, o, 1, k, 1)] if input_grad else [])
-            else:  # forward W @ cols_t, dW^T = cols_t @ g_t^T, dcols_t = W^T @ g_t
-                calls = [(o, k, m, k, 1, m, 1), (k, m, o, m, 1, 1, m)] + ([(k, o, m, 1, k, m, 1)] if input_grad else [])
+            else:  # forward W @ cols_t (unless direct, see below), dW^T = cols_t @ g_t^T, dcols_t = W^T @ g_t
+                calls = [(o, k, m, k, 1, m, 1)] * (not DIRECT_FORWARD) + [(k, m, o, m, 1, 1, m)]
+                calls += [(k, o, m, 1, k, m, 1)] if input_grad else []
             for mm, kk, nn, a_rs, a_cs, b_rs, b_cs in calls:
                 a, b = np.ones(mm * kk, np.float32), np.ones(kk * nn, np.float32)
                 out = np.empty(mm * nn, np.float32)

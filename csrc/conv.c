@@ -8,6 +8,7 @@
  *   tg_im2col_t_*            x -> cols_t = cols^T [C*KH*KW, N*OH*OW] (a row per kernel tap)
  *   tg_col2im_t_*            its adjoint
  *   tg_conv2d_forward_*      a whole convolution: unfold + GEMM per batch chunk, chunks in parallel
+ *                            (float32, few taps per output channel: direct, see tg_conv_direct.h)
  *   tg_conv2d_backward_*     its gradients: unfold / GEMMs / col2im_t per chunk, chunks in parallel
  *
  * A convolution is then a GEMM (tg_gemm_*). The GEMM reads a row-major operand cheaply and
@@ -45,6 +46,8 @@
 #include <string.h>
 
 #include "tg_conv_common.h"
+#include "tg_conv_direct.h"
+#include "tg_conv_transpose.h"
 #include "threadpool.h"
 #include "tinygrad_edu.h"
 
@@ -260,19 +263,30 @@ int SFX(tg_col2im_t)(const T *cols_t, T *x, int64_t n, int64_t c, int64_t h, int
  * (ch, i, j) order of im2col copies 80 runs of 5. The weight is permuted to match, once per
  * call. Performance: forward 3.0 vs 4.1 ms, backward 6.9 vs 8.9 ms at the notes' second conv. */
 
+/* dst[j, i] = src[i, j] for a [rows, cols] matrix with rows src_rs / dst_rs apart.
+ * PERF: float32 by AVX-512 tiles (tg_conv_transpose.h); this loop is the reference. */
+static void SFX(transpose)(const T *src, int64_t src_rs, T *restrict dst, int64_t dst_rs, int64_t rows, int64_t cols)
+{
+#ifdef TG_HAVE_TRANSPOSE_F32
+    if (sizeof(T) == 4) {
+        tg_transpose_f32((const float *)src, src_rs, (float *)dst, dst_rs, rows, cols);
+        return;
+    }
+#endif
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < cols; j++) dst[j * dst_rs + i] = src[i * src_rs + j];
+}
+
 /* xh [nb, hp, wp, c] = x [nb, c, h, w] moved channels last into the padded frame of
- * tg_padded_alloc (allocated zeroed, so the padding is zeros). */
+ * tg_padded_alloc (allocated zeroed, so the padding is zeros): image row by image row, the
+ * [c, w] slice of x (rows h*w apart) transposed to w pixels of c channels. */
 static void SFX(to_channels_last)(const T *x, T *restrict xh, int64_t nb, int64_t c, int64_t h, int64_t w,
                                   int64_t hp, int64_t wp, const struct tg_window *win)
 {
     for (int64_t b = 0; b < nb; b++)
-        for (int64_t y = 0; y < h; y++) {
-            T *restrict dst = xh + ((b * hp + y + win->pad_h) * wp + win->pad_w) * c;
-            for (int64_t ch = 0; ch < c; ch++) {
-                const T *restrict src = x + ((b * c + ch) * h + y) * w;
-                for (int64_t xx = 0; xx < w; xx++) dst[xx * c + ch] = src[xx];
-            }
-        }
+        for (int64_t y = 0; y < h; y++)
+            SFX(transpose)(x + (b * c * h + y) * w, h * w, xh + ((b * hp + y + win->pad_h) * wp + win->pad_w) * c, c,
+                           c, w);
 }
 
 /* Its inverse on the image: x [nb, c, h, w] = the inside of xh (overwritten). */
@@ -280,13 +294,9 @@ static void SFX(from_channels_last)(const T *xh, T *restrict x, int64_t nb, int6
                                     int64_t hp, int64_t wp, const struct tg_window *win)
 {
     for (int64_t b = 0; b < nb; b++)
-        for (int64_t y = 0; y < h; y++) {
-            const T *restrict src = xh + ((b * hp + y + win->pad_h) * wp + win->pad_w) * c;
-            for (int64_t ch = 0; ch < c; ch++) {
-                T *restrict dst = x + ((b * c + ch) * h + y) * w;
-                for (int64_t xx = 0; xx < w; xx++) dst[xx] = src[xx * c + ch];
-            }
-        }
+        for (int64_t y = 0; y < h; y++)
+            SFX(transpose)(xh + ((b * hp + y + win->pad_h) * wp + win->pad_w) * c, c, x + (b * c * h + y) * w, h * w,
+                           w, c);
 }
 
 /* cols [nb*oh*ow, kh*kw*c] from xh (im2col), or added back onto xh (col2im): a row per window
@@ -384,18 +394,42 @@ static int SFX(conv_forward_task)(void *ctx, int64_t t)
     if (rc == TG_OK)
         rc = rows ? SFX(tg_gemm)(cols, job->weight_cl, job->bias, prod, 1, np, k, o, 0, k, 1, 0, 1, k)
                   : SFX(tg_gemm)(job->weight, cols, NULL, prod, 1, o, k, np, 0, k, 1, 0, np, 1);
-    const int64_t pixel_step = rows ? o : 1, channel_step = rows ? 1 : np;
-    if (rc == TG_OK)
-        for (int64_t b = 0; b < nb; b++)
-            for (int64_t oc = 0; oc < o; oc++) {
-                const T *restrict src = prod + b * p * pixel_step + oc * channel_step;
-                T *restrict dst = job->out + ((b0 + b) * o + oc) * p;
-                const T add = job->bias && !rows ? job->bias[oc] : 0;
-                for (int64_t q = 0; q < p; q++) dst[q] = src[q * pixel_step] + add;
-            }
+    for (int64_t b = 0; rc == TG_OK && b < nb; b++) {
+        T *out_b = job->out + (b0 + b) * o * p;
+        if (rows) { /* out_b [o, p] = the image's [p, o] rows of prod, transposed */
+            SFX(transpose)(prod + b * p * o, o, out_b, p, p, o);
+            continue;
+        }
+        for (int64_t oc = 0; oc < o; oc++) {
+            const T *restrict src = prod + oc * np + b * p;
+            T *restrict dst = out_b + oc * p;
+            const T add = job->bias ? job->bias[oc] : 0;
+            for (int64_t q = 0; q < p; q++) dst[q] = src[q] + add;
+        }
+    }
     free(cols);
     return rc;
 }
+
+#ifdef TG_HAVE_CONV_DIRECT_F32
+/* One chunk of the forward without unfolding (see tg_conv_direct.h), float32 only: the chunk's
+ * images zero-padded, then each convolved directly into out. */
+static int SFX(conv_direct_task)(void *ctx, int64_t t)
+{
+    SFX(conv_job) *job = ctx;
+    const int64_t c = job->c, h = job->h, w = job->w, b0 = t * job->chunk, nb = TG_CONV_MIN(job->chunk, job->n - b0);
+    const int64_t p = job->win->out_h * job->win->out_w;
+    int64_t hp, wp;
+    T *xp = tg_padded_alloc(nb, c, h, w, job->win, (int64_t)sizeof(T), &hp, &wp);
+    if (xp == NULL) return TG_ERR_NOMEM;
+    SFX(pad_images)(job->x + b0 * c * h * w, xp, nb * c, h, w, hp, wp, job->win);
+    for (int64_t b = 0; b < nb; b++)
+        tg_conv_direct_f32((const float *)xp + b * c * hp * wp, c, hp, wp, (const float *)job->weight_cl,
+                           (const float *)job->bias, (float *)job->out + (b0 + b) * job->o * p, job->o, job->win);
+    free(xp);
+    return TG_OK;
+}
+#endif
 
 int SFX(tg_conv2d_forward)(const T *x, const T *weight, const T *bias, T *out, int64_t n, int64_t c, int64_t h,
                            int64_t w, int64_t o, const struct tg_window *win)
@@ -405,14 +439,20 @@ int SFX(tg_conv2d_forward)(const T *x, const T *weight, const T *bias, T *out, i
     const int64_t p = win->out_h * win->out_w, k = c * win->kernel_h * win->kernel_w;
     if (n * o * p == 0) return TG_OK;
     if (out == NULL || (k != 0 && (x == NULL || weight == NULL))) return TG_ERR_NULL;
-    T *weight_cl = NULL;
+    tg_task_fn task = SFX(conv_forward_task);
+    T *weight_cl = NULL; /* pixels as rows: the weight channels last; direct: packed for it */
+#ifdef TG_HAVE_CONV_DIRECT_F32 /* PERF: few taps per output channel, a tap's pixels contiguous */
+    if (sizeof(T) == 4 && k > 0 && !tg_conv_pixels_as_rows(k, o) && win->stride_w == 1 && win->dilation_w == 1) {
+        if ((weight_cl = (T *)tg_conv_direct_pack_f32((const float *)weight, o, k)) == NULL) return TG_ERR_NOMEM;
+        task = SFX(conv_direct_task);
+    }
+#endif
     if (tg_conv_pixels_as_rows(k, o) &&
         (weight_cl = SFX(weight_channels_last)(weight, o, c, win->kernel_h * win->kernel_w)) == NULL)
         return TG_ERR_NOMEM;
     SFX(conv_job) job = {x, weight, bias, NULL, out, NULL, NULL, NULL, n, c, h, w, o,
                          tg_conv_chunk(n, p * k * (int64_t)sizeof(T)), win, weight_cl};
-    const int64_t ntasks = (n + job.chunk - 1) / job.chunk;
-    rc = tg_parallel_for(SFX(conv_forward_task), &job, ntasks, tg_get_num_threads());
+    rc = tg_parallel_for(task, &job, (n + job.chunk - 1) / job.chunk, tg_get_num_threads());
     free(weight_cl);
     return rc;
 }
@@ -449,9 +489,7 @@ static int SFX(conv_backward_rows)(const SFX(conv_job) *job, int64_t t)
     int rc = g_r != NULL && xh != NULL ? TG_OK : TG_ERR_NOMEM;
     if (rc == TG_OK) {
         T *cols = g_r + o * np;
-        for (int64_t b = 0; b < nb; b++)
-            for (int64_t oc = 0; oc < o; oc++)
-                for (int64_t q = 0; q < p; q++) g_r[(b * p + q) * o + oc] = grad[(b * o + oc) * p + q];
+        for (int64_t b = 0; b < nb; b++) SFX(transpose)(grad + b * o * p, p, g_r + b * p * o, o, o, p);
         for (int64_t oc = 0; job->db_parts && oc < o; oc++) {
             T total = 0;
             for (int64_t b = 0; b < nb; b++) total += SFX(sum)(grad + (b * o + oc) * p, p);

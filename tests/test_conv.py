@@ -546,7 +546,7 @@ def test_public_names():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("width", [14, 28, 34])
+@pytest.mark.parametrize("width", [14, 28, 34, 64])
 def test_max_pool2d_2x2_ties_signed_zeros_and_nans_on_long_rows_match_torch(c_kernels, dtype, width):
     """The 2x2 fast path takes the first tap with the max's bits: with ties (0.0 against -0.0,
     equal integers, inf) the first in raster order, as torch; rows long enough for its vector
@@ -596,3 +596,42 @@ def test_conv2d_channels_last_path_matches_torch_over_many_chunks(c_kernels, dty
             assert (got is None) == (not wanted)
             if wanted:
                 np.testing.assert_allclose(got, e, **{k: v * 10 for k, v in tol.items()})
+
+
+@pytest.mark.parametrize("shape, o", [((3, 20, 19, 17), 5), ((2, 33, 5, 35), 7), ((1, 16, 14, 14), 32)])
+def test_conv2d_channels_last_transposes_over_ragged_tiles_match_numpy(c_kernels, shape, o):
+    """conv.c's pixels-as-rows path transposes images and gradients in 16 x 16 tiles (AVX-512,
+    float32): more channels, pixels and output channels than one tile and ragged edges in every
+    direction give the NumPy twin's forward and gradients."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal(shape).astype(np.float32)
+    w, b = rng.standard_normal((o, shape[1], 3, 3)).astype(np.float32), rng.standard_normal(o).astype(np.float32)
+    win = ((3, 3), (1, 1), (1, 1), (1, 1), shape[2:])
+    out = c_kernels.conv2d_forward(x, w, b, *win)
+    np.testing.assert_allclose(out, numpy_kernels.conv2d_forward(x, w, b, *win), rtol=1e-4, atol=1e-4)
+    g = rng.standard_normal(out.shape).astype(np.float32)
+    for got, expected in zip(c_kernels.conv2d_backward(g, x, w, *win, True, True, True),
+                             numpy_kernels.conv2d_backward(g, x, w, *win, True, True, True)):
+        np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-3)
+
+
+# (x shape, out channels, torch's kwargs, the window): few taps per output channel, stride_w 1
+@pytest.mark.parametrize("x_shape, o, kwargs, win", [
+    ((3, 1, 28, 28), 16, {"padding": 2}, ((5, 5), (1, 1), (2, 2), (1, 1), (28, 28))),  # the notes' first conv
+    ((2, 2, 9, 40), 13, {"padding": (1, 0)}, ((3, 3), (1, 1), (1, 0), (1, 1), (9, 38))),  # ragged 8s, 32s
+    ((1, 1, 11, 5), 9, {"stride": (2, 1), "dilation": (2, 1), "padding": 1},
+     ((3, 2), (2, 1), (1, 1), (2, 1), (5, 6))),
+    ((2, 3, 6, 33), 30, {}, ((2, 2), (1, 1), (0, 0), (1, 1), (5, 32))),
+])
+def test_conv2d_forward_direct_path_matches_numpy_and_torch(c_kernels, x_shape, o, kwargs, win):
+    """float32 with few taps per output channel and stride_w 1 convolves directly, without the
+    unfolding (conv.c, tg_conv_direct.h): the twin's and torch's results, bias or none."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = rng.standard_normal((o, x_shape[1]) + win[0]).astype(np.float32)
+    b = rng.standard_normal(o).astype(np.float32)
+    for bias in (b, None):
+        got = c_kernels.conv2d_forward(x, w, bias, *win)
+        np.testing.assert_allclose(got, numpy_kernels.conv2d_forward(x, w, bias, *win), rtol=1e-5, atol=1e-5)
+        expected = F.conv2d(torch.tensor(x), torch.tensor(w), None if bias is None else torch.tensor(bias), **kwargs)
+        np.testing.assert_allclose(got, expected.numpy(), rtol=1e-5, atol=1e-5)
