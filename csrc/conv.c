@@ -47,7 +47,7 @@
 
 #include "tg_conv_common.h"
 #include "tg_conv_direct.h"
-#include "tg_conv_transpose.h"
+#include "tg_transpose.h"
 #include "threadpool.h"
 #include "tinygrad_edu.h"
 
@@ -264,7 +264,7 @@ int SFX(tg_col2im_t)(const T *cols_t, T *x, int64_t n, int64_t c, int64_t h, int
  * call. Performance: forward 3.0 vs 4.1 ms, backward 6.9 vs 8.9 ms at the notes' second conv. */
 
 /* dst[j, i] = src[i, j] for a [rows, cols] matrix with rows src_rs / dst_rs apart.
- * PERF: float32 by AVX-512 tiles (tg_conv_transpose.h); this loop is the reference. */
+ * PERF: float32 by AVX-512 tiles (tg_transpose.h); this loop is the reference. */
 static void SFX(transpose)(const T *src, int64_t src_rs, T *restrict dst, int64_t dst_rs, int64_t rows, int64_t cols)
 {
 #ifdef TG_HAVE_TRANSPOSE_F32

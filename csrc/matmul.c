@@ -157,7 +157,7 @@ static void tg_strip(int64_t idx, int64_t tasks, int64_t len, int64_t unit, int6
 }
 
 
-#include "tg_transpose16.h" /* PERF: tg_transpose16_f32 for packing B = W^T */
+#include "tg_transpose.h" /* PERF: tg_transpose_f32 for packing B = W^T */
 
 /* x * y > limit, for x, y >= 0, without overflowing. */
 static int tg_mul_exceeds(int64_t x, int64_t y, int64_t limit) { return x != 0 && y > limit / x; }
@@ -265,15 +265,11 @@ TG_NO_MEMCPY_CALLS static void SFX(pack_b)(int64_t kc, int64_t nc, const T *b, i
             /* Eight columns of B (rows of W) at a time: each p then stores eight
              * neighbours at once rather than one scalar per element. */
             int64_t j = 0;
-#if defined(__AVX512F__)
-            if (sizeof(T) == 4 && rs == 1) /* B = W^T of float32: 16 x 16 blocks, see above */
-                for (; j + 16 <= nr; j += 16) {
-                    int64_t p = 0;
-                    for (; p + 16 <= kc; p += 16)
-                        tg_transpose16_f32((const float *)(src + j * cs + p), cs, (float *)(bp + p * width + j), width);
-                    for (; p < kc; p++)
-                        for (int64_t jj = j; jj < j + 16; jj++) bp[p * width + jj] = src[jj * cs + p];
-                }
+#ifdef TG_HAVE_TRANSPOSE_F32
+            if (sizeof(T) == 4 && rs == 1) { /* PERF: B = W^T of float32, 16 x 16 tiles in registers */
+                tg_transpose_f32((const float *)src, cs, (float *)bp, width, nr, kc);
+                j = nr;
+            }
 #endif
             for (; j + 8 <= nr; j += 8) {
                 const T *s0 = src + j * cs;
