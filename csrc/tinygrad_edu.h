@@ -69,17 +69,19 @@ int tg_gemm_small_f64(const double *a, const double *b, const double *bias, doub
 int tg_gemm_small_suits(int64_t m, int64_t k, int64_t n, int64_t b_cs, int64_t elem_size);
 
 /*
- * tg_linear_backward_f32 / _f64: both gradient products of y = x @ w^T at once,
- *   dx[batch, in] = grad @ w   and   dw[out, in] = grad^T @ x,
- * as one parallel job (see matmul.c), each exactly what tg_gemm computes for it.
+ * tg_linear_backward_f32 / _f64: the gradients of y = x @ w^T + b at once,
+ *   dx[batch, in] = grad @ w,   dw[out, in] = grad^T @ x,   db[out] = sum_i grad[i, :],
+ * as one parallel job (see matmul.c), each product exactly what tg_gemm computes for it.
  *   grad : const [batch, out], element (i, o) at grad[i * g_rs + o * g_cs]
- *   x    : const [batch, in],  element (i, j) at x[i * x_rs + j * x_cs]
- *   w    : const [out, in],    element (o, j) at w[o * w_rs + j * w_cs]
- *   dx, dw : dense row-major outputs, overwritten (must not overlap the inputs).
- * Sizes and strides >= 0, pointers and errors as for tg_gemm.
+ *   x    : const [batch, in],  element (i, j) at x[i * x_rs + j * x_cs] (read only for dw)
+ *   w    : const [out, in],    element (o, j) at w[o * w_rs + j * w_cs] (read only for dx)
+ *   dx, dw, db : dense row-major outputs, overwritten (must not overlap the inputs);
+ *                NULL: that gradient is not wanted (nothing wanted: TG_OK, no work).
+ * Sizes and strides >= 0 (TG_ERR_SIZE), pointers that a wanted output reads and errors
+ * as for tg_gemm.
  */
-int tg_linear_backward_f32(const float *grad, const float *x, const float *w, float *dx, float *dw, int64_t batch, int64_t fan_in, int64_t fan_out, int64_t g_rs, int64_t g_cs, int64_t x_rs, int64_t x_cs, int64_t w_rs, int64_t w_cs);
-int tg_linear_backward_f64(const double *grad, const double *x, const double *w, double *dx, double *dw, int64_t batch, int64_t fan_in, int64_t fan_out, int64_t g_rs, int64_t g_cs, int64_t x_rs, int64_t x_cs, int64_t w_rs, int64_t w_cs);
+int tg_linear_backward_f32(const float *grad, const float *x, const float *w, float *dx, float *dw, float *db, int64_t batch, int64_t fan_in, int64_t fan_out, int64_t g_rs, int64_t g_cs, int64_t x_rs, int64_t x_cs, int64_t w_rs, int64_t w_cs);
+int tg_linear_backward_f64(const double *grad, const double *x, const double *w, double *dx, double *dw, double *db, int64_t batch, int64_t fan_in, int64_t fan_out, int64_t g_rs, int64_t g_cs, int64_t x_rs, int64_t x_cs, int64_t w_rs, int64_t w_cs);
 
 /*
  * tg_matmul_f32 / tg_matmul_f64: the dense special case of tg_gemm, C = A @ B.

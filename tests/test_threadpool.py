@@ -9,6 +9,7 @@ contention test: a busy process pinned on one core, and the products stay right.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -145,19 +146,64 @@ def test_linear_backward_return_codes(c_kernels):
     from tinygrad_edu._C import ffi, lib
 
     buf, NULL = ffi.new("float[64]"), ffi.NULL
-    ok = [buf, buf, buf, buf + 16, buf + 32, 2, 3, 2, 2, 1, 3, 1, 3, 1]
+    ok = [buf, buf, buf, buf + 16, buf + 32, buf + 48, 2, 3, 2, 2, 1, 3, 1, 3, 1]
     assert lib.tg_linear_backward_f32(*ok) == lib.TG_OK
-    for position in range(5, 14):  # every size and stride
+    for position in range(6, 15):  # every size and stride
         args = list(ok)
         args[position] = -1
         assert lib.tg_linear_backward_f32(*args) == lib.TG_ERR_SIZE, position
-    for position in range(5):  # every pointer
+        args[3] = args[4] = args[5] = NULL  # checked even when nothing is wanted
+        assert lib.tg_linear_backward_f32(*args) == lib.TG_ERR_SIZE, position
+    for position in range(3):  # every input pointer
         args = list(ok)
         args[position] = NULL
         assert lib.tg_linear_backward_f32(*args) == lib.TG_ERR_NULL, position
-    assert lib.tg_linear_backward_f32(buf, buf, buf, buf, buf, 2**40, 2**40, 2**40, 1, 1, 1, 1, 1, 1) == lib.TG_ERR_SIZE
+    # An input only an unwanted output reads may be NULL: x feeds dw, w feeds dx, grad all three.
+    assert lib.tg_linear_backward_f32(buf, NULL, buf, buf + 16, NULL, buf + 48, *ok[6:]) == lib.TG_OK
+    assert lib.tg_linear_backward_f32(buf, buf, NULL, NULL, buf + 32, buf + 48, *ok[6:]) == lib.TG_OK
+    assert lib.tg_linear_backward_f32(buf, NULL, NULL, NULL, NULL, buf + 48, *ok[6:]) == lib.TG_OK
+    assert lib.tg_linear_backward_f32(NULL, buf, buf, NULL, NULL, buf + 48, *ok[6:]) == lib.TG_ERR_NULL
+    assert lib.tg_linear_backward_f32(NULL, NULL, NULL, NULL, NULL, NULL, *ok[6:]) == lib.TG_OK  # nothing wanted
+    big = (2**40, 2**40, 2**40, 1, 1, 1, 1, 1, 1)
+    assert lib.tg_linear_backward_f32(buf, buf, buf, buf, buf, buf, *big) == lib.TG_ERR_SIZE
+    assert lib.tg_linear_backward_f32(buf, buf, buf, NULL, NULL, buf, *big) == lib.TG_ERR_SIZE  # db alone
+    assert lib.tg_linear_backward_f32(buf, buf, buf, NULL, NULL, buf, 2, 1, 2**62, 1, 2**62, 0, 0, 0, 0) \
+        == lib.TG_ERR_SIZE  # db alone, a column stride that overflows
     dbuf = ffi.new("double[64]")
-    assert lib.tg_linear_backward_f64(dbuf, dbuf, dbuf, dbuf + 16, dbuf + 32, 2, 3, 2, 2, 1, 3, 1, 3, 1) == lib.TG_OK
+    assert lib.tg_linear_backward_f64(dbuf, dbuf, dbuf, dbuf + 16, dbuf + 32, dbuf + 48, 2, 3, 2, 2, 1, 3, 1, 3,
+                                      1) == lib.TG_OK
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("layout", ["dense", "column-major", "sliced"])
+@pytest.mark.parametrize("batch,fan_in,fan_out", [(64, 784, 512), (64, 512, 256), (64, 64, 10), (1, 1, 1), (0, 5, 3),
+                                                  (7, 0, 4), (5, 3, 0), (130, 257, 33), (3, 2, 17), (64, 10, 1)])
+def test_linear_backward_bias_grad_and_partial_outputs(c_kernels, threads, layout, batch, fan_in, fan_out, dtype):
+    """db (tg_linear_backward's column sums) against NumPy's grad.sum(0) with and without dx / dw, in
+    every combination of wanted outputs; random (not integer) data, so a rounding difference shows."""
+    rng = np.random.default_rng(batch * 7 + fan_out)
+    g = rng.standard_normal((batch, fan_out)).astype(dtype)
+    if layout == "column-major":
+        g = np.asfortranarray(g)
+    elif layout == "sliced":
+        g = np.repeat(g, 2, axis=1)[:, ::2]
+    x, w = rng.standard_normal((batch, fan_in)).astype(dtype), rng.standard_normal((fan_out, fan_in)).astype(dtype)
+    before = tg.get_num_threads()
+    tg.set_num_threads(threads)
+    try:
+        results = {need: c_kernels.linear_backward(g, x if need[1] or not need[0] else None, w if need[0] else None, *need)
+                   for need in itertools.product([False, True], repeat=3)}
+    finally:
+        tg.set_num_threads(before)
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    for need, got in results.items():
+        for wanted, value, expected in zip(need, got, (g @ w, g.T @ x, g.sum(0, dtype=np.float64))):
+            if not wanted:
+                assert value is None
+                continue
+            assert value.dtype == dtype and value.flags.c_contiguous
+            np.testing.assert_allclose(value, expected, rtol=tol, atol=tol * max(1, batch))
 
 
 # ---------------------------------------------------------------- real contention

@@ -83,6 +83,9 @@ class Addmm(Op):
             ctx.beta, ctx.alpha, ctx.bias_shape = beta, alpha, bias.shape
             _save_partners(ctx, a, b, first=1)
             ctx.b_transposed = _is_transposed(b)
+            # the Linear layer (F.linear's 2-D case): its backward is one linear_backward call
+            ctx.linear = (ctx.b_transposed and beta == 1 and alpha == 1 and bias.shape == b.shape[1:]
+                          and a.dtype in FLOAT_DTYPES and b.dtype == a.dtype and bias.dtype == a.dtype)
         if (beta == 1 and alpha == 1 and bias.shape == b.shape[1:] and bias.dtype == a.dtype
                 and a.dtype in FLOAT_DTYPES and b.dtype == a.dtype):
             return backend.kernels.linear(a, b.T, bias)
@@ -96,6 +99,12 @@ class Addmm(Op):
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         need = ctx.needs_input_grad
+        if ctx.linear and not grad_mode._enabled:  # PERF: dx, dW and db in one kernel call, see linear_backward
+            dx, dw, db = backend.kernels.linear_backward(
+                grad._data, None if a is None else a._data, None if b is None else b._data.T, need[1], need[2],
+                need[0])
+            return (None if db is None else wrap(db), None if dx is None else wrap(dx),
+                    None if dw is None else wrap(dw.T))
         g = grad if ctx.alpha == 1 else grad * ctx.alpha
         d_bias = None
         if need[0]:

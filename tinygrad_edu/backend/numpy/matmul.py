@@ -42,16 +42,17 @@ def linear(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
     return y
 
 
-def linear_backward(grad: np.ndarray, x: np.ndarray, w: np.ndarray, need_dx: bool, need_dw: bool,
+def linear_backward(grad: np.ndarray, x: np.ndarray | None, w: np.ndarray | None, need_dx: bool, need_dw: bool,
                     need_db: bool) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
     """Gradients of ``y = x @ w.T + b`` given ``grad = dL/dy``: ``(dx, dw, db)``.
 
     ``grad`` is ``[batch, out]``, ``x`` is ``[batch, in]``, ``w`` is ``[out, in]``;
     returns ``dx = grad @ w`` (``[batch, in]``), ``dw = grad.T @ x`` (``[out, in]``, the
     weight's own layout) and ``db = grad.sum(0)`` (``[out]``), each None unless asked for.
-    No operand is copied: the transposes are views the kernel reads in place.
+    No operand is copied: the transposes are views the kernel reads in place. ``x`` may be None
+    when ``dw`` is not asked for, ``w`` when ``dx`` is not (only that gradient reads it).
     """
-    check_linear_backward(grad, x, w)
+    check_linear_backward(grad, x, w, need_dx, need_dw)
     return (np.matmul(grad, w) if need_dx else None,
             np.matmul(grad.T, x) if need_dw else None,
             grad.sum(0) if need_db else None)
