@@ -432,3 +432,70 @@ def test_batched_matmul_matches_torch(backend_name, threads, shapes):
 
 def test_mm_noncontiguous_parity(backend_name, threads):
     check_op(lambda lib, a, b: a.t().mm(b.t()), (130, 70), (40, 130), noncontig=True)
+
+
+# ---------------------------------------------------------------- nn.Linear's backward: one linear_backward call
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("needs", [(True, True, True), (False, True, True), (True, False, True), (True, True, False),
+                                   (False, True, False), (False, False, True), (True, False, False)])
+@pytest.mark.parametrize("shape", [(64, 784, 512), (64, 64, 10), (3, 5, 1)])
+def test_linear_layer_grads_match_torch(backend_name, threads, shape, needs, dtype):
+    """x, weight, bias each with or without requires_grad (the first layer of an MLP: x without): Addmm's
+    one-call backward gives torch's gradients and leaves None where torch does; two layers deep, so dx
+    (the gradient reaching the layer below) is checked too."""
+    batch, fan_in, fan_out = shape
+    rng = np.random.default_rng(fan_in + fan_out)
+    arrays = [rng.standard_normal(s).astype(dtype) for s in ((batch, fan_in), (fan_out, fan_in), (fan_out,), (fan_in, fan_in))]
+
+    def run(lib):
+        x, w, b, w0 = (lib.tensor(a) for a in arrays)
+        for t, need in zip((x, w, b), needs):
+            t.requires_grad_(need)
+        h = lib.nn.functional.linear(x, w0.requires_grad_(), None) if needs[0] else x  # a layer below x
+        y = lib.nn.functional.linear(h, w, b)
+        (y.relu() * lib.tensor(arrays[2][:1])).sum().backward()
+        return [None if t.grad is None else t.grad.numpy() for t in (w0, w, b)], y.grad_fn
+
+    (ours, node), (theirs, torch_node) = run(tg), run(torch)
+    tol = 2e-4 if dtype == "float32" else 1e-10
+    for got, want in zip(ours, theirs):
+        assert (got is None) == (want is None)
+        if want is not None:
+            assert got.dtype == want.dtype
+            np.testing.assert_allclose(got, want, rtol=tol, atol=tol * 10)
+    names = [None if n is None else type(n).__name__ for n, _ in node.next_functions]
+    assert names == [None if n is None else type(n).__name__ for n, _ in torch_node.next_functions]
+
+
+@pytest.mark.parametrize("bias_shape", [(7,), (1,), (4, 7), (1, 7), (4, 1), ()])
+@pytest.mark.parametrize("beta,alpha", [(1, 1), (0.5, 1), (1, -2.0), (0, 3)])
+def test_addmm_general_backward_matches_torch(backend_name, bias_shape, beta, alpha):
+    """The cases the one-call path leaves to the general backward: broadcast bias shapes, beta, alpha."""
+    rng = np.random.default_rng(len(bias_shape))
+    arrays = [rng.standard_normal(s) for s in (bias_shape, (4, 5), (7, 5))]
+
+    def run(lib):
+        b, x, w = (lib.tensor(a, requires_grad=True) for a in arrays)
+        (lib.addmm(b, x, w.t(), beta=beta, alpha=alpha) ** 2).sum().backward()
+        return [t.grad.numpy() for t in (b, x, w)]
+
+    for got, want in zip(run(tg), run(torch)):
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+def test_linear_layer_double_backward_matches_torch(backend_name):
+    """create_graph through nn.Linear (the Tensor-op path of Addmm's backward): d/dW of |dL/dx|^2."""
+    rng = np.random.default_rng(12)
+    arrays = [rng.standard_normal(s) for s in ((6, 4), (3, 4), (3,))]
+
+    def run(lib):
+        x, w, b = (lib.tensor(a, requires_grad=True) for a in arrays)
+        loss = (lib.nn.functional.linear(x, w, b).tanh() ** 2).sum()
+        gx, gw = lib.autograd.grad(loss, (x, w), create_graph=True)
+        ((gx ** 2).sum() + (gw ** 3).sum()).backward()
+        return [t.grad.numpy() for t in (x, w, b)]
+
+    for got, want in zip(run(tg), run(torch)):
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-10)

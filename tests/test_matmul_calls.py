@@ -184,3 +184,45 @@ def test_linear_records_its_graph_when_asked():
         z = layer(x)
     assert z.grad_fn is None and not z.requires_grad
     np.testing.assert_array_equal(z.numpy(), y.detach().numpy())
+
+
+# ---------------------------------------------------------------- linear_backward: dx, dW, db in one call
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("batch,fan_in,fan_out", [(64, 784, 512), (64, 64, 10), (5, 17, 3), (1, 1, 1), (0, 4, 3),
+                                                  (6, 0, 2), (4, 3, 0)])
+def test_binding_linear_backward_every_layout_and_need(kernels, batch, fan_in, fan_out, dtype):
+    """Both backends, every layout of grad, x and w, every combination of wanted outputs (an operand
+    only an unwanted output reads passed as None): NumPy's products and sum, bit for bit."""
+    rng = np.random.default_rng(batch + fan_in)
+    g, x, w = _ints(rng, (batch, fan_out), dtype), _ints(rng, (batch, fan_in), dtype), _ints(rng, (fan_out, fan_in), dtype)
+    expected = (g @ w, g.T @ x, g.sum(0))
+    for g_, x_, w_ in zip(_layouts(g), _layouts(x)[::-1], _layouts(w)):
+        for need in itertools.product([False, True], repeat=3):
+            got = kernels.linear_backward(g_, x_ if need[1] else None, w_ if need[0] else None, *need)
+            for wanted, value, want in zip(need, got, expected):
+                if not wanted:
+                    assert value is None
+                    continue
+                assert value.dtype == dtype and value.flags.c_contiguous
+                np.testing.assert_array_equal(value, want)
+
+
+@pytest.mark.parametrize("args", [
+    (np.zeros((2, 4), np.float32), None, np.zeros((4, 3), np.float32), True, True, True),  # dw needs x
+    (np.zeros((2, 4), np.float32), np.zeros((2, 3), np.float32), None, True, True, True),  # dx needs w
+    (np.zeros((2, 4), np.int64), None, None, False, False, True),
+    (np.zeros((2, 4, 1), np.float32), None, None, False, False, True),
+    (np.zeros((2, 4), np.float32), None, np.zeros((4, 3), np.float64), True, False, True),
+    (np.zeros((2, 4), np.float32), np.zeros((3, 3), np.float32), None, False, True, False),
+    (np.zeros((2, 4), np.float32), None, np.zeros((5, 3), np.float32), True, False, False),
+    (np.zeros(4, np.float32), None, np.zeros((4, 3), np.float32), True, False, False),
+])
+def test_binding_linear_backward_errors_as_the_twin(c_kernels, args):
+    from tinygrad_edu.backend import numpy_kernels
+    with pytest.raises((TypeError, RuntimeError)) as ours:
+        c_kernels.linear_backward(*args)
+    with pytest.raises((TypeError, RuntimeError)) as twin:
+        numpy_kernels.linear_backward(*args)
+    assert (type(ours.value), str(ours.value)) == (type(twin.value), str(twin.value))
+    assert "linear_backward" in str(ours.value)

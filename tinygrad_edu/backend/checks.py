@@ -96,18 +96,17 @@ def check_linear_backward(grad: np.ndarray, x: np.ndarray | None, w: np.ndarray 
                           need_dw: bool = True) -> tuple[int, int, int]:
     """Validate ``linear_backward``'s operands and return ``(batch, in_features, out_features)``.
 
-    ``x`` may be None when ``dw`` is not wanted and ``w`` when ``dx`` is not (only that gradient reads
-    it: Addmm keeps ``x`` only for ``dW``, PyTorch's choice), but not both."""
-    if (x is None and need_dw) or (w is None and need_dx) or (x is None and w is None):
-        raise TypeError(f"linear_backward: x is needed for dw, w for dx, and one of them for the sizes; got "
-                        f"x {'None' if x is None else 'given'}, w {'None' if w is None else 'given'}, "
-                        f"need_dx={need_dx}, need_dw={need_dw}")
-    _check_arrays("linear_backward", grad, *(arr for arr in (x, w) if arr is not None))
+    ``x`` may be None when ``dw`` is not wanted and ``w`` when ``dx`` is not: only that gradient reads it
+    (Addmm keeps ``x`` only for ``dW``, PyTorch's choice). With both None, ``in_features`` is 0."""
+    if (x is None and need_dw) or (w is None and need_dx):
+        raise TypeError(f"linear_backward: dw needs x and dx needs w; got x {'None' if x is None else 'given'}, "
+                        f"w {'None' if w is None else 'given'}, need_dx={need_dx}, need_dw={need_dw}")
+    _check_arrays("linear_backward", grad, *([arr for arr in (x, w) if arr is not None] or [grad]))
     given = {name: arr for name, arr in (("grad", grad), ("x", x), ("w", w)) if arr is not None}
     if any(arr.ndim != 2 for arr in given.values()):
         _check_ndim("linear_backward", 2, given)
     batch, fan_out = grad.shape
-    fan_in = x.shape[1] if x is not None else w.shape[1]
+    fan_in = x.shape[1] if x is not None else w.shape[1] if w is not None else 0
     if (x is not None and x.shape != (batch, fan_in)) or (w is not None and w.shape != (fan_out, fan_in)):
         got = ", ".join(f"{name} {arr.shape}" for name, arr in given.items())
         raise RuntimeError(f"linear_backward: shapes do not fit y = x @ w.T: {got} (expected x of shape "
