@@ -436,11 +436,15 @@ def test_mm_noncontiguous_parity(backend_name, threads):
 
 # ---------------------------------------------------------------- nn.Linear's backward: one linear_backward call
 
+_NEEDS = [(True, True, True), (False, True, True), (True, False, True), (True, True, False), (False, True, False),
+          (False, False, True), (True, False, False)]
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("needs", [(True, True, True), (False, True, True), (True, False, True), (True, True, False),
-                                   (False, True, False), (False, False, True), (True, False, False)])
+@pytest.mark.parametrize("with_bias,needs", [(True, n) for n in _NEEDS]  # without a bias: MmBackward0, one call too
+                         + [(False, n) for n in _NEEDS if n[0] or n[1]])
 @pytest.mark.parametrize("shape", [(64, 784, 512), (64, 64, 10), (3, 5, 1)])
-def test_linear_layer_grads_match_torch(backend_name, threads, shape, needs, dtype):
+def test_linear_layer_grads_match_torch(backend_name, threads, shape, needs, dtype, with_bias):
     """x, weight, bias each with or without requires_grad (the first layer of an MLP: x without): Addmm's
     one-call backward gives torch's gradients and leaves None where torch does; two layers deep, so dx
     (the gradient reaching the layer below) is checked too."""
@@ -453,7 +457,7 @@ def test_linear_layer_grads_match_torch(backend_name, threads, shape, needs, dty
         for t, need in zip((x, w, b), needs):
             t.requires_grad_(need)
         h = lib.nn.functional.linear(x, w0.requires_grad_(), None) if needs[0] else x  # a layer below x
-        y = lib.nn.functional.linear(h, w, b)
+        y = lib.nn.functional.linear(h, w, b if with_bias else None)
         (y.relu() * lib.tensor(arrays[2][:1])).sum().backward()
         return [None if t.grad is None else t.grad.numpy() for t in (w0, w, b)], y.grad_fn
 
@@ -464,6 +468,7 @@ def test_linear_layer_grads_match_torch(backend_name, threads, shape, needs, dty
         if want is not None:
             assert got.dtype == want.dtype
             np.testing.assert_allclose(got, want, rtol=tol, atol=tol * 10)
+    assert type(node).__name__ == type(torch_node).__name__ == ("AddmmBackward0" if with_bias else "MmBackward0")
     names = [None if n is None else type(n).__name__ for n, _ in node.next_functions]
     assert names == [None if n is None else type(n).__name__ for n, _ in torch_node.next_functions]
 

@@ -44,12 +44,9 @@ def _mm_backward(grad, a, b, need_a: bool, need_b: bool, b_transposed: bool) -> 
         return da, grad.t().mm(a).t() if b_transposed else a.t().mm(grad)
     g = grad._data
     x, w = (None if a is None else a._data), (None if b is None else b._data)
-    if g.dtype in FLOAT_DTYPES and b_transposed:  # the Linear layer: w.T is the weight itself
-        if need_a and need_b:
-            dx, dw, _ = backend.kernels.linear_backward(g, x, w.T, True, True, False)
-            return wrap(dx), wrap(dw.T)
-        if need_b:  # dW = dC^T X, as linear_backward computes it, in W's own layout
-            return None, wrap(_matmul(g.T, x).T)
+    if g.dtype in FLOAT_DTYPES and b_transposed:  # the Linear layer: w.T is the weight itself, one call
+        dx, dw, _ = backend.kernels.linear_backward(g, x, None if w is None else w.T, need_a, need_b, False)
+        return (None if dx is None else wrap(dx)), (None if dw is None else wrap(dw.T))
     return (wrap(_matmul(g, w.T)) if need_a else None), (wrap(_matmul(x.T, g)) if need_b else None)
 
 
