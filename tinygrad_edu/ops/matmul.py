@@ -70,7 +70,9 @@ class Addmm(Op):
     """out = beta * bias + alpha * (A B): the Linear layer's forward in one node, as PyTorch.
 
     For ``addmm(b, x, W.t())`` (F.linear's 2-D case) this is one ``linear`` kernel call:
-    W is read in place and the bias is added as each tile of the output is stored.
+    W is read in place and the bias is added as each tile of the output is stored. Its
+    backward is one ``linear_backward`` call too: dx, dW and db (the bias gradient, summed
+    over the batch) together, whichever of them are needed.
     """
     node_name = "AddmmBackward0"
 
@@ -96,7 +98,9 @@ class Addmm(Op):
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         need = ctx.needs_input_grad
-        if ctx.linear and not grad_mode._enabled:  # PERF: dx, dW and db in one kernel call, see linear_backward
+        # PERF (issue 14): dx, dW and db in one kernel call, with no Tensor op around it: ~3 us a layer
+        # less than the general path below (which is the reference; tests/test_matmul.py checks both on torch)
+        if ctx.linear and not grad_mode._enabled:
             dx, dw, db = backend.kernels.linear_backward(
                 grad._data, None if a is None else a._data, None if b is None else b._data.T, need[1], need[2],
                 need[0])
