@@ -450,7 +450,8 @@ def test_linear_layer_grads_match_torch(backend_name, threads, shape, needs, dty
     (the gradient reaching the layer below) is checked too."""
     batch, fan_in, fan_out = shape
     rng = np.random.default_rng(fan_in + fan_out)
-    arrays = [rng.standard_normal(s).astype(dtype) for s in ((batch, fan_in), (fan_out, fan_in), (fan_out,), (fan_in, fan_in))]
+    shapes = ((batch, fan_in), (fan_out, fan_in), (fan_out,), (fan_in, fan_in))
+    arrays = [rng.standard_normal(s).astype(dtype) for s in shapes]
 
     def run(lib):
         x, w, b, w0 = (lib.tensor(a) for a in arrays)

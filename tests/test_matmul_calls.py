@@ -195,7 +195,8 @@ def test_binding_linear_backward_every_layout_and_need(kernels, batch, fan_in, f
     """Both backends, every layout of grad, x and w, every combination of wanted outputs (an operand
     only an unwanted output reads passed as None): NumPy's products and sum, bit for bit."""
     rng = np.random.default_rng(batch + fan_in)
-    g, x, w = _ints(rng, (batch, fan_out), dtype), _ints(rng, (batch, fan_in), dtype), _ints(rng, (fan_out, fan_in), dtype)
+    g, x = _ints(rng, (batch, fan_out), dtype), _ints(rng, (batch, fan_in), dtype)
+    w = _ints(rng, (fan_out, fan_in), dtype)
     expected = (g @ w, g.T @ x, g.sum(0))
     for g_, x_, w_ in zip(_layouts(g), _layouts(x)[::-1], _layouts(w)):
         for need in itertools.product([False, True], repeat=3):

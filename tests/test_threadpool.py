@@ -192,7 +192,7 @@ def test_linear_backward_bias_grad_and_partial_outputs(c_kernels, threads, layou
     before = tg.get_num_threads()
     tg.set_num_threads(threads)
     try:
-        results = {need: c_kernels.linear_backward(g, x if need[1] or not need[0] else None, w if need[0] else None, *need)
+        results = {need: c_kernels.linear_backward(g, x if need[1] else None, w if need[0] else None, *need)
                    for need in itertools.product([False, True], repeat=3)}
     finally:
         tg.set_num_threads(before)
