@@ -71,7 +71,7 @@ int tg_gemm_small_suits(int64_t m, int64_t k, int64_t n, int64_t b_cs, int64_t e
 /*
  * tg_linear_backward_f32 / _f64: the gradients of y = x @ w^T + b at once,
  *   dx[batch, in] = grad @ w,   dw[out, in] = grad^T @ x,   db[out] = sum_i grad[i, :],
- * as one parallel job (see matmul.c), each product exactly what tg_gemm computes for it.
+ * as one parallel job (csrc/tg_linear_backward.h), each product what tg_gemm computes for it.
  *   grad : const [batch, out], element (i, o) at grad[i * g_rs + o * g_cs]
  *   x    : const [batch, in],  element (i, j) at x[i * x_rs + j * x_cs] (read only for dw)
  *   w    : const [out, in],    element (o, j) at w[o * w_rs + j * w_cs] (read only for dx)
