@@ -1,0 +1,151 @@
+"""Tensor-number arithmetic and `.to(dtype)` without a graph (ops/_elementwise_fastpath.py).
+
+Checked: (1) the shortcut is taken exactly when no graph is recorded and the result is
+float32/float64; (2) its results equal the readable path's bit for bit (dtype, values, NaN/inf,
+division by zero without warnings) and torch's; (3) requires_grad, grad_fn and version counters
+are as PyTorch's; (4) the notes' normalisation `(u.float() / 255.0 - mean) / std` equals torch's.
+"""
+from __future__ import annotations
+
+import operator
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import tinygrad_edu as tg
+from tinygrad_edu.ops import _elementwise_fastpath as fp
+
+RNG = np.random.default_rng(14)
+SPECIAL = np.array([0.0, -0.0, 1.5, -2.25, np.inf, -np.inf, np.nan, 1e-30, 3e38])
+OPS = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "truediv": operator.truediv,
+       "radd": lambda x, n: n + x, "rmul": lambda x, n: n * x}
+NUMBERS = (0.1307, 255.0, 2, 0.0, 0, float("nan"), float("inf"), -3)
+
+
+@pytest.fixture
+def answered(monkeypatch):
+    """The calls the number shortcut answered (returned a tensor rather than None)."""
+    calls = []
+    real = fp.number_without_graph
+
+    def spy(*args):
+        out = real(*args)
+        if out is not None:
+            calls.append(args)
+        return out
+    monkeypatch.setattr(fp, "number_without_graph", spy)
+    return calls
+
+
+def _readable(monkeypatch):
+    monkeypatch.setattr(fp, "number_without_graph", lambda *args: None)
+    monkeypatch.setattr(fp, "to_without_graph", lambda *args: None)
+
+
+def _same(ours, ref):
+    assert str(ours.dtype).split(".")[-1] == str(ref.dtype).split(".")[-1]
+    np.testing.assert_array_equal(ours.numpy(), ref.numpy())
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_float_tensor_and_number_bitwise(name, dtype, answered, monkeypatch):
+    data = np.concatenate([SPECIAL, RNG.standard_normal(23)]).astype(dtype)
+    op = OPS[name]
+    with warnings.catch_warnings(record=True) as caught:  # inf and NaN are values, as in PyTorch (x / 0.0 too)
+        fast = [op(tg.tensor(data), n) for n in NUMBERS]
+    assert caught == []
+    assert len(answered) == len(NUMBERS)
+    for n, ours in zip(NUMBERS, fast):
+        _same(ours, op(torch.tensor(data), n))
+        assert not ours.requires_grad and ours.grad_fn is None and ours._version[0] == 0
+    _readable(monkeypatch)
+    for n, ours in zip(NUMBERS, fast):
+        _same(ours, op(tg.tensor(data), n))
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int32", "int64", "bool"])
+@pytest.mark.parametrize("number", [255.0, 2, 0.3081, 0])
+def test_integer_tensor_true_division_promotes(dtype, number, answered, monkeypatch):
+    data = RNG.integers(0, 256, (5, 7)).astype(dtype)
+    with warnings.catch_warnings(record=True) as caught:
+        ours = tg.tensor(data) / number
+    assert caught == []
+    assert len(answered) == 1
+    _same(ours, torch.tensor(data) / number)
+    _readable(monkeypatch)
+    _same(ours, tg.tensor(data) / number)
+
+
+def test_default_dtype_float64_is_followed(answered):
+    data = RNG.integers(0, 256, (4, 4)).astype(np.uint8)
+    tg.set_default_dtype(tg.float64)
+    torch.set_default_dtype(torch.float64)
+    try:
+        _same(tg.tensor(data) / 255.0, torch.tensor(data) / 255.0)
+    finally:
+        tg.set_default_dtype(tg.float32)
+        torch.set_default_dtype(torch.float32)
+    assert len(answered) == 1
+
+
+def test_other_cases_take_the_readable_path(answered):
+    u = tg.tensor(np.arange(6, dtype=np.uint8))
+    _same(u + 0.5, torch.arange(6, dtype=torch.uint8) + 0.5)  # not true division: _binary's promotion
+    _same(u * 2, torch.arange(6, dtype=torch.uint8) * 2)  # stays uint8
+    h = np.linspace(-2, 2, 5).astype(np.float16)
+    _same(tg.tensor(h) / 3.0, torch.tensor(h) / 3.0)  # float16: computed as PyTorch does, elsewhere
+    x = tg.tensor([1.0, 2.0])
+    _same(x + True, torch.tensor([1.0, 2.0]) + True)
+    _same(x.add(2.0, alpha=3), torch.tensor([1.0, 2.0]).add(2.0, alpha=3))
+    assert answered == []
+
+
+def test_graph_is_recorded_when_an_input_requires_grad(answered):
+    data = RNG.standard_normal((3, 4)).astype(np.float32)
+    x, ref = tg.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    ours, theirs = (x * 3.0 - 0.5) / 2.0, (ref * 3.0 - 0.5) / 2.0
+    assert answered == [] and ours.grad_fn.name() == theirs.grad_fn.name() == "DivBackward0"
+    ours.sum().backward(), theirs.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), ref.grad.numpy())
+    with tg.no_grad():
+        y = x / 2.0
+    assert len(answered) == 1 and not y.requires_grad and y.grad_fn is None
+
+
+def test_result_owns_its_memory_and_version():
+    data = RNG.standard_normal(8).astype(np.float32)
+    x = tg.tensor(data)
+    for y in (x + 0.0, x * 1, x.double(), tg.tensor(data.astype(np.uint8)) / 1.0):
+        assert not np.shares_memory(y.numpy(), x.numpy()) and y._version[0] == 0
+        y.add_(1.0)
+        assert y._version[0] == 1
+    np.testing.assert_array_equal(x.numpy(), data)
+
+
+@pytest.mark.parametrize("src,dst", [("uint8", tg.float32), ("float32", tg.float64), ("float64", tg.float32),
+                                     ("float32", tg.int64), ("int64", tg.float16)])
+def test_to_without_graph(src, dst, monkeypatch):
+    data = np.array([0, 1, 7, 200, 255], dtype=src)
+    ours = tg.tensor(data).to(dst)
+    _same(ours, torch.tensor(data).to(getattr(torch, str(dst).split(".")[-1])))
+    assert ours.grad_fn is None and not ours.requires_grad
+    _readable(monkeypatch)
+    _same(ours, tg.tensor(data).to(dst))
+
+
+def test_to_records_when_grad_is_needed():
+    x = tg.tensor([1.0, -2.5], dtype=tg.float64, requires_grad=True)
+    y = x.float()
+    assert y.grad_fn.name() == "ToCopyBackward0" and y.dtype == tg.float32
+    y.sum().backward()
+    assert x.grad.dtype == tg.float64
+
+
+def test_notes_normalisation_equals_torch():
+    images = RNG.integers(0, 256, (64, 784)).astype(np.uint8)
+    mean, std = 0.1307, 0.3081
+    ours = (tg.tensor(images).float() / 255.0 - mean) / std
+    _same(ours, (torch.tensor(images).float() / 255.0 - mean) / std)

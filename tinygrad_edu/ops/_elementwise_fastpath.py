@@ -1,0 +1,63 @@
+"""Measured shortcuts of tensor-number arithmetic and dtype conversion, kept out of the code a student reads first.
+
+The readable path of `x / 255.0` is `Tensor._binary` -> `_operand` (the number as a 0-d tensor,
+a uint8 `x` converted by a `ToCopy` op) -> `ops.Div.apply` -> `Op.apply`: a node object, the
+argument loop, two or three Tensors. When no graph is recorded (no input requires grad, or
+grad mode is off) none of that is needed: the result is one NumPy ufunc call on `x`'s array
+and the number as a scalar of the result dtype -- exactly what `Div.forward` computes on the
+0-d array -- wrapped in one Tensor. `.to(dtype)` likewise is one `astype` (`ToCopy.forward`).
+Anything else (a graph to record, a dtype other than float32/float64, keyword arguments)
+returns None and the caller takes the readable path. tests/test_elementwise_fastpath.py checks
+both paths bit for bit against each other and against torch.
+
+The ufunc calls live in this package so that inf/NaN stay values, not RuntimeWarnings (the
+filter in ops/__init__.py is by module).
+
+PERF: measured (best of 7 x 300 calls, one thread, [64, 784] float32, the MNIST batch of the
+notes' MLP, loaded 2-core machine): `x - 0.1307` 7.3 -> 4.8 us, `x / 0.3081` 8.2 -> 6.4 us
+(NumPy's own call: 4.5 and 6.1 us), `uint8.float()` 7.0 -> 5.6 us (NumPy 5.3 us), the whole
+normalisation `(u.float() / 255.0 - mean) / std` 31 -> 23 us (NumPy 22 us, torch 28 us).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import grad_mode
+from ..autograd.function import wrap
+from ..dtypes import get_default_dtype
+from .elementwise import Add, Div, Mul, Sub
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_UFUNC = {Add: np.add, Sub: np.subtract, Mul: np.multiply, Div: np.true_divide}
+
+
+def number_without_graph(x, number, op, reverse: bool, floating: bool):
+    """``op(x, number)`` (``op(number, x)`` if reverse) for a Python float/int ``number`` when no graph
+    is recorded and the result is float32/float64, with `Tensor._binary`'s promotion: a float ``x``
+    keeps its dtype; an integer or bool ``x`` under true division (``floating``) gives the default
+    float dtype. Anything else: None."""
+    if grad_mode._enabled and x._requires_grad:
+        return None
+    ufunc = _UFUNC.get(op)
+    data = x._data
+    dt = data.dtype
+    if dt not in _FLOATS:
+        if not floating or dt.kind not in "biu":
+            return None
+        dt = get_default_dtype().np
+        if dt not in _FLOATS:
+            return None
+    if ufunc is None:
+        return None
+    scalar = dt.type(number)
+    if data.dtype != dt:  # e.g. uint8 / 255.0: convert (a new array), then compute in place in it
+        data = data.astype(dt)
+        return wrap(ufunc(scalar, data, out=data) if reverse else ufunc(data, scalar, out=data))
+    return wrap(ufunc(scalar, data) if reverse else ufunc(data, scalar))
+
+
+def to_without_graph(x, np_dtype: np.dtype):
+    """``x.to(np_dtype)`` (a different dtype) when no graph is recorded, else None."""
+    if grad_mode._enabled and x._requires_grad:
+        return None
+    return wrap(x._data.astype(np_dtype))
