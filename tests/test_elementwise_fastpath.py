@@ -149,3 +149,56 @@ def test_notes_normalisation_equals_torch():
     mean, std = 0.1307, 0.3081
     ours = (tg.tensor(images).float() / 255.0 - mean) / std
     _same(ours, (torch.tensor(images).float() / 255.0 - mean) / std)
+
+
+# ---------------------------------------------------------------- relu: the node's backward, relu without a graph
+
+RELU_DATA = np.array([[-1.0, 0.0, -0.0, 2.5, np.nan, np.inf, -np.inf, 1e-38]], dtype=np.float32)
+RELU_GRAD = np.array([[np.inf, np.nan, 1.0, -2.0, 3.0, np.nan, np.inf, 4.0]], dtype=np.float32)
+
+
+def _relu_grad(lib, data, upstream):
+    x = lib.tensor(data, requires_grad=True)
+    y = lib.relu(x)
+    y.backward(lib.tensor(upstream))
+    return y, x.grad
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_relu_node_backward_equals_readable_and_torch(dtype, monkeypatch):
+    data, upstream = RELU_DATA.astype(dtype), RELU_GRAD.astype(dtype)
+    y, fast = _relu_grad(tg, data, upstream)
+    assert y.grad_fn.name() == "ReluBackward0"
+    ref_y, ref = _relu_grad(torch, data, upstream)
+    _same(y.detach(), ref_y.detach())
+    _same(fast, ref)  # 0 where the output is <= 0 even for an inf/NaN gradient; NaN output passes it
+    monkeypatch.setattr(tg.ops.Relu._Backward, "apply", lambda ctx, g: tg.ops.Relu.backward(ctx, g))
+    _same(_relu_grad(tg, data, upstream)[1], fast)
+
+
+def test_relu_node_backward_keeps_version_check_and_create_graph():
+    x = tg.tensor(RELU_DATA[:, :4].copy(), requires_grad=True)
+    y = x.relu()
+    y.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+    x = tg.tensor([[-1.0, 2.0, 3.0]], requires_grad=True)
+    y = (x * x).relu()  # create_graph: the readable backward runs, a ThresholdBackward node is recorded
+    (g,) = tg.autograd.grad(y.sum(), x, create_graph=True)
+    assert g.grad_fn is not None
+    g.sum().backward()
+    xt = torch.tensor([[-1.0, 2.0, 3.0]], requires_grad=True)
+    (gt,) = torch.autograd.grad((xt * xt).relu().sum(), xt, create_graph=True)
+    gt.sum().backward()
+    _same(g.detach(), gt.detach())
+    _same(x.grad, xt.grad)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "uint8"])
+def test_relu_without_graph(dtype):
+    data = (RNG.standard_normal((5, 6)) * 4).astype(dtype) if dtype != "uint8" else RNG.integers(0, 9, (5, 6)).astype(dtype)
+    ours = tg.tensor(data).relu()
+    _same(ours, torch.tensor(data).relu())
+    assert ours.grad_fn is None and not np.shares_memory(ours.numpy(), data)
+    with tg.no_grad():
+        assert tg.tensor(data.astype(np.float32), requires_grad=True).relu().grad_fn is None

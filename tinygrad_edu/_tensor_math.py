@@ -250,7 +250,8 @@ class MathMethods:
     def relu(self):
         if self._data.dtype == np.bool_:
             raise RuntimeError('"clamp_min_cpu" not implemented for \'Bool\'')
-        return ops.Relu.apply(self)
+        out = _elementwise_fastpath.relu_without_graph(self)  # PERF: no graph to record (see there)
+        return out if out is not None else ops.Relu.apply(self)
 
     def clamp(self, min=None, max=None):
         if min is None and max is None:

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend
 from ..autograd import grad_mode
 from ..autograd.function import wrap
 from ..dtypes import get_default_dtype
+from ..tensor import Tensor
 from .elementwise import Add, Div, Mul, Sub
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -61,3 +63,28 @@ def to_without_graph(x, np_dtype: np.dtype):
     if grad_mode._enabled and x._requires_grad:
         return None
     return wrap(x._data.astype(np_dtype))
+
+
+# ---------------------------------------------------------------- relu's node and relu without a graph
+# PERF: measured (best of 9 x 3000 calls, [64, 256] float32, loaded machine): running a recorded
+# ReluBackward0 6.1 -> 5.1 us (the kernel call alone: 3.7 us); `x.relu()` without a graph
+# 3.5 -> 2.7 us at [64, 64] (kernel 2.3 us).
+
+def relu_backward_apply(ctx, grad):
+    """`ReluBackward0.apply(grad)`: what `Relu.backward` computes -- `ThresholdBackward.apply(grad, out)`
+    -- when no graph is recorded (the usual `loss.backward()`): the same kernel on the same arrays,
+    without the op around it. With create_graph, or unusual dtypes, `Relu.backward` itself runs."""
+    if not grad_mode._enabled and type(grad) is Tensor:
+        (out,) = ctx.saved_tensors  # (checks the version: an in-place change of the output raises)
+        g, o = grad._data, out._data
+        if o.dtype in _FLOATS and g.dtype == o.dtype:
+            return wrap(backend.kernels.relu_backward(g, o))
+    return ctx._fn.backward(ctx, grad)
+
+
+def relu_without_graph(x):
+    """``x.relu()`` for float32/float64 ``x`` when no graph is recorded, else None."""
+    data = x._data
+    if data.dtype not in _FLOATS or grad_mode._enabled and x._requires_grad:
+        return None
+    return wrap(backend.kernels.relu(data))
