@@ -202,3 +202,35 @@ def test_relu_without_graph(dtype):
     assert ours.grad_fn is None and not np.shares_memory(ours.numpy(), data)
     with tg.no_grad():
         assert tg.tensor(data.astype(np.float32), requires_grad=True).relu().grad_fn is None
+
+
+# ---------------------------------------------------------------- the uint8 -> float32 kernel, both backends
+
+from tinygrad_edu.backend import c_kernels, numpy_kernels  # noqa: E402
+
+
+@pytest.mark.parametrize("kernels", [c_kernels, numpy_kernels], ids=["c", "numpy"])
+def test_uint8_to_float32_kernel(kernels):
+    every = np.arange(256, dtype=np.uint8)
+    for x in (every, every.reshape(16, 16).T, every[::3], np.array(7, np.uint8), every[:0],
+              RNG.integers(0, 256, (64, 784)).astype(np.uint8), np.frombuffer(bytes(every), np.uint8)):
+        out = kernels.uint8_to_float32(x)
+        assert out.dtype == np.float32 and out.shape == x.shape and out.flags.c_contiguous
+        np.testing.assert_array_equal(out, torch.tensor(x).float().numpy())
+        assert not np.shares_memory(out, x)
+    with pytest.raises(TypeError, match="uint8_to_float32: expected a uint8 array, got int8"):
+        kernels.uint8_to_float32(np.zeros(3, np.int8))
+    with pytest.raises(TypeError, match="uint8_to_float32: expected a numpy.ndarray, got list"):
+        kernels.uint8_to_float32([1, 2])
+
+
+@pytest.mark.parametrize("backend", ["c", "numpy"])
+def test_float_of_uint8_on_each_backend(backend):
+    images = RNG.integers(0, 256, (8, 28, 28)).astype(np.uint8)[:, ::2]
+    before = tg.backend.current()
+    tg.backend.use(backend)
+    try:
+        _same(tg.tensor(images).float(), torch.tensor(images).float())
+        _same(tg.tensor(images) / 255.0, torch.tensor(images) / 255.0)
+    finally:
+        tg.backend.use(before)
