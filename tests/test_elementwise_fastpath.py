@@ -234,3 +234,13 @@ def test_float_of_uint8_on_each_backend(backend):
         _same(tg.tensor(images) / 255.0, torch.tensor(images) / 255.0)
     finally:
         tg.backend.use(before)
+
+
+def test_u8_to_f32_never_trusts_its_caller():
+    from tinygrad_edu._C import ffi, lib
+    x, y = np.zeros(4, np.uint8), np.zeros(4, np.float32)
+    px, py = ffi.from_buffer("uint8_t[]", x), ffi.from_buffer("float[]", y)
+    assert lib.tg_u8_to_f32(px, py, -1) == lib.TG_ERR_SIZE
+    assert lib.tg_u8_to_f32(ffi.NULL, py, 4) == lib.TG_ERR_NULL
+    assert lib.tg_u8_to_f32(px, ffi.NULL, 4) == lib.TG_ERR_NULL
+    assert lib.tg_u8_to_f32(ffi.NULL, ffi.NULL, 0) == lib.TG_OK
