@@ -13,10 +13,12 @@ both paths bit for bit against each other and against torch.
 The ufunc calls live in this package so that inf/NaN stay values, not RuntimeWarnings (the
 filter in ops/__init__.py is by module).
 
-PERF: measured (best of 7 x 300 calls, one thread, [64, 784] float32, the MNIST batch of the
-notes' MLP, loaded 2-core machine): `x - 0.1307` 7.3 -> 4.8 us, `x / 0.3081` 8.2 -> 6.4 us
-(NumPy's own call: 4.5 and 6.1 us), `uint8.float()` 7.0 -> 5.6 us (NumPy 5.3 us), the whole
-normalisation `(u.float() / 255.0 - mean) / std` 31 -> 23 us (NumPy 22 us, torch 28 us).
+PERF: measured (best of 7 x 300 calls, one thread, [64, 784], the MNIST batch of the notes'
+MLP, loaded 2-core machine, A/B against main in one session): `x - 0.1307` 7.8 -> 5.6 us (0.8 us
+of it `_check_not_bool_sub`'s all() over a generator), `x / 0.3081` 8.4 -> 6.9 us (NumPy's own
+call: 4.5 and 6.1 us), `uint8.float()` 7.0 -> 4.8 us (with csrc/elementwise.c; NumPy 5.3 us,
+torch 4.2 us), the whole normalisation `(u.float() / 255.0 - mean) / std` 31.8 -> 25.2 us (NumPy
+22.0 us, torch 29.3 us); inside the training step (cold caches) 43 -> 35 us.
 """
 from __future__ import annotations
 
