@@ -157,6 +157,14 @@ int tg_pool_stats(int64_t *out, int64_t n);
  */
 int tg_keep_freed_memory(void);
 
+/* ----------------------------------------------------------- conversions (elementwise.c) */
+
+/*
+ * tg_u8_to_f32: y[i] = (float)x[i] for n contiguous elements; y must not alias x.
+ * Returns TG_ERR_SIZE for n < 0, TG_ERR_NULL for a missing array (n > 0).
+ */
+int tg_u8_to_f32(const uint8_t *x, float *y, int64_t n);
+
 /* ----------------------------------------------------------- activations (activations.c) */
 
 /*

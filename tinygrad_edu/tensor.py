@@ -326,9 +326,11 @@ class Tensor:
                 dtype = a
         if device is not None:
             check_device(device)
-        if dtype is None or to_dtype(dtype).np == self._data.dtype:
+        np_dtype = None if dtype is None else to_dtype(dtype).np
+        if np_dtype is None or np_dtype == self._data.dtype:
             return self.clone() if copy else self
-        return ops.ToCopy.apply(self, to_dtype(dtype).np)
+        out = ops._elementwise_fastpath.to_without_graph(self, np_dtype)  # PERF: no graph, no op
+        return out if out is not None else ops.ToCopy.apply(self, np_dtype)
 
     def cpu(self) -> Tensor:
         return self

@@ -13,6 +13,7 @@ from .c._ffi import raise_on_error as _raise_on_error  # noqa: F401  (old name, 
 from .c.activations import (bias_relu, erf, gelu, gelu_backward, leaky_relu, leaky_relu_backward,  # noqa: F401
                             relu, relu_backward, sigmoid, sigmoid_backward, tanh_backward)
 from .c.conv import col2im, col2im_t, conv2d_backward, conv2d_forward, im2col, im2col_t  # noqa: F401
+from .c.elementwise import uint8_to_float32  # noqa: F401
 from .c.loss import cross_entropy  # noqa: F401
 from .c.matmul import bmm, linear, linear_backward, matmul, matmul_naive  # noqa: F401
 from .c.optim import adagrad_step, adam_step, rmsprop_step, sgd_step  # noqa: F401

@@ -12,6 +12,7 @@ from .checks import FLOAT_DTYPES  # noqa: F401  (old import path)
 from .numpy.activations import (bias_relu, erf, gelu, gelu_backward, leaky_relu, leaky_relu_backward, relu,
                                 relu_backward, sigmoid, sigmoid_backward, tanh_backward)
 from .numpy.conv import col2im, col2im_t, conv2d_backward, conv2d_forward, im2col, im2col_t
+from .numpy.elementwise import uint8_to_float32
 from .numpy.loss import cross_entropy, cross_entropy_coefficients  # noqa: F401
 from .numpy.matmul import bmm, linear, linear_backward, matmul
 from .numpy.optim import adagrad_step, adam_step, rmsprop_step, sgd_step
@@ -32,4 +33,5 @@ __all__ = [
     "conv2d_forward", "conv2d_backward",
     "max_pool2d_forward", "max_pool2d_backward",  # pool.c
     "lstm_cell", "lstm_cell_backward", "gru_cell", "gru_cell_backward",  # rnn.c
+    "uint8_to_float32",  # elementwise.c
 ]

@@ -47,3 +47,4 @@ from .rnn import GRUSequence, LSTMSequence, RNNSequence  # noqa: E402
 from .shape import (Clone, Diagonal, DiagonalBackward, DiagonalCopy, DiagEmbed, Expand, Permute,  # noqa: E402
                     Repeat, Reshape, Squeeze, SqueezeDim, SqueezeDims, T, ToCopy, Trace, Transpose, Unsqueeze, View)
 from .softmax import LogSoftmax, LogSoftmaxBackwardData, Softmax, SoftmaxBackwardData  # noqa: E402
+from . import _elementwise_fastpath  # noqa: E402,F401  (PERF: number arithmetic and .to() without a graph)
