@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from shortcut_spy import count_answers
 
 import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
@@ -26,16 +27,7 @@ TOL = {"float32": dict(rtol=1e-5, atol=1e-6), "float64": dict(rtol=1e-10, atol=1
 @pytest.fixture
 def fast_calls(monkeypatch):
     """Counts the calls the shortcut answered (returned a loss rather than None)."""
-    answered = []
-    real = _loss_fastpath.cross_entropy_mean
-
-    def spy(*args):
-        loss = real(*args)
-        if loss is not None:
-            answered.append(args)
-        return loss
-    monkeypatch.setattr(_loss_fastpath, "cross_entropy_mean", spy)
-    return answered
+    return count_answers(monkeypatch, _loss_fastpath, "cross_entropy_mean")
 
 
 def readable_path(monkeypatch):

@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from shortcut_spy import count_answers
 
 import tinygrad_edu as tg
 from tinygrad_edu.ops import _elementwise_fastpath as fp
@@ -27,16 +28,7 @@ NUMBERS = (0.1307, 255.0, 2, 0.0, 0, float("nan"), float("inf"), -3)
 @pytest.fixture
 def answered(monkeypatch):
     """The calls the number shortcut answered (returned a tensor rather than None)."""
-    calls = []
-    real = fp.number_without_graph
-
-    def spy(*args):
-        out = real(*args)
-        if out is not None:
-            calls.append(args)
-        return out
-    monkeypatch.setattr(fp, "number_without_graph", spy)
-    return calls
+    return count_answers(monkeypatch, fp, "number_without_graph")
 
 
 def _readable(monkeypatch):

@@ -41,9 +41,9 @@ def number_without_graph(x, number, op, reverse: bool, floating: bool):
     is recorded and the result is float32/float64, with `Tensor._binary`'s promotion: a float ``x``
     keeps its dtype; an integer or bool ``x`` under true division (``floating``) gives the default
     float dtype. Anything else: None."""
-    if grad_mode._enabled and x._requires_grad:
-        return None
     ufunc = _UFUNC.get(op)
+    if ufunc is None or grad_mode._enabled and x._requires_grad:
+        return None
     data = x._data
     dt = data.dtype
     if dt not in _FLOATS:
@@ -52,8 +52,6 @@ def number_without_graph(x, number, op, reverse: bool, floating: bool):
         dt = get_default_dtype().np
         if dt not in _FLOATS:
             return None
-    if ufunc is None:
-        return None
     scalar = dt.type(number)
     if data.dtype != dt:  # e.g. uint8 / 255.0: convert (a new array), then compute in place in it
         data = _astype(data, dt)

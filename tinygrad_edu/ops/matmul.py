@@ -78,15 +78,15 @@ class Addmm(Op):
 
     @staticmethod
     def forward(ctx, bias, a, b, beta=1, alpha=1):
+        plain = (beta == 1 and alpha == 1 and bias.shape == b.shape[1:] and a.dtype in FLOAT_DTYPES
+                 and b.dtype == a.dtype and bias.dtype == a.dtype)  # one linear kernel call
         if ctx.needs_input_grad:  # PERF: nothing to keep when no graph is recorded
             ctx.beta, ctx.alpha, ctx.bias_shape = beta, alpha, bias.shape
             _save_partners(ctx, a, b, first=1)
             ctx.b_transposed = _is_transposed(b)
             # the Linear layer (F.linear's 2-D case): its backward is one linear_backward call
-            ctx.linear = (ctx.b_transposed and beta == 1 and alpha == 1 and bias.shape == b.shape[1:]
-                          and a.dtype in FLOAT_DTYPES and b.dtype == a.dtype and bias.dtype == a.dtype)
-        if (beta == 1 and alpha == 1 and bias.shape == b.shape[1:] and bias.dtype == a.dtype
-                and a.dtype in FLOAT_DTYPES and b.dtype == a.dtype):
+            ctx.linear = plain and ctx.b_transposed
+        if plain:
             return backend.kernels.linear(a, b.T, bias)
         out = _matmul(a, b)
         if alpha != 1:
